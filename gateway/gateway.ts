@@ -1,0 +1,163 @@
+// The gateway's composition root: outbox, uplink, adapters and the heartbeat, wired together.
+// `main.ts` adds the CLI; tests call `startGateway` directly.
+import pino, { type Logger } from 'pino';
+import {
+  type Clock,
+  createDecoder,
+  DeviceEvent,
+  type GatewayStatus,
+  type IdSource,
+  type Reading,
+  systemClock,
+  ulidSource,
+} from '../protocol/index.ts';
+import { createSerialAdapter, ndjsonProtocol, type SerialProtocol } from './adapters/serial.ts';
+import type { AdapterSink, DeviceAdapter } from './adapters/types.ts';
+import { ConfigError, type GatewayConfig, type SerialEntry } from './config.ts';
+import { openOutbox } from './outbox/outbox.ts';
+import { createUplink } from './uplink/uplink.ts';
+
+const checkEvent = createDecoder(DeviceEvent);
+
+export const serialProtocols: Partial<Record<SerialEntry['protocol'], SerialProtocol>> = {
+  ndjson: ndjsonProtocol,
+};
+
+export interface GatewayDeps {
+  logger?: Logger;
+  clock?: Clock;
+  ids?: IdSource;
+}
+
+export interface RunningGateway {
+  /** Accepts an event as an adapter would (used by tests and the local console). */
+  sink: AdapterSink;
+  outboxDepth(): { events: number; telemetry: number };
+  uplinkConnected(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const log = deps.logger ?? pino({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
+  const ids = deps.ids ?? ulidSource();
+  const file = config.file;
+
+  for (const s of file.serial ?? []) {
+    if (!serialProtocols[s.protocol]) throw new ConfigError(`CARE_GATEWAY_CONFIG: protocol ${s.protocol} is not available in this build`);
+  }
+
+  const outbox = openOutbox(config.outboxDir, { maxRows: file.outboxMaxRows ?? 100_000 });
+  const uplink = createUplink(
+    { url: config.uplinkUrl, siteId: config.siteId, gatewayId: config.gatewayId, secret: config.secret },
+    outbox,
+    log.child({ part: 'uplink' }),
+  );
+
+  const devices = new Map<string, { lastSeen: string; battery?: number; fault?: string }>();
+  const maxBatch = file.telemetry?.maxBatch ?? 200;
+  const maxDelayMs = file.telemetry?.maxDelayMs ?? 1000;
+  let readings: Reading[] = [];
+  let readingTimer: NodeJS.Timeout | null = null;
+  let rejectedCount = 0;
+
+  function flushReadings() {
+    if (readingTimer) clearTimeout(readingTimer);
+    readingTimer = null;
+    if (readings.length === 0) return;
+    const batch = { v: 1, ts: clock.iso(), points: readings };
+    readings = [];
+    outbox.appendTelemetry(JSON.stringify(batch), batch.points.length);
+    uplink.kick();
+  }
+
+  const device = (id: string) => {
+    let d = devices.get(id);
+    if (!d) {
+      d = { lastSeen: clock.iso() };
+      devices.set(id, d);
+    }
+    return d;
+  };
+
+  const sink: AdapterSink = {
+    event(e) {
+      const id = ids.next();
+      const ts = e.ts ?? clock.iso();
+      const stored = outbox.appendEvent(id, (seq) => {
+        const event = { v: 1, id, seq, ts, device: e.device, type: e.type, ...(e.data ? { data: e.data } : {}) };
+        const ok = checkEvent.check(event);
+        // Adapters validate at their edge; this is the last line before the wire.
+        if (!ok.ok) throw new Error(`invalid event from adapter: ${ok.error}`);
+        return JSON.stringify(event);
+      });
+      log.info({ deviceId: e.device, type: e.type, eventId: id, seq: stored.seq }, 'event accepted');
+      uplink.kick();
+    },
+    reading(r) {
+      readings.push({ device: r.device, metric: r.metric, value: r.value, ts: r.ts ?? clock.iso() });
+      if (r.metric === 'battery') device(r.device).battery = r.value;
+      if (readings.length >= maxBatch) flushReadings();
+      else readingTimer ??= setTimeout(flushReadings, maxDelayMs);
+    },
+    seen(id, info) {
+      const d = device(id);
+      d.lastSeen = clock.iso();
+      if (info?.battery !== undefined) d.battery = info.battery;
+    },
+    fault(id, message) {
+      const d = device(id);
+      if (d.fault) return; // once per episode
+      d.fault = message;
+      sink.event({ device: id, type: 'device_fault', data: { message: message.slice(0, 200) } });
+    },
+    recovered(id) {
+      const d = devices.get(id);
+      if (d?.fault) {
+        d.fault = undefined;
+        log.info({ deviceId: id }, 'device recovered');
+      }
+    },
+    rejected(source, reason) {
+      rejectedCount += 1;
+      log.warn({ source, reason, rejected: rejectedCount }, 'bad input from a device dropped');
+    },
+  };
+
+  const status = (): GatewayStatus => ({
+    v: 1,
+    state: 'online',
+    ts: clock.iso(),
+    devices: [...devices].slice(0, 2000).map(([id, d]) => ({
+      device: id,
+      lastSeen: d.lastSeen,
+      ...(d.battery !== undefined ? { battery: Math.max(0, Math.min(100, d.battery)) } : {}),
+      ...(d.fault ? { fault: d.fault.slice(0, 200) } : {}),
+    })),
+    outboxDepth: outbox.depth().events,
+  });
+
+  const adapters: DeviceAdapter[] = (file.serial ?? []).map((s) =>
+    createSerialAdapter(s, serialProtocols[s.protocol] as SerialProtocol, sink, log.child({ part: 'serial', path: s.path })),
+  );
+
+  uplink.publishStatus(status());
+  uplink.start();
+  const heartbeat = setInterval(() => uplink.publishStatus(status()), (file.heartbeatSeconds ?? 30) * 1000);
+  for (const a of adapters) await a.start();
+  log.info({ gatewayId: config.gatewayId, adapters: adapters.map((a) => a.name) }, 'gateway started');
+
+  return {
+    sink,
+    outboxDepth: () => outbox.depth(),
+    uplinkConnected: () => uplink.connected,
+    async stop() {
+      clearInterval(heartbeat);
+      for (const a of adapters) await a.stop();
+      flushReadings();
+      await uplink.stop();
+      outbox.close();
+      log.info('gateway stopped');
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// The uplink to the server's broker. Sends outbox events in seq order (QoS 1) with a bounded
+// window, deletes them only when the server's `committed` command names them, and resends what
+// stays unconfirmed (after a reconnect, or a timeout). Telemetry goes in its own lane behind
+// events. Publishes retained `status` and sets the offline last will.
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { createDecoder, GatewayCmd, type GatewayStatus, gatewayTopic } from '../../protocol/index.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+
+const decodeCmd = createDecoder(GatewayCmd);
+
+export interface UplinkOptions {
+  url: string;
+  siteId: string;
+  gatewayId: string;
+  secret: string;
+  /** Events sent but not yet confirmed, at most. */
+  window?: number;
+  /** An unconfirmed event is sent again after this long. */
+  resendAfterMs?: number;
+}
+
+export interface UplinkEvents {
+  onConnectionChange?: (connected: boolean) => void;
+  onAlarmAck?: (cmd: { alarmId: string; deviceId: string | null; state: string }) => void;
+}
+
+export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, events: UplinkEvents = {}) {
+  const window = opts.window ?? 200;
+  const resendAfterMs = opts.resendAfterMs ?? 15_000;
+  const topic = (kind: 'events' | 'telemetry' | 'status' | 'cmd') => gatewayTopic(opts.siteId, opts.gatewayId, kind);
+  let client: MqttClient | null = null;
+  let connected = false;
+  /** Highest seq handed to the MQTT client in this connection. */
+  let sentUpTo = 0;
+  const inFlight = new Map<string, { seq: number; sentAt: number }>();
+  let telemetryInFlight = 0;
+  let resendTimer: NodeJS.Timeout | null = null;
+  let lastStatus: GatewayStatus | null = null;
+
+  function pump() {
+    if (!client || !connected) return;
+    const room = window - inFlight.size;
+    if (room > 0) {
+      for (const e of outbox.pendingEvents(sentUpTo, room)) {
+        sentUpTo = e.seq;
+        inFlight.set(e.id, { seq: e.seq, sentAt: Date.now() });
+        client.publish(topic('events'), e.payload, { qos: 1 }, (err) => {
+          if (err) log.warn({ err: err.message, eventId: e.id }, 'event publish failed; will resend');
+        });
+      }
+    }
+    // Telemetry only when no event is waiting to go out.
+    if (inFlight.size < window && outbox.pendingEvents(sentUpTo, 1).length === 0 && telemetryInFlight === 0) {
+      for (const t of outbox.oldestTelemetry(4)) {
+        telemetryInFlight += 1;
+        client.publish(topic('telemetry'), t.payload, { qos: 1 }, (err) => {
+          telemetryInFlight -= 1;
+          // Telemetry leaves on PUBACK: a reading lost in a server crash is not an alarm lost.
+          if (!err) outbox.removeTelemetry(t.rowid);
+          pump();
+        });
+      }
+    }
+  }
+
+  function resendStale() {
+    const cutoff = Date.now() - resendAfterMs;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const f of inFlight.values()) if (f.sentAt < cutoff) oldest = Math.min(oldest, f.seq);
+    if (oldest !== Number.POSITIVE_INFINITY) {
+      log.warn({ fromSeq: oldest }, 'events unconfirmed too long; resending');
+      for (const [id, f] of inFlight) if (f.seq >= oldest) inFlight.delete(id);
+      sentUpTo = oldest - 1;
+      pump();
+    }
+  }
+
+  function onCommitted(ids: string[]) {
+    outbox.confirm(ids);
+    for (const id of ids) inFlight.delete(id);
+    pump();
+  }
+
+  function publishStatus(status: GatewayStatus) {
+    lastStatus = status;
+    if (client && connected) client.publish(topic('status'), JSON.stringify(status), { qos: 1, retain: true });
+  }
+
+  return {
+    start() {
+      client = mqtt.connect(opts.url, {
+        clientId: opts.gatewayId,
+        username: opts.gatewayId,
+        password: opts.secret,
+        clean: true,
+        keepalive: 30,
+        reconnectPeriod: 2000,
+        connectTimeout: 10_000,
+        queueQoSZero: false,
+        will: { topic: topic('status'), payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
+      });
+      client.on('connect', () => {
+        connected = true;
+        // Everything unconfirmed goes again: the server de-duplicates by event id.
+        sentUpTo = 0;
+        inFlight.clear();
+        log.info({ url: opts.url }, 'uplink connected');
+        client?.subscribe(topic('cmd'), { qos: 1 }, (err) => {
+          if (err) log.error({ err: err.message }, 'could not subscribe to cmd');
+        });
+        if (lastStatus) publishStatus({ ...lastStatus, state: 'online', ts: new Date().toISOString() });
+        events.onConnectionChange?.(true);
+        pump();
+      });
+      client.on('close', () => {
+        if (connected) {
+          log.warn('uplink lost');
+          events.onConnectionChange?.(false);
+        }
+        connected = false;
+      });
+      client.on('error', (err) => log.warn({ err: err.message }, 'uplink error'));
+      client.on('message', (_t, payload) => {
+        const d = decodeCmd.decode(payload);
+        if (!d.ok) return log.warn({ error: d.error }, 'bad command from server ignored');
+        if (d.value.type === 'committed') onCommitted(d.value.ids);
+        else events.onAlarmAck?.(d.value);
+      });
+      resendTimer = setInterval(resendStale, Math.min(resendAfterMs, 5000));
+    },
+    /** Call after the outbox gained something. */
+    kick: pump,
+    publishStatus,
+    get connected() {
+      return connected;
+    },
+    inFlightCount: () => inFlight.size,
+    async stop() {
+      if (resendTimer) clearInterval(resendTimer);
+      const c = client;
+      client = null;
+      if (!c) return;
+      // A clean stop says "offline" itself; the will is for unclean ones.
+      if (connected) {
+        await new Promise<void>((resolve) =>
+          c.publish(
+            topic('status'),
+            JSON.stringify({ v: 1, state: 'offline', ts: new Date().toISOString() }),
+            { qos: 1, retain: true },
+            () => resolve(),
+          ),
+        );
+      }
+      await c.endAsync();
+      connected = false;
+    },
+  };
+}
+export type Uplink = ReturnType<typeof createUplink>;

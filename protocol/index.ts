@@ -1,0 +1,4 @@
+export * from './clock.ts';
+export * from './decode.ts';
+export * from './schemas.ts';
+export * from './topics.ts';

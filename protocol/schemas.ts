@@ -1,0 +1,195 @@
+// The wire contract as TypeBox schemas (DESIGN.md section 3.4). Types are derived from these,
+// never written twice.
+import Type, { type Static, type TSchema } from 'typebox';
+import { ID_PATTERN } from './topics.ts';
+
+export const EVENT_TYPES = [
+  'fall',
+  'call',
+  'call_cancel',
+  'bed_exit',
+  'bed_return',
+  'door_open',
+  'door_close',
+  'no_motion',
+  'presence',
+  'low_battery',
+  'tamper',
+  'device_fault',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const METRICS = [
+  'heart_rate',
+  'resp_rate',
+  'spo2',
+  'bp_systolic',
+  'bp_diastolic',
+  'temperature',
+  'glucose',
+  'battery',
+  'rssi',
+  'presence',
+] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const DEVICE_KINDS = ['fall_detector', 'bed_sensor', 'call_button', 'door_sensor', 'vitals_monitor', 'presence_sensor'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+export const Id = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
+export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
+export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
+
+export const EventTypeSchema = Type.Enum(EVENT_TYPES);
+export const MetricSchema = Type.Enum(METRICS);
+export const DeviceKindSchema = Type.Enum(DEVICE_KINDS);
+
+export const DeviceEvent = Type.Object(
+  {
+    v: Type.Literal(1),
+    id: EventId,
+    seq: Type.Integer({ minimum: 0 }),
+    ts: Timestamp,
+    device: Id,
+    type: EventTypeSchema,
+    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type DeviceEvent = Static<typeof DeviceEvent>;
+
+export const Reading = Type.Object(
+  {
+    device: Id,
+    metric: MetricSchema,
+    value: Type.Number(),
+    ts: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type Reading = Static<typeof Reading>;
+
+export const TelemetryBatch = Type.Object(
+  {
+    v: Type.Literal(1),
+    ts: Timestamp,
+    points: Type.Array(Reading, { maxItems: 5000 }),
+  },
+  { additionalProperties: false },
+);
+export type TelemetryBatch = Static<typeof TelemetryBatch>;
+
+export const DeviceStatus = Type.Object(
+  {
+    device: Id,
+    lastSeen: Type.Optional(Timestamp),
+    battery: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    fault: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewayStatus = Type.Object(
+  {
+    v: Type.Literal(1),
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    ts: Type.Optional(Timestamp),
+    devices: Type.Optional(Type.Array(DeviceStatus, { maxItems: 2000 })),
+    outboxDepth: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type GatewayStatus = Static<typeof GatewayStatus>;
+
+/** Downlink on `cmd`: the server tells the gateway which event ids it has committed. */
+export const CommittedCmd = Type.Object(
+  {
+    v: Type.Literal(1),
+    type: Type.Literal('committed'),
+    ids: Type.Array(EventId, { maxItems: 10000 }),
+  },
+  { additionalProperties: false },
+);
+export const AlarmAckCmd = Type.Object(
+  {
+    v: Type.Literal(1),
+    type: Type.Literal('alarm_ack'),
+    alarmId: Type.String(),
+    deviceId: Type.Union([Type.String(), Type.Null()]),
+    state: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export const GatewayCmd = Type.Union([CommittedCmd, AlarmAckCmd]);
+export type GatewayCmd = Static<typeof GatewayCmd>;
+
+export const ALARM_TYPES = [
+  'call',
+  'fall',
+  'wander',
+  'bed_exit',
+  'vitals',
+  'inactivity',
+  'gateway_offline',
+  'device_offline',
+  'low_battery',
+  'tamper',
+  'device_fault',
+] as const;
+export type AlarmType = (typeof ALARM_TYPES)[number];
+export const PRIORITIES = ['high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const ALARM_STATES = ['active', 'acknowledged', 'resolved'] as const;
+export type AlarmState = (typeof ALARM_STATES)[number];
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Alarm = Type.Object({
+  id: Type.String(),
+  type: Type.Enum(ALARM_TYPES),
+  priority: Type.Enum(PRIORITIES),
+  state: Type.Enum(ALARM_STATES),
+  siteId: Nullable(Type.String()),
+  gatewayId: Nullable(Type.String()),
+  deviceId: Nullable(Type.String()),
+  residentId: Nullable(Type.String()),
+  residentName: Nullable(Type.String()),
+  room: Nullable(Type.String()),
+  bed: Nullable(Type.String()),
+  raisedAt: Type.String(),
+  lastEventAt: Type.String(),
+  ackAt: Nullable(Type.String()),
+  ackBy: Nullable(Type.String()),
+  resolvedAt: Nullable(Type.String()),
+  resolvedBy: Nullable(Type.String()),
+  outcome: Nullable(Type.String()),
+  note: Nullable(Type.String()),
+  escalationLevel: Type.Integer(),
+  count: Type.Integer(),
+  unregistered: Type.Boolean(),
+});
+export type Alarm = Static<typeof Alarm>;
+
+export const WsSnapshot = Type.Object({
+  type: Type.Literal('snapshot'),
+  seq: Type.Integer(),
+  alarms: Type.Array(Alarm),
+});
+export const WsAlarm = Type.Object({
+  type: Type.Literal('alarm'),
+  seq: Type.Integer(),
+  alarm: Alarm,
+});
+export const WsDeviceStatus = Type.Object({
+  type: Type.Literal('device_status'),
+  seq: Type.Integer(),
+  gatewayId: Type.String(),
+  deviceId: Nullable(Type.String()),
+  state: Type.String(),
+  lastSeen: Nullable(Type.String()),
+  battery: Nullable(Type.Number()),
+});
+export type WsSnapshot = Static<typeof WsSnapshot>;
+export type WsAlarm = Static<typeof WsAlarm>;
+export type WsDeviceStatus = Static<typeof WsDeviceStatus>;
+export type WsMessage = WsSnapshot | WsAlarm | WsDeviceStatus;

@@ -1,0 +1,165 @@
+// The alarm arbiter: the one place that raises, repeats, clears, acknowledges and resolves
+// alarms. Rules ask; the engine decides, inside the caller's transaction, and writes every
+// transition to the audit log.
+import type { Logger } from 'pino';
+import type { Alarm, IdSource, Priority } from '../../protocol/index.ts';
+import type { AlarmStore } from '../storage/alarms.ts';
+import { appendAudit } from '../storage/alarms.ts';
+import type { Db } from '../storage/registry.ts';
+import { type AlarmRequest, higherPriority } from './rules.ts';
+
+export interface AlarmSubject {
+  siteId: string | null;
+  gatewayId: string | null;
+  deviceId: string | null;
+  residentId: string | null;
+  room: string | null;
+  unregistered: boolean;
+  /** When the cause was observed (the device's timestamp). */
+  at: string;
+}
+
+export type AlarmErrorCode = 'not_found' | 'invalid_transition';
+export class AlarmError extends Error {
+  constructor(
+    readonly code: AlarmErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AlarmEngineDeps {
+  db: Db;
+  alarms: AlarmStore;
+  ids: IdSource;
+  now: () => string;
+  log: Logger;
+  /** Called after a commit with every alarm that changed, for the screens and notifications. */
+  onChange: (alarms: Alarm[]) => void;
+}
+
+export const causeKey = (type: string, subject: Pick<AlarmSubject, 'deviceId' | 'gatewayId'>) =>
+  `${type}:${subject.deviceId ?? `gateway:${subject.gatewayId}`}`;
+
+export function createAlarmEngine(deps: AlarmEngineDeps) {
+  const { alarms, ids, now } = deps;
+
+  /** Applies rule requests inside `tx`; returns the ids of alarms that changed. */
+  async function apply(tx: Db, requests: AlarmRequest[], subject: AlarmSubject, actor: string): Promise<string[]> {
+    const changed: string[] = [];
+    for (const req of requests) {
+      const key = causeKey(req.type, subject);
+      const open = await alarms.findOpenByCause(tx, key);
+      if (req.kind === 'raise') {
+        if (open) {
+          const priority = higherPriority(open.priority as Priority, req.priority);
+          await alarms.update(tx, open.id, { count: Number(open.count) + 1, last_event_at: subject.at, priority });
+          await appendAudit(tx, { at: now(), actor, action: 'repeat', alarmId: open.id, detail: { at: subject.at } });
+          changed.push(open.id);
+          continue;
+        }
+        const id = ids.next();
+        await alarms.insert(tx, {
+          id,
+          type: req.type,
+          priority: req.priority,
+          state: 'active',
+          cause_key: key,
+          site_id: subject.siteId,
+          gateway_id: subject.gatewayId,
+          device_id: subject.deviceId,
+          resident_id: subject.residentId,
+          room: subject.room,
+          raised_at: now(),
+          last_event_at: subject.at,
+          ack_at: null,
+          ack_by: null,
+          resolved_at: null,
+          resolved_by: null,
+          outcome: null,
+          note: null,
+          escalation_level: 0,
+          count: 1,
+          unregistered: subject.unregistered ? 1 : 0,
+        });
+        await appendAudit(tx, {
+          at: now(),
+          actor,
+          action: 'raised',
+          alarmId: id,
+          detail: { type: req.type, priority: req.priority, unregistered: subject.unregistered },
+        });
+        changed.push(id);
+      } else if (open && (!req.onlyIfUnacknowledged || open.state === 'active')) {
+        // The cause ended by itself (bed_return, call_cancel, device back): cleared, kept in history.
+        await alarms.update(tx, open.id, { state: 'resolved', resolved_at: now(), resolved_by: actor, outcome: 'cleared' });
+        await appendAudit(tx, { at: now(), actor, action: 'cleared', alarmId: open.id });
+        changed.push(open.id);
+      }
+    }
+    return changed;
+  }
+
+  async function publish(changedIds: string[]): Promise<void> {
+    if (changedIds.length === 0) return;
+    const out: Alarm[] = [];
+    for (const id of new Set(changedIds)) {
+      const a = await alarms.get(id);
+      if (a) out.push(a);
+    }
+    deps.onChange(out);
+  }
+
+  async function transition(
+    id: string,
+    actor: string,
+    to: 'acknowledged' | 'resolved',
+    extra: { outcome?: string; note?: string } = {},
+  ): Promise<Alarm> {
+    await deps.db.transaction().execute(async (tx) => {
+      const row = await alarms.get(id, tx);
+      if (!row) throw new AlarmError('not_found', `alarm ${id} not found`);
+      if (to === 'acknowledged' && row.state !== 'active') {
+        throw new AlarmError('invalid_transition', `alarm ${id} is ${row.state}, only an active alarm can be acknowledged`);
+      }
+      if (to === 'resolved' && row.state === 'resolved') {
+        throw new AlarmError('invalid_transition', `alarm ${id} is already resolved`);
+      }
+      const at = now();
+      if (to === 'acknowledged') {
+        await alarms.update(tx, id, { state: 'acknowledged', ack_at: at, ack_by: actor });
+      } else {
+        await alarms.update(tx, id, {
+          state: 'resolved',
+          resolved_at: at,
+          resolved_by: actor,
+          outcome: extra.outcome ?? null,
+          note: extra.note ?? null,
+          // Resolving an unacknowledged alarm acknowledges it too.
+          ...(row.state === 'active' ? { ack_at: at, ack_by: actor } : {}),
+        });
+      }
+      await appendAudit(tx, {
+        at,
+        actor,
+        action: to === 'acknowledged' ? 'acknowledged' : 'resolved',
+        alarmId: id,
+        detail: to === 'resolved' ? extra : undefined,
+      });
+    });
+    const alarm = await alarms.get(id);
+    if (!alarm) throw new AlarmError('not_found', `alarm ${id} not found`);
+    deps.log.info({ alarmId: id, state: alarm.state }, 'alarm transition');
+    deps.onChange([alarm]);
+    return alarm;
+  }
+
+  return {
+    apply,
+    publish,
+    acknowledge: (id: string, actor: string) => transition(id, actor, 'acknowledged'),
+    resolve: (id: string, actor: string, outcome?: string, note?: string) => transition(id, actor, 'resolved', { outcome, note }),
+  };
+}
+export type AlarmEngine = ReturnType<typeof createAlarmEngine>;

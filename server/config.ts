@@ -1,0 +1,58 @@
+// Server configuration from the environment (DESIGN.md 3.2). Every key is checked at start; a bad
+// one stops the process with a message naming it.
+import path from 'node:path';
+
+export interface ServerConfig {
+  httpPort: number;
+  mqttPort: number;
+  bindHost: string;
+  dataDir: string;
+  adminPassword: string | undefined;
+  tokenTtlMs: number;
+  dashboardDir: string;
+  logLevel: string;
+}
+
+export const SERVER_ENV_HELP = `Environment (defaults in brackets):
+  CARE_HTTP_PORT        REST API, dashboard and WebSocket /ws [8080]
+  CARE_MQTT_PORT        embedded MQTT broker for gateways [1883]
+  CARE_BIND_HOST        address to listen on [0.0.0.0]
+  CARE_DATA_DIR         SQLite state and telemetry [./data]
+  CARE_ADMIN_PASSWORD   password of user "admin", created on first start [generated, printed once]
+  CARE_TOKEN_TTL_MINUTES  login session lifetime [720]
+  CARE_LOG_LEVEL        pino level [info]
+Not yet available (setting them stops the server rather than running half-configured):
+  CARE_MQTT_URL, CARE_DATABASE_URL, CARE_INFLUX_URL, CARE_TLS_CERT, CARE_TLS_KEY`;
+
+export class ConfigError extends Error {}
+
+function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${key}: "${raw}" is not a port number (0-65535)`);
+  return n;
+}
+
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  for (const key of ['CARE_MQTT_URL', 'CARE_DATABASE_URL', 'CARE_INFLUX_URL', 'CARE_TLS_CERT', 'CARE_TLS_KEY']) {
+    if (env[key]) throw new ConfigError(`${key}: not supported by this version yet; unset it to run on the embedded defaults`);
+  }
+  const ttl = Number(env.CARE_TOKEN_TTL_MINUTES ?? 720);
+  if (!Number.isFinite(ttl) || ttl < 1 || ttl > 7 * 24 * 60) throw new ConfigError('CARE_TOKEN_TTL_MINUTES: must be 1-10080');
+  const pw = env.CARE_ADMIN_PASSWORD;
+  if (pw !== undefined && pw !== '' && pw.length < 10) throw new ConfigError('CARE_ADMIN_PASSWORD: must be at least 10 characters');
+  const level = env.CARE_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
+    throw new ConfigError(`CARE_LOG_LEVEL: unknown level "${level}"`);
+  return {
+    httpPort: port(env, 'CARE_HTTP_PORT', 8080),
+    mqttPort: port(env, 'CARE_MQTT_PORT', 1883),
+    bindHost: env.CARE_BIND_HOST || '0.0.0.0',
+    dataDir: path.resolve(env.CARE_DATA_DIR || './data'),
+    adminPassword: pw || undefined,
+    tokenTtlMs: ttl * 60_000,
+    dashboardDir: path.resolve(import.meta.dirname, '../dashboard/dist'),
+    logLevel: level,
+  };
+}

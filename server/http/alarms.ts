@@ -1,0 +1,115 @@
+// Alarm endpoints: list, acknowledge, resolve, and one alarm's history.
+import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import { ALARM_STATES, Alarm, type AlarmState } from '../../protocol/index.ts';
+import { AlarmError } from '../alarms/engine.ts';
+import type { Access } from './access.ts';
+import type { HttpContext } from './context.ts';
+import { ApiError, forbidden, notFound } from './errors.ts';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export const OUTCOMES = ['false_alarm', 'assisted', 'injured', 'transferred', 'cleared', 'other'] as const;
+
+export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.get(
+    '/api/v1/alarms',
+    {
+      schema: {
+        tags: ['alarms'],
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Enum(ALARM_STATES)),
+            open: Type.Optional(Type.Boolean()),
+            siteId: Type.Optional(Type.String({ maxLength: 64 })),
+            residentId: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ alarms: Type.Array(Alarm) }) },
+      },
+    },
+    async (req) => {
+      const q = req.query as { state?: AlarmState; open?: boolean; siteId?: string; residentId?: string; limit?: number };
+      const alarms = await ctx.alarms.list(q);
+      return { alarms: alarms.filter((a) => req.access.canSeeAlarm(a)) };
+    },
+  );
+
+  const loadVisible = async (id: string, access: Access) => {
+    const alarm = await ctx.alarms.get(id);
+    if (!alarm || !access.canSeeAlarm(alarm)) throw notFound('alarm', id);
+    return alarm;
+  };
+
+  app.get(
+    '/api/v1/alarms/:id',
+    {
+      schema: {
+        tags: ['alarms'],
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            alarm: Alarm,
+            history: Type.Array(Type.Object({ at: Type.String(), actor: Type.String(), action: Type.String(), detail: Type.Unknown() })),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const alarm = await loadVisible(id, req.access);
+      const history = (await ctx.alarms.history(id)).map((h) => ({
+        at: h.at,
+        actor: h.actor,
+        action: h.action,
+        detail: h.detail ? (JSON.parse(h.detail) as unknown) : null,
+      }));
+      return { alarm, history };
+    },
+  );
+
+  const act = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof AlarmError) {
+        throw err.code === 'not_found' ? new ApiError(404, 'NOT_FOUND', err.message) : new ApiError(409, 'INVALID_TRANSITION', err.message);
+      }
+      throw err;
+    }
+  };
+
+  app.post('/api/v1/alarms/:id/ack', { schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!req.access.canAct) throw forbidden();
+    await loadVisible(id, req.access);
+    return act(() => ctx.engine.acknowledge(id, req.access.user.username));
+  });
+
+  app.post(
+    '/api/v1/alarms/:id/resolve',
+    {
+      schema: {
+        tags: ['alarms'],
+        params: IdParams,
+        body: Type.Optional(
+          Type.Object(
+            { note: Type.Optional(Type.String({ maxLength: 2000 })), outcome: Type.Optional(Type.Enum(OUTCOMES)) },
+            { additionalProperties: false },
+          ),
+        ),
+        response: { 200: Alarm },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const body = (req.body ?? {}) as { note?: string; outcome?: string };
+      if (!req.access.canAct) throw forbidden();
+      await loadVisible(id, req.access);
+      return act(() => ctx.engine.resolve(id, req.access.user.username, body.outcome, body.note));
+    },
+  );
+};

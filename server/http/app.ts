@@ -1,0 +1,63 @@
+// Builds the Fastify app (separate from listen, so tests can inject or listen on port 0).
+import fs from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { wsRoutes } from '../ws/routes.ts';
+import { alarmRoutes } from './alarms.ts';
+import { authPlugin } from './auth.ts';
+import type { HttpContext } from './context.ts';
+import { ApiError } from './errors.ts';
+import { opsRoutes } from './ops.ts';
+import { registryRoutes } from './registry.ts';
+import { telemetryRoutes } from './telemetry.ts';
+
+export async function buildHttpApp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Request lines at info would flood the log; warnings and errors still show.
+    loggerInstance: logger.child(
+      { part: 'http' },
+      { level: logger.level === 'debug' || logger.level === 'trace' ? logger.level : 'warn' },
+    ) as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof ApiError)
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, statusCode: err.statusCode });
+    if (err.validation) return reply.code(400).send({ error: 'VALIDATION', message: err.message, statusCode: 400 });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply
+      .code(status)
+      .send({ error: err.code ?? 'ERROR', message: status === 500 ? 'internal error' : err.message, statusCode: status });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Eldercare monitoring API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+  await app.register(authPlugin, { ctx });
+  await app.register(alarmRoutes, { ctx });
+  await app.register(registryRoutes, { ctx });
+  await app.register(telemetryRoutes, { ctx });
+  await app.register(opsRoutes, { ctx });
+  await app.register(wsRoutes, { ctx });
+  if (ctx.dashboardDir && fs.existsSync(ctx.dashboardDir)) {
+    await app.register(fastifyStatic, { root: ctx.dashboardDir, prefix: '/', index: ['index.html'] });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('text/plain').send('Dashboard not built: run `npm run build:dashboard`.\n'),
+    );
+  }
+  return app;
+}

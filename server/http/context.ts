@@ -1,0 +1,39 @@
+// What the HTTP plugins need from the rest of the server, passed in rather than imported.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { IdSource } from '../../protocol/index.ts';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AlarmStore } from '../storage/alarms.ts';
+import type { Db, Registry } from '../storage/registry.ts';
+import type { TelemetryStore } from '../storage/telemetry.ts';
+import type { UserStore } from '../storage/users.ts';
+import type { Feed } from '../ws/feed.ts';
+import type { Access } from './access.ts';
+
+export interface HttpContext {
+  db: Db;
+  registry: Registry;
+  users: UserStore;
+  alarms: AlarmStore;
+  engine: AlarmEngine;
+  telemetry: TelemetryStore;
+  feed: Feed;
+  metrics: Metrics;
+  ids: IdSource;
+  log: Logger;
+  now: () => string;
+  tokenTtlMs: number;
+  dashboardDir: string | null;
+  health: () => { ok: boolean; checks: Record<string, boolean> };
+  onGatewayCreated: (gatewayId: string) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    access: Access;
+  }
+  interface FastifyInstance {
+    authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+}

@@ -1,0 +1,326 @@
+// Registry endpoints (admin creates; staff read what their scope allows): sites, residents,
+// gateways (the secret is returned once, at creation), devices, users, resident settings.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
+import { ResidentSettings } from '../alarms/settings.ts';
+import { generateSecret, hashSecret } from '../security/passwords.ts';
+import type { Role } from '../storage/users.ts';
+import type { HttpContext } from './context.ts';
+import { badRequest, conflict, forbidden, notFound } from './errors.ts';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const TopicId = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+
+const SiteSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.String(),
+  timezone: Type.String(),
+  createdAt: Type.String(),
+});
+const ResidentSchema = Type.Object({
+  id: Type.String(),
+  siteId: Type.String(),
+  name: Type.String(),
+  room: Type.String(),
+  bed: Nullable(Type.String()),
+  settings: Type.Unknown(),
+  createdAt: Type.String(),
+});
+const GatewaySchema = Type.Object({
+  id: Type.String(),
+  siteId: Type.String(),
+  name: Type.String(),
+  state: Type.String(),
+  lastSeen: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+const DeviceSchema = Type.Object({
+  id: Type.String(),
+  gatewayId: Type.String(),
+  kind: Type.String(),
+  residentId: Nullable(Type.String()),
+  room: Nullable(Type.String()),
+  lastSeen: Nullable(Type.String()),
+  battery: Nullable(Type.Number()),
+  createdAt: Type.String(),
+});
+
+function requireAdmin(req: FastifyRequest) {
+  if (!req.access.isAdmin) throw forbidden('administrators only');
+}
+
+function validTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  const { registry } = ctx;
+  app.addHook('onRequest', app.authenticate);
+
+  // Sites
+  app.post(
+    '/api/v1/sites',
+    {
+      schema: {
+        tags: ['registry'],
+        body: Type.Object(
+          {
+            id: Type.Optional(TopicId),
+            name: Name,
+            kind: Type.Enum(['nursing_home', 'family_bed'] as const),
+            timezone: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: SiteSchema },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const b = req.body as { id?: string; name: string; kind: 'nursing_home' | 'family_bed'; timezone?: string };
+      const timezone = b.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (!validTimezone(timezone)) throw badRequest(`unknown timezone ${timezone}`);
+      const id = b.id ?? `site-${ctx.ids.next().toLowerCase()}`;
+      if (await registry.getSite(id)) throw conflict(`site ${id} exists`);
+      const site = await registry.createSite({ id, name: b.name, kind: b.kind, timezone }, ctx.now());
+      return reply.code(201).send(site);
+    },
+  );
+  app.get(
+    '/api/v1/sites',
+    { schema: { tags: ['registry'], response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }) } } },
+    async (req) => ({
+      sites: (await registry.listSites()).filter((s) => req.access.canSeeSite(s.id) || req.access.user.siteId === s.id),
+    }),
+  );
+  app.get('/api/v1/sites/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: SiteSchema } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const site = await registry.getSite(id);
+    if (!site || !(req.access.canSeeSite(id) || req.access.user.siteId === id)) throw notFound('site', id);
+    return site;
+  });
+
+  // Residents
+  app.post(
+    '/api/v1/residents',
+    {
+      schema: {
+        tags: ['registry'],
+        body: Type.Object(
+          {
+            id: Type.Optional(TopicId),
+            siteId: Type.String({ maxLength: 64 }),
+            name: Name,
+            room: Type.String({ minLength: 1, maxLength: 50 }),
+            bed: Type.Optional(Type.String({ maxLength: 50 })),
+            settings: Type.Optional(ResidentSettings),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: ResidentSchema },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const b = req.body as { id?: string; siteId: string; name: string; room: string; bed?: string; settings?: Record<string, unknown> };
+      if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
+      const id = b.id ?? `res-${ctx.ids.next().toLowerCase()}`;
+      if (await registry.getResident(id)) throw conflict(`resident ${id} exists`);
+      const r = await registry.createResident(
+        { id, siteId: b.siteId, name: b.name, room: b.room, bed: b.bed ?? null, settings: b.settings ?? {} },
+        ctx.now(),
+      );
+      return reply.code(201).send(r);
+    },
+  );
+  app.get(
+    '/api/v1/residents',
+    {
+      schema: {
+        tags: ['registry'],
+        querystring: Type.Object({ siteId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ residents: Type.Array(ResidentSchema) }) },
+      },
+    },
+    async (req) => {
+      const { siteId } = req.query as { siteId?: string };
+      return { residents: (await registry.listResidents(siteId)).filter((r) => req.access.canSeeResident(r)) };
+    },
+  );
+  app.get('/api/v1/residents/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: ResidentSchema } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const r = await registry.getResident(id);
+    if (!r || !req.access.canSeeResident(r)) throw notFound('resident', id);
+    return r;
+  });
+  app.put(
+    '/api/v1/residents/:id/settings',
+    { schema: { tags: ['registry'], params: IdParams, body: ResidentSettings, response: { 200: Type.Unknown() } } },
+    async (req) => {
+      requireAdmin(req);
+      const { id } = req.params as { id: string };
+      const r = await registry.getResident(id);
+      if (!r) throw notFound('resident', id);
+      const merged = { ...r.settings, ...(req.body as Record<string, unknown>) };
+      await registry.updateResidentSettings(id, merged);
+      return merged;
+    },
+  );
+
+  // Gateways
+  app.post(
+    '/api/v1/gateways',
+    {
+      schema: {
+        tags: ['registry'],
+        body: Type.Object(
+          { id: Type.Optional(TopicId), siteId: Type.String({ maxLength: 64 }), name: Name },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Intersect([GatewaySchema, Type.Object({ secret: Type.String() })]) },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const b = req.body as { id?: string; siteId: string; name: string };
+      if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
+      const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
+      if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
+      const secret = generateSecret();
+      const gw = await registry.createGateway({ id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret) }, ctx.now());
+      ctx.onGatewayCreated(id);
+      req.log.info({ gatewayId: id }, 'gateway registered');
+      return reply.code(201).send({ ...gw, secret });
+    },
+  );
+  app.get(
+    '/api/v1/gateways',
+    { schema: { tags: ['registry'], response: { 200: Type.Object({ gateways: Type.Array(GatewaySchema) }) } } },
+    async (req) => ({ gateways: (await registry.listGateways()).filter((g) => req.access.canSeeSite(g.siteId)) }),
+  );
+  app.get('/api/v1/gateways/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: GatewaySchema } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const g = await registry.getGateway(id);
+    if (!g || !req.access.canSeeSite(g.siteId)) throw notFound('gateway', id);
+    return g;
+  });
+
+  // Devices
+  app.post(
+    '/api/v1/devices',
+    {
+      schema: {
+        tags: ['registry'],
+        body: Type.Object(
+          {
+            id: TopicId,
+            gatewayId: Type.String({ maxLength: 64 }),
+            kind: Type.Enum(DEVICE_KINDS),
+            residentId: Type.Optional(Type.String({ maxLength: 64 })),
+            room: Type.Optional(Type.String({ maxLength: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: DeviceSchema },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const b = req.body as { id: string; gatewayId: string; kind: string; residentId?: string; room?: string };
+      const gw = await registry.getGateway(b.gatewayId);
+      if (!gw) throw badRequest(`gateway ${b.gatewayId} does not exist`);
+      let room = b.room ?? null;
+      if (b.residentId) {
+        const r = await registry.getResident(b.residentId);
+        if (!r) throw badRequest(`resident ${b.residentId} does not exist`);
+        if (r.siteId !== gw.siteId) throw badRequest('resident and gateway belong to different sites');
+        room ??= r.room;
+      }
+      if (await registry.getDevice(b.id)) throw conflict(`device ${b.id} exists`);
+      const d = await registry.createDevice(
+        { id: b.id, gatewayId: b.gatewayId, kind: b.kind, residentId: b.residentId ?? null, room },
+        ctx.now(),
+      );
+      return reply.code(201).send(d);
+    },
+  );
+  app.get(
+    '/api/v1/devices',
+    {
+      schema: {
+        tags: ['registry'],
+        querystring: Type.Object(
+          { gatewayId: Type.Optional(Type.String({ maxLength: 64 })), residentId: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ devices: Type.Array(DeviceSchema) }) },
+      },
+    },
+    async (req) => {
+      const devices = await registry.listDevices(req.query as { gatewayId?: string; residentId?: string });
+      if (req.access.isAdmin) return { devices };
+      const gateways = new Map((await registry.listGateways()).map((g) => [g.id, g.siteId]));
+      return { devices: devices.filter((d) => req.access.canSeeSite(gateways.get(d.gatewayId) ?? null)) };
+    },
+  );
+  app.get('/api/v1/devices/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: DeviceSchema } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const d = await registry.getDevice(id);
+    const g = d && (await registry.getGateway(d.gatewayId));
+    if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
+    return d;
+  });
+
+  // Users (staff and family accounts)
+  app.post(
+    '/api/v1/users',
+    {
+      schema: {
+        tags: ['registry'],
+        body: Type.Object(
+          {
+            username: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.@-]+$' }),
+            password: Type.String({ minLength: 10, maxLength: 200 }),
+            role: Type.Enum(['admin', 'nurse_lead', 'caregiver', 'family'] as const),
+            displayName: Type.Optional(Type.String({ maxLength: 200 })),
+            siteId: Type.Optional(Type.String({ maxLength: 64 })),
+            residentId: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      const b = req.body as { username: string; password: string; role: Role; displayName?: string; siteId?: string; residentId?: string };
+      if (b.role === 'family' && !b.residentId) throw badRequest('a family account needs residentId');
+      if (await ctx.users.findForLogin(b.username)) throw conflict(`user ${b.username} exists`);
+      const user = await ctx.users.create(
+        {
+          id: `usr-${ctx.ids.next().toLowerCase()}`,
+          username: b.username,
+          role: b.role,
+          displayName: b.displayName ?? null,
+          siteId: b.siteId ?? null,
+          residentId: b.residentId ?? null,
+          passwordHash: await hashSecret(b.password),
+        },
+        ctx.now(),
+      );
+      return reply.code(201).send(user);
+    },
+  );
+  app.get('/api/v1/users', async (req) => {
+    requireAdmin(req);
+    return { users: await ctx.users.list() };
+  });
+};

@@ -1,0 +1,43 @@
+// Vital-sign time series for a resident's charts.
+import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import { METRICS } from '../../protocol/index.ts';
+import type { HttpContext } from './context.ts';
+import { badRequest, notFound } from './errors.ts';
+
+export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  app.addHook('onRequest', app.authenticate);
+  app.get(
+    '/api/v1/residents/:id/telemetry',
+    {
+      schema: {
+        tags: ['telemetry'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        querystring: Type.Object(
+          {
+            metric: Type.Optional(Type.Enum(METRICS)),
+            from: Type.Optional(Type.String({ format: 'date-time' })),
+            to: Type.Optional(Type.String({ format: 'date-time' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { metric?: string; from?: string; to?: string };
+      const resident = await ctx.registry.getResident(id);
+      if (!resident || !req.access.canSeeResident(resident)) throw notFound('resident', id);
+      const to = q.to ? new Date(q.to).toISOString() : ctx.now();
+      const from = q.from ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 24 * 3600_000).toISOString();
+      if (from > to) throw badRequest('from is after to');
+      const rows = await ctx.telemetry.query({ residentId: id, metric: q.metric, from, to });
+      return {
+        residentId: id,
+        from,
+        to,
+        points: rows.map((r) => ({ ts: r.ts, metric: r.metric, value: r.value, device: r.device_id })),
+      };
+    },
+  );
+};

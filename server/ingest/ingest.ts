@@ -1,0 +1,314 @@
+// Ingest: everything gateways publish comes in here, from the embedded broker or an external one.
+// Events are validated, de-duplicated by id and committed together with the alarms they raise in
+// one transaction (group commit: whatever queued while the last commit ran goes in the next), then
+// confirmed to the gateway. Telemetry takes its own batched lane. Bad input is counted and logged,
+// never thrown.
+import type { Logger } from 'pino';
+import {
+  createDecoder,
+  type DeviceEvent,
+  DeviceEvent as DeviceEventSchema,
+  GatewayStatus,
+  type ParsedTopic,
+  parseGatewayTopic,
+  TelemetryBatch,
+} from '../../protocol/index.ts';
+import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
+import { evaluateEvent } from '../alarms/rules.ts';
+import { effectiveSettings } from '../alarms/settings.ts';
+import type { Metrics } from '../metrics.ts';
+import { appendAudit } from '../storage/alarms.ts';
+import { insertEventIfNew } from '../storage/events.ts';
+import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
+import type { TelemetryStore } from '../storage/telemetry.ts';
+import type { Confirmations } from './confirmations.ts';
+
+const decodeEvent = createDecoder(DeviceEventSchema);
+const decodeTelemetry = createDecoder(TelemetryBatch);
+const decodeStatus = createDecoder(GatewayStatus);
+
+export interface DeviceStatusUpdate {
+  gatewayId: string;
+  deviceId: string | null;
+  state: string;
+  lastSeen: string | null;
+  battery: number | null;
+}
+
+export interface IngestDeps {
+  db: Db;
+  registry: Registry;
+  engine: AlarmEngine;
+  telemetry: TelemetryStore;
+  confirmations: Confirmations;
+  metrics: Metrics;
+  log: Logger;
+  now: () => string;
+  onDeviceStatus: (u: DeviceStatusUpdate) => void;
+  /** Events waiting for a commit; past it new ones are left unconfirmed for the gateway to resend. */
+  maxQueue?: number;
+}
+
+interface QueuedEvent {
+  topic: ParsedTopic;
+  event: DeviceEvent;
+}
+
+const MAX_BATCH = 500;
+const defaultTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+export function createIngest(deps: IngestDeps) {
+  const { db, registry, engine, metrics, log, now } = deps;
+  const maxQueue = deps.maxQueue ?? 50_000;
+  const queue: QueuedEvent[] = [];
+  let draining: Promise<void> | null = null;
+  const siteOfGateway = new Map<string, string>();
+
+  async function gatewaySite(gatewayId: string): Promise<string | undefined> {
+    let site = siteOfGateway.get(gatewayId);
+    if (site === undefined) {
+      site = (await registry.getGateway(gatewayId))?.siteId;
+      if (site !== undefined) siteOfGateway.set(gatewayId, site);
+    }
+    return site;
+  }
+
+  /** The topic names who sent it; the broker's ACL made sure of that. Check it names a real gateway of that site. */
+  async function checkSender(topic: ParsedTopic, raw: string): Promise<boolean> {
+    const site = await gatewaySite(topic.gatewayId);
+    if (site === topic.siteId) return true;
+    metrics.securityEvents.inc({ kind: 'unknown_gateway_topic' });
+    log.warn({ topic: raw }, 'security: message on a topic of an unknown gateway or wrong site; refused');
+    return false;
+  }
+
+  function reject(kind: string, reason: string, topic: string, error: string) {
+    metrics.rejected.inc({ kind, reason });
+    log.warn({ topic, reason, error }, 'payload rejected');
+  }
+
+  interface Context {
+    device: Device | undefined;
+    resident: Resident | undefined;
+    timezone: string;
+  }
+
+  // Reads happen before the transaction: SQLite has one connection, and the transaction holds it.
+  async function lookUp(batch: QueuedEvent[]): Promise<Context[]> {
+    const sites = new Map<string, string>();
+    const out: Context[] = [];
+    for (const { event, topic } of batch) {
+      const device = await registry.getDevice(event.device);
+      const resident = device?.residentId ? await registry.getResident(device.residentId) : undefined;
+      let timezone = sites.get(topic.siteId);
+      if (timezone === undefined) {
+        timezone = (await registry.getSite(topic.siteId))?.timezone ?? defaultTimezone;
+        sites.set(topic.siteId, timezone);
+      }
+      out.push({ device, resident, timezone });
+    }
+    return out;
+  }
+
+  async function processBatch(batch: QueuedEvent[]): Promise<void> {
+    const end = metrics.ingestLatency.startTimer();
+    const confirmed: QueuedEvent[] = [];
+    const changed: string[] = [];
+    const touched: DeviceStatusUpdate[] = [];
+    const receivedAt = now();
+    try {
+      const contexts = await lookUp(batch);
+      await db.transaction().execute(async (tx) => {
+        for (const [i, item] of batch.entries()) {
+          const { event, topic } = item;
+          const ctx = contexts[i] as Context;
+          const device = ctx.device;
+          if (device && device.gatewayId !== topic.gatewayId) {
+            // A gateway naming another gateway's device is a forgery: refuse and record it.
+            metrics.securityEvents.inc({ kind: 'forged_device' });
+            log.warn(
+              { gatewayId: topic.gatewayId, deviceId: event.device, owner: device.gatewayId, eventId: event.id },
+              'security: event names a device registered to another gateway; refused',
+            );
+            await appendAudit(tx, {
+              at: receivedAt,
+              actor: `gateway:${topic.gatewayId}`,
+              action: 'security.forged_device',
+              subject: event.device,
+              detail: { eventId: event.id, type: event.type },
+            });
+            confirmed.push(item);
+            continue;
+          }
+          const fresh = await insertEventIfNew(tx, event, topic, receivedAt);
+          confirmed.push(item);
+          metrics.events.inc({ outcome: fresh ? 'stored' : 'duplicate' });
+          if (!fresh) continue;
+          if (device) {
+            await tx.updateTable('devices').set({ last_seen: event.ts }).where('id', '=', device.id).execute();
+            touched.push({
+              gatewayId: topic.gatewayId,
+              deviceId: device.id,
+              state: 'online',
+              lastSeen: event.ts,
+              battery: device.battery,
+            });
+          }
+          changed.push(...(await raiseFor(tx, event, topic, ctx)));
+        }
+      });
+    } catch (err) {
+      metrics.storeErrors.inc({ store: 'state' });
+      log.error({ err, events: batch.length }, 'event commit failed; gateways will resend');
+      return;
+    } finally {
+      end();
+    }
+    for (const { topic, event } of confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
+    for (const t of touched) deps.onDeviceStatus(t);
+    await engine.publish(changed);
+  }
+
+  async function raiseFor(tx: Db, event: DeviceEvent, topic: ParsedTopic, ctx: Context) {
+    const { device, resident } = ctx;
+    const requests = evaluateEvent({
+      event,
+      timezone: ctx.timezone,
+      settings: resident ? effectiveSettings(resident.settings) : null,
+      settingsDefaults: effectiveSettings(undefined),
+    });
+    if (requests.length === 0) return [];
+    const subject: AlarmSubject = {
+      siteId: topic.siteId,
+      gatewayId: topic.gatewayId,
+      deviceId: event.device,
+      residentId: resident?.id ?? null,
+      room: resident?.room ?? device?.room ?? null,
+      unregistered: !device || !resident,
+      at: event.ts,
+    };
+    if (subject.unregistered) {
+      log.warn(
+        { gatewayId: topic.gatewayId, deviceId: event.device, type: event.type },
+        'event from an unregistered or unassigned device; alarm raised and flagged',
+      );
+    }
+    return engine.apply(tx, requests, subject, `gateway:${topic.gatewayId}`);
+  }
+
+  function drain(): Promise<void> {
+    draining ??= (async () => {
+      while (queue.length > 0) await processBatch(queue.splice(0, MAX_BATCH));
+    })().finally(() => {
+      draining = null;
+    });
+    return draining;
+  }
+
+  async function onTelemetry(topic: ParsedTopic, raw: string, payload: Buffer) {
+    const d = decodeTelemetry.decode(payload);
+    if (!d.ok) return reject('telemetry', d.reason, raw, d.error);
+    const points = [];
+    for (const p of d.value.points) {
+      const device = await registry.getDevice(p.device);
+      if (device && device.gatewayId !== topic.gatewayId) {
+        metrics.securityEvents.inc({ kind: 'forged_device' });
+        log.warn({ gatewayId: topic.gatewayId, deviceId: p.device }, "security: reading names another gateway's device; dropped");
+        continue;
+      }
+      points.push({
+        site_id: topic.siteId,
+        device_id: p.device,
+        resident_id: device?.residentId ?? null,
+        metric: p.metric,
+        value: p.value,
+        ts: p.ts,
+      });
+    }
+    metrics.telemetryPoints.inc(points.length);
+    deps.telemetry.write(points);
+  }
+
+  async function onStatus(topic: ParsedTopic, raw: string, payload: Buffer) {
+    if (payload.length === 0) return; // a cleared retained message
+    const d = decodeStatus.decode(payload);
+    if (!d.ok) return reject('status', d.reason, raw, d.error);
+    const at = now();
+    const status = d.value;
+    await registry.setGatewayState(topic.gatewayId, status.state, at);
+    const subject: AlarmSubject = {
+      siteId: topic.siteId,
+      gatewayId: topic.gatewayId,
+      deviceId: null,
+      residentId: null,
+      room: null,
+      unregistered: false,
+      at,
+    };
+    const changed = await db
+      .transaction()
+      .execute((tx) =>
+        engine.apply(
+          tx,
+          status.state === 'offline'
+            ? [{ kind: 'raise', type: 'gateway_offline', priority: 'medium' }]
+            : [{ kind: 'clear', type: 'gateway_offline', onlyIfUnacknowledged: false }],
+          subject,
+          `gateway:${topic.gatewayId}`,
+        ),
+      );
+    deps.onDeviceStatus({ gatewayId: topic.gatewayId, deviceId: null, state: status.state, lastSeen: at, battery: null });
+    for (const dev of status.devices ?? []) {
+      const known = await registry.getDevice(dev.device);
+      if (!known || known.gatewayId !== topic.gatewayId) continue;
+      if (dev.lastSeen) await registry.touchDevice(dev.device, dev.lastSeen, dev.battery);
+      deps.onDeviceStatus({
+        gatewayId: topic.gatewayId,
+        deviceId: dev.device,
+        state: dev.fault ? 'fault' : 'online',
+        lastSeen: dev.lastSeen ?? null,
+        battery: dev.battery ?? null,
+      });
+    }
+    await engine.publish(changed);
+  }
+
+  return {
+    /** Entry point for every message on `care/v1/+/+/{events,telemetry,status}`. */
+    async onMessage(rawTopic: string, payload: Buffer): Promise<void> {
+      const topic = parseGatewayTopic(rawTopic);
+      if (!topic || topic.kind === 'cmd') {
+        return reject('unknown', 'topic', rawTopic, 'not a gateway uplink topic');
+      }
+      try {
+        if (!(await checkSender(topic, rawTopic))) return;
+        if (topic.kind === 'events') {
+          const d = decodeEvent.decode(payload);
+          if (!d.ok) return reject('events', d.reason, rawTopic, d.error);
+          if (queue.length >= maxQueue) {
+            metrics.rejected.inc({ kind: 'events', reason: 'backpressure' });
+            log.warn({ topic: rawTopic, eventId: d.value.id }, 'ingest queue full; left unconfirmed for the gateway to resend');
+            return;
+          }
+          queue.push({ topic, event: d.value });
+          await drain();
+        } else if (topic.kind === 'telemetry') {
+          await onTelemetry(topic, rawTopic, payload);
+        } else {
+          await onStatus(topic, rawTopic, payload);
+        }
+      } catch (err) {
+        metrics.storeErrors.inc({ store: 'state' });
+        log.error({ err, topic: rawTopic }, 'ingest failed');
+      }
+    },
+    /** Waits until every queued event is committed (for shutdown). */
+    async drain() {
+      await drain();
+    },
+    forgetGateway(gatewayId: string) {
+      siteOfGateway.delete(gatewayId);
+    },
+  };
+}
+export type Ingest = ReturnType<typeof createIngest>;

@@ -1,0 +1,56 @@
+// Prometheus metrics (prom-client), one registry per server instance so tests can run several.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    rejected: new Counter({
+      name: 'care_ingest_rejected_total',
+      help: 'MQTT payloads rejected at ingest, by topic kind and reason',
+      labelNames: ['kind', 'reason'] as const,
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: 'care_ingest_events_total',
+      help: 'Device events received, by outcome (stored, duplicate)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    telemetryPoints: new Counter({
+      name: 'care_ingest_telemetry_points_total',
+      help: 'Telemetry points accepted',
+      registers: [registry],
+    }),
+    securityEvents: new Counter({
+      name: 'care_security_events_total',
+      help: 'Refused connections, forged topics and forged device ids',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'care_store_errors_total',
+      help: 'Failed writes to a store',
+      labelNames: ['store'] as const,
+      registers: [registry],
+    }),
+    connectedGateways: new Gauge({
+      name: 'care_gateways_connected',
+      help: 'Gateways connected to the embedded broker',
+      registers: [registry],
+    }),
+    wsClients: new Gauge({
+      name: 'care_ws_clients',
+      help: 'Connected caregiver screens',
+      registers: [registry],
+    }),
+    ingestLatency: new Histogram({
+      name: 'care_ingest_commit_seconds',
+      help: 'Time from receipt of an event batch to its commit',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,147 @@
+// The server's composition root: builds the stores, alarm engine, ingest, broker, HTTP API and
+// live feed, wires them, and owns start-up and shutdown order. `main.ts` adds the CLI around it;
+// tests call `startServer` directly with port 0.
+import pino, { type Logger } from 'pino';
+import { type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
+import { createAlarmEngine } from './alarms/engine.ts';
+import { createEmbeddedBroker } from './broker/broker.ts';
+import type { ServerConfig } from './config.ts';
+import { buildHttpApp } from './http/app.ts';
+import { createConfirmations } from './ingest/confirmations.ts';
+import { createIngest } from './ingest/ingest.ts';
+import { createMetrics } from './metrics.ts';
+import { generateSecret, hashSecret } from './security/passwords.ts';
+import { createAlarmStore } from './storage/alarms.ts';
+import { openDatabase } from './storage/db.ts';
+import { createRegistry } from './storage/registry.ts';
+import { createSqliteTelemetry } from './storage/telemetry.ts';
+import { createUserStore } from './storage/users.ts';
+import { createFeed } from './ws/feed.ts';
+
+export interface RunningServer {
+  httpPort: number;
+  mqttPort: number;
+  /** Set when this start created the admin user with a generated password. */
+  generatedAdminPassword: string | null;
+  stop(): Promise<void>;
+}
+
+export interface ServerDeps {
+  logger?: Logger;
+  clock?: Clock;
+  ids?: IdSource;
+}
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const log = deps.logger ?? pino({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
+  const ids = deps.ids ?? ulidSource();
+  const now = () => clock.iso();
+  const metrics = createMetrics();
+
+  const { db, close: closeDb } = await openDatabase(config.dataDir);
+  const registry = createRegistry(db);
+  const users = createUserStore(db);
+  const alarms = createAlarmStore(db);
+  const telemetry = createSqliteTelemetry(db, log.child({ part: 'telemetry' }), () => metrics.storeErrors.inc({ store: 'telemetry' }));
+
+  const generatedAdminPassword = await ensureAdmin();
+
+  const feed = createFeed(log.child({ part: 'ws' }), () => alarms.list({ open: true, limit: 2000 }));
+  const engine = createAlarmEngine({
+    db,
+    alarms,
+    ids,
+    now,
+    log: log.child({ part: 'alarms' }),
+    onChange: (changed) => {
+      for (const a of changed) feed.publishAlarm(a);
+    },
+  });
+
+  let broker: Awaited<ReturnType<typeof createEmbeddedBroker>> | null = null;
+  const confirmations = createConfirmations((topic, payload) => broker?.publish(topic, payload));
+  const ingest = createIngest({
+    db,
+    registry,
+    engine,
+    telemetry,
+    confirmations,
+    metrics,
+    log: log.child({ part: 'ingest' }),
+    now,
+    onDeviceStatus: (u) => feed.publishDeviceStatus(u),
+  });
+  broker = await createEmbeddedBroker({
+    log: log.child({ part: 'broker' }),
+    metrics,
+    lookupGateway: (id) => registry.getGatewaySecretHash(id),
+    onMessage: (topic, payload) => ingest.onMessage(topic, payload),
+  });
+
+  const app = await buildHttpApp(
+    {
+      db,
+      registry,
+      users,
+      alarms,
+      engine,
+      telemetry,
+      feed,
+      metrics,
+      ids,
+      log,
+      now,
+      tokenTtlMs: config.tokenTtlMs,
+      dashboardDir: config.dashboardDir,
+      health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true } }),
+      onGatewayCreated: (id) => ingest.forgetGateway(id),
+    },
+    log,
+  );
+
+  let stopping = false;
+  const mqttPort = await broker.listen(config.mqttPort, config.bindHost);
+  await app.listen({ port: config.httpPort, host: config.bindHost });
+  const httpPort = (app.server.address() as { port: number }).port;
+  log.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'server started');
+
+  async function ensureAdmin(): Promise<string | null> {
+    if ((await users.count()) > 0) return null;
+    const password = config.adminPassword ?? generateSecret(12);
+    await users.create(
+      {
+        id: `usr-${ids.next().toLowerCase()}`,
+        username: 'admin',
+        role: 'admin',
+        displayName: 'Administrator',
+        siteId: null,
+        residentId: null,
+        passwordHash: await hashSecret(password),
+      },
+      now(),
+    );
+    log.info('created user admin');
+    return config.adminPassword ? null : password;
+  }
+
+  return {
+    httpPort,
+    mqttPort,
+    generatedAdminPassword,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      log.info('server stopping');
+      // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
+      await broker?.close();
+      await ingest.drain();
+      confirmations.flush();
+      feed.closeAll();
+      await app.close();
+      await telemetry.close();
+      await closeDb();
+      log.info('server stopped');
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// Alarm rows and their append-only audit trail. Every state change goes through `transition`,
+// which writes the audit line in the same transaction.
+import type { Alarm, AlarmState } from '../../protocol/index.ts';
+import type { Db } from './registry.ts';
+import type { AlarmsTable } from './tables.ts';
+
+type Row = AlarmsTable & { resident_name: string | null; bed: string | null };
+
+export function toAlarm(r: Row): Alarm {
+  return {
+    id: r.id,
+    type: r.type as Alarm['type'],
+    priority: r.priority as Alarm['priority'],
+    state: r.state as Alarm['state'],
+    siteId: r.site_id,
+    gatewayId: r.gateway_id,
+    deviceId: r.device_id,
+    residentId: r.resident_id,
+    residentName: r.resident_name,
+    room: r.room,
+    bed: r.bed,
+    raisedAt: r.raised_at,
+    lastEventAt: r.last_event_at,
+    ackAt: r.ack_at,
+    ackBy: r.ack_by,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
+    outcome: r.outcome,
+    note: r.note,
+    escalationLevel: Number(r.escalation_level),
+    count: Number(r.count),
+    unregistered: Boolean(r.unregistered),
+  };
+}
+
+function selectAlarms(db: Db) {
+  return db
+    .selectFrom('alarms')
+    .leftJoin('residents', 'residents.id', 'alarms.resident_id')
+    .selectAll('alarms')
+    .select(['residents.name as resident_name', 'residents.bed as bed']);
+}
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  alarmId?: string | null;
+  subject?: string | null;
+  detail?: unknown;
+}
+
+export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit')
+    .values({
+      at: e.at,
+      actor: e.actor,
+      action: e.action,
+      alarm_id: e.alarmId ?? null,
+      subject: e.subject ?? null,
+      detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+    })
+    .execute();
+}
+
+export function createAlarmStore(db: Db) {
+  return {
+    async get(id: string, tx: Db = db): Promise<Alarm | undefined> {
+      const r = await selectAlarms(tx).where('alarms.id', '=', id).executeTakeFirst();
+      return r && toAlarm(r);
+    },
+    async list(filter: { state?: AlarmState; open?: boolean; siteId?: string; residentId?: string; limit?: number }) {
+      let q = selectAlarms(db)
+        .orderBy('alarms.raised_at', 'desc')
+        .limit(filter.limit ?? 500);
+      if (filter.state) q = q.where('alarms.state', '=', filter.state);
+      if (filter.open) q = q.where('alarms.state', '<>', 'resolved');
+      if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);
+      if (filter.residentId) q = q.where('alarms.resident_id', '=', filter.residentId);
+      return (await q.execute()).map(toAlarm);
+    },
+    async findOpenByCause(tx: Db, causeKey: string): Promise<AlarmsTable | undefined> {
+      return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', 'resolved').executeTakeFirst();
+    },
+    async insert(tx: Db, row: AlarmsTable): Promise<void> {
+      await tx.insertInto('alarms').values(row).execute();
+    },
+    async update(tx: Db, id: string, set: Partial<AlarmsTable>): Promise<void> {
+      await tx.updateTable('alarms').set(set).where('id', '=', id).execute();
+    },
+    async history(alarmId: string) {
+      return db.selectFrom('audit').selectAll().where('alarm_id', '=', alarmId).orderBy('id').execute();
+    },
+  };
+}
+export type AlarmStore = ReturnType<typeof createAlarmStore>;

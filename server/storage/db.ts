@@ -1,0 +1,33 @@
+// Opens the state database (SQLite under CARE_DATA_DIR) and brings its schema up to date.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrationProvider } from './migrations.ts';
+import type { Database } from './tables.ts';
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  /** The raw SQLite handle, for the online backup API. */
+  sqlite: SQLite.Database;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(dataDir: string): Promise<OpenedDatabase> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const sqlite = new SQLite(path.join(dataDir, 'care.db'));
+  sqlite.pragma('journal_mode = WAL');
+  // An alarm that was acknowledged to a gateway as committed must survive a power cut.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await db.destroy();
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+  return { db, sqlite, close: () => db.destroy() };
+}

@@ -1,0 +1,28 @@
+// The event log. The event id is the idempotency key: `insertIfNew` says whether this delivery
+// is the first.
+import type { DeviceEvent } from '../../protocol/index.ts';
+import type { Db } from './registry.ts';
+
+export async function insertEventIfNew(
+  tx: Db,
+  e: DeviceEvent,
+  where: { siteId: string; gatewayId: string },
+  receivedAt: string,
+): Promise<boolean> {
+  const result = await tx
+    .insertInto('events')
+    .values({
+      id: e.id,
+      site_id: where.siteId,
+      gateway_id: where.gatewayId,
+      seq: e.seq,
+      ts: e.ts,
+      device_id: e.device,
+      type: e.type,
+      data: JSON.stringify(e.data ?? {}),
+      received_at: receivedAt,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}

@@ -1,0 +1,139 @@
+// Versioned schema migrations, run on start by Kysely's Migrator. Append new ones; never edit
+// one that has shipped. Each uses only types both SQLite and PostgreSQL understand.
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from 'kysely';
+
+const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('username', 'text', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text')
+        .addColumn('site_id', 'text')
+        .addColumn('resident_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sites')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('timezone', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('residents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('room', 'text', (c) => c.notNull())
+        .addColumn('bed', 'text')
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('gateways')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('last_seen', 'text')
+        .addColumn('last_seq', 'bigint')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('resident_id', 'text')
+        .addColumn('room', 'text')
+        .addColumn('last_seen', 'text')
+        .addColumn('battery', 'real')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('ts', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alarms')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('cause_key', 'text', (c) => c.notNull())
+        .addColumn('site_id', 'text')
+        .addColumn('gateway_id', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('resident_id', 'text')
+        .addColumn('room', 'text')
+        .addColumn('raised_at', 'text', (c) => c.notNull())
+        .addColumn('last_event_at', 'text', (c) => c.notNull())
+        .addColumn('ack_at', 'text')
+        .addColumn('ack_by', 'text')
+        .addColumn('resolved_at', 'text')
+        .addColumn('resolved_by', 'text')
+        .addColumn('outcome', 'text')
+        .addColumn('note', 'text')
+        .addColumn('escalation_level', 'integer', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('unregistered', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alarms_state').on('alarms').columns(['state', 'raised_at']).execute();
+      // At most one open alarm per cause: the database, not a race in the engine, keeps repeats
+      // on one alarm.
+      await sql`CREATE UNIQUE INDEX alarms_open_cause ON alarms (cause_key) WHERE state <> 'resolved'`.execute(db);
+      await db.schema
+        .createTable('audit')
+        .addColumn('id', isPostgres(db) ? 'bigserial' : 'integer', (c) =>
+          isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('alarm_id', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema.createIndex('audit_alarm').on('audit').column('alarm_id').execute();
+      await db.schema
+        .createTable('telemetry')
+        .addColumn('site_id', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text', (c) => c.notNull())
+        .addColumn('resident_id', 'text')
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('value', 'real', (c) => c.notNull())
+        .addColumn('ts', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('telemetry_resident_metric_ts').on('telemetry').columns(['resident_id', 'metric', 'ts']).execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,129 @@
+// Kysely table types for the state store. Times are ISO 8601 text and JSON is text, so the same
+// queries run on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: 'admin' | 'nurse_lead' | 'caregiver' | 'family';
+  display_name: string | null;
+  site_id: string | null;
+  resident_id: string | null;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface SitesTable {
+  id: string;
+  name: string;
+  kind: 'nursing_home' | 'family_bed';
+  timezone: string;
+  created_at: string;
+}
+
+export interface ResidentsTable {
+  id: string;
+  site_id: string;
+  name: string;
+  room: string;
+  bed: string | null;
+  settings: string;
+  created_at: string;
+}
+
+export interface GatewaysTable {
+  id: string;
+  site_id: string;
+  name: string;
+  secret_hash: string;
+  state: string;
+  last_seen: string | null;
+  last_seq: number | null;
+  created_at: string;
+}
+
+export interface DevicesTable {
+  id: string;
+  gateway_id: string;
+  kind: string;
+  resident_id: string | null;
+  room: string | null;
+  last_seen: string | null;
+  battery: number | null;
+  created_at: string;
+}
+
+export interface EventsTable {
+  id: string;
+  site_id: string;
+  gateway_id: string;
+  seq: number;
+  ts: string;
+  device_id: string;
+  type: string;
+  data: string;
+  received_at: string;
+}
+
+export interface AlarmsTable {
+  id: string;
+  type: string;
+  priority: string;
+  state: string;
+  cause_key: string;
+  site_id: string | null;
+  gateway_id: string | null;
+  device_id: string | null;
+  resident_id: string | null;
+  room: string | null;
+  raised_at: string;
+  last_event_at: string;
+  ack_at: string | null;
+  ack_by: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  outcome: string | null;
+  note: string | null;
+  escalation_level: number;
+  count: number;
+  unregistered: number;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  alarm_id: string | null;
+  subject: string | null;
+  detail: string | null;
+}
+
+export interface TelemetryTable {
+  site_id: string;
+  device_id: string;
+  resident_id: string | null;
+  metric: string;
+  value: number;
+  ts: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  sites: SitesTable;
+  residents: ResidentsTable;
+  gateways: GatewaysTable;
+  devices: DevicesTable;
+  events: EventsTable;
+  alarms: AlarmsTable;
+  audit: AuditTable;
+  telemetry: TelemetryTable;
+}

@@ -1,0 +1,94 @@
+// The live feed behind `/ws`: every alarm change and device status gets a sequence number and
+// goes to each connected screen allowed to see it. A bounded history serves `since=` catch-up;
+// a client too far behind (or from before a restart) gets a fresh snapshot instead.
+import type { Logger } from 'pino';
+import type { Alarm, WsMessage } from '../../protocol/index.ts';
+
+export interface FeedClient {
+  send(data: string): void;
+  bufferedAmount: number;
+  terminate(): void;
+  canSee(alarm: Alarm): boolean;
+  canSeeStatus(gatewayId: string): boolean;
+}
+
+type Entry = { seq: number; message: WsMessage; alarm?: Alarm; gatewayId?: string };
+
+export interface FeedOptions {
+  maxHistory: number;
+  /** A screen that stops reading is cut off past this many unsent bytes, not buffered forever. */
+  maxBufferedBytes: number;
+}
+
+export function createFeed(
+  log: Logger,
+  loadOpenAlarms: () => Promise<Alarm[]>,
+  opts: FeedOptions = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024 },
+) {
+  // Sequence numbers start from the clock so a restarted server never reuses one a screen holds.
+  let seq = Date.now() * 1000;
+  const history: Entry[] = [];
+  const clients = new Set<FeedClient>();
+
+  const visible = (c: FeedClient, e: Entry) => (e.alarm ? c.canSee(e.alarm) : e.gatewayId ? c.canSeeStatus(e.gatewayId) : true);
+
+  function deliver(c: FeedClient, data: string) {
+    if (c.bufferedAmount > opts.maxBufferedBytes) {
+      log.warn({ buffered: c.bufferedAmount }, 'screen not reading its feed; disconnected so it reconnects and catches up');
+      clients.delete(c);
+      c.terminate();
+      return;
+    }
+    c.send(data);
+  }
+
+  function push(entry: Omit<Entry, 'seq'>) {
+    seq += 1;
+    const e = { ...entry, seq, message: { ...entry.message, seq } } as Entry;
+    history.push(e);
+    if (history.length > opts.maxHistory) history.splice(0, history.length - opts.maxHistory);
+    const data = JSON.stringify(e.message);
+    for (const c of clients) if (visible(c, e)) deliver(c, data);
+  }
+
+  async function sendSnapshot(c: FeedClient) {
+    const from = seq;
+    const alarms = (await loadOpenAlarms()).filter((a) => c.canSee(a));
+    deliver(c, JSON.stringify({ type: 'snapshot', seq: from, alarms }));
+    // Whatever changed while the snapshot was read follows it; the screen upserts by id.
+    for (const e of history) if (e.seq > from && visible(c, e)) deliver(c, JSON.stringify(e.message));
+  }
+
+  return {
+    get seq() {
+      return seq;
+    },
+    get clientCount() {
+      return clients.size;
+    },
+    publishAlarm(alarm: Alarm) {
+      push({ message: { type: 'alarm', seq: 0, alarm }, alarm });
+    },
+    publishDeviceStatus(s: { gatewayId: string; deviceId: string | null; state: string; lastSeen: string | null; battery: number | null }) {
+      push({ message: { type: 'device_status', seq: 0, ...s }, gatewayId: s.gatewayId });
+    },
+    /** Adds a screen: a snapshot, or with `since` only what it missed when that is still held. */
+    async attach(c: FeedClient, since?: number) {
+      clients.add(c);
+      const oldest = history[0]?.seq ?? seq + 1;
+      if (since !== undefined && since <= seq && since >= oldest - 1) {
+        for (const e of history) if (e.seq > since && visible(c, e)) deliver(c, JSON.stringify(e.message));
+        return;
+      }
+      await sendSnapshot(c);
+    },
+    detach(c: FeedClient) {
+      clients.delete(c);
+    },
+    closeAll() {
+      for (const c of clients) c.terminate();
+      clients.clear();
+    },
+  };
+}
+export type Feed = ReturnType<typeof createFeed>;

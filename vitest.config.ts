@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Real processes and ports: keep files apart so ports and CPU are not fought over.
+    fileParallelism: false,
+    globalSetup: ['test/global-setup.ts'],
+  },
+});
