@@ -1,0 +1,120 @@
+// Issue "One alarm end to end": a gateway event reaches caregiver screens as an alarm, and
+// acknowledging it over REST changes its state and pushes the change. Real broker, real gateway,
+// real WebSocket clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/gateway.ts';
+import type { Alarm } from '../../protocol/index.ts';
+import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+
+let server: TestServer;
+let site: DemoSite;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  site = await registerSite(server);
+  gateway = await startTestGateway(server, site);
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await server?.stop();
+});
+
+describe('one alarm end to end', () => {
+  it('a call from the gateway reaches a screen as a high-priority alarm, and ack over REST is pushed', async () => {
+    const screen = await Screen.open(server);
+    expect(screen.messages[0]?.type).toBe('snapshot');
+
+    gateway.sink.event({ device: 'btn-203', type: 'call' });
+    const raised = await screen.waitForAlarm((a) => a.type === 'call' && a.state === 'active');
+    expect(raised).toMatchObject({
+      priority: 'high',
+      deviceId: 'btn-203',
+      residentId: site.residentId,
+      residentName: '王秀英',
+      room: '203',
+      siteId: site.siteId,
+      gatewayId: site.gatewayId,
+      count: 1,
+      unregistered: false,
+    });
+
+    const ack = await server.api<Alarm>('POST', `/api/v1/alarms/${raised.id}/ack`);
+    expect(ack.status).toBe(200);
+    expect(ack.body.state).toBe('acknowledged');
+    const pushed = await screen.waitForAlarm((a) => a.id === raised.id && a.state === 'acknowledged');
+    expect(pushed.ackBy).toBe('admin');
+
+    const resolved = await server.api<Alarm>('POST', `/api/v1/alarms/${raised.id}/resolve`, {
+      outcome: 'assisted',
+      note: 'helped to chair',
+    });
+    expect(resolved.body).toMatchObject({ state: 'resolved', outcome: 'assisted', resolvedBy: 'admin' });
+    const list = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=resolved');
+    expect(list.body.alarms.map((a) => a.id)).toContain(raised.id);
+    screen.close();
+  });
+
+  it('the gateway deletes an event from its outbox only after the server confirms the commit', async () => {
+    gateway.sink.event({ device: 'radar-203', type: 'fall' });
+    await waitFor(async () => {
+      const r = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active');
+      return r.body.alarms.find((a) => a.type === 'fall');
+    }, 'fall alarm');
+    await waitFor(() => gateway.outboxDepth().events === 0, 'outbox emptied by confirmation');
+  });
+
+  it('repeats of the same cause while the alarm is open raise its count, not a new alarm', async () => {
+    const screen = await Screen.open(server);
+    gateway.sink.event({ device: 'btn-203', type: 'call' });
+    const first = await screen.waitForAlarm((a) => a.type === 'call' && a.state === 'active');
+    gateway.sink.event({ device: 'btn-203', type: 'call' });
+    const second = await screen.waitForAlarm((a) => a.id === first.id && a.count === 2);
+    expect(second.state).toBe('active');
+    const open = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active');
+    expect(open.body.alarms.filter((a) => a.type === 'call')).toHaveLength(1);
+    screen.close();
+  });
+
+  it('a bed exit inside the night window is a medium alarm; a bed return clears it', async () => {
+    const screen = await Screen.open(server);
+    // 23:30 in Asia/Shanghai, inside the default 22:00-06:00 night window.
+    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: '2026-11-22T15:30:00.000Z' });
+    const exit = await screen.waitForAlarm((a) => a.type === 'bed_exit');
+    expect(exit.priority).toBe('medium');
+    gateway.sink.event({ device: 'bed-203', type: 'bed_return', ts: '2026-11-22T15:33:00.000Z' });
+    const cleared = await screen.waitForAlarm((a) => a.id === exit.id && a.state === 'resolved');
+    expect(cleared.outcome).toBe('cleared');
+    screen.close();
+  });
+
+  it('a bed exit in the afternoon raises nothing', async () => {
+    const before = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
+    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: '2026-11-22T07:00:00.000Z' }); // 15:00 local
+    gateway.sink.event({ device: 'btn-203', type: 'call_cancel' }); // a marker that is processed after it
+    await waitFor(() => gateway.outboxDepth().events === 0, 'events committed');
+    const after = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
+    expect(after.body.alarms.filter((a) => a.type === 'bed_exit').length).toBe(
+      before.body.alarms.filter((a) => a.type === 'bed_exit').length,
+    );
+  });
+
+  it('a screen that reconnects with since= receives what it missed', async () => {
+    const screen = await Screen.open(server);
+    const seq = screen.lastSeq;
+    screen.close();
+    gateway.sink.event({ device: 'radar-203', type: 'fall' });
+    gateway.sink.event({ device: 'btn-203', type: 'tamper' });
+    await waitFor(() => gateway.outboxDepth().events === 0, 'events committed');
+    const back = await Screen.open(server, seq);
+    await back.waitForAlarm((a) => a.type === 'tamper');
+    expect(back.messages.every((m) => m.seq > seq)).toBe(true);
+    expect(back.messages.some((m) => m.type === 'snapshot')).toBe(false);
+    back.close();
+  });
+
+  it('a bad or missing token is refused at the WebSocket handshake', async () => {
+    await expect(new Screen(server, 'token=nope').opened).rejects.toThrow(/401/);
+    await expect(new Screen(server, '').opened).rejects.toThrow(/401/);
+  });
+});
