@@ -34,6 +34,9 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     connectTimeout: 10_000, // 10 s to send CONNECT after the socket opens
     maxClientsIdLength: 64,
     queueLimit: 1000, // offline messages queued per client before it connects
+    // A gateway that stops reading its cmd topic must not stall delivery to everyone else.
+    drainTimeout: 5_000, // 5 s
+    concurrency: 1000, // messages in flight through the broker's emitter
     preConnect(_client, packet, done) {
       if (!acceptableClientId(packet.clientId)) {
         metrics.securityEvents.inc({ kind: 'bad_client_id' });
@@ -79,7 +82,8 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
       if (why) {
         metrics.securityEvents.inc({ kind: 'forged_subscription' });
         log.warn({ clientId: client.id, topic: sub.topic, reason: why }, 'security: subscribe refused');
-        return done(new Error(why));
+        // A negated subscription: SUBACK 0x80 for this topic, the connection stays up.
+        return done(null, null);
       }
       done(null, sub);
     },
