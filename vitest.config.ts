@@ -8,5 +8,7 @@ export default defineConfig({
     // Real processes and ports: keep files apart so ports and CPU are not fought over.
     fileParallelism: false,
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-artifacts/vitest.json' },
   },
 });
