@@ -165,6 +165,8 @@ export const Alarm = Type.Object({
   outcome: Nullable(Type.String()),
   note: Nullable(Type.String()),
   escalationLevel: Type.Integer(),
+  /** Who marked themselves present at the resident (pauses escalation). */
+  onSiteBy: Nullable(Type.String()),
   count: Type.Integer(),
   unregistered: Type.Boolean(),
 });

@@ -4,6 +4,10 @@
 import pino, { type Logger } from 'pino';
 import { type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
+import { createNotifier, webhookChannel } from './alarms/notify.ts';
+import { loadPolicies } from './alarms/policies.ts';
+import { createScheduler } from './alarms/scheduler.ts';
+import { createSupervision } from './alarms/supervision.ts';
 import { createEmbeddedBroker } from './broker/broker.ts';
 import type { ServerConfig } from './config.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -23,6 +27,8 @@ export interface RunningServer {
   mqttPort: number;
   /** Set when this start created the admin user with a generated password. */
   generatedAdminPassword: string | null;
+  /** Runs the periodic alarm work now (tests with a fake clock). */
+  tick(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,16 +54,30 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const generatedAdminPassword = await ensureAdmin();
 
   const feed = createFeed(log.child({ part: 'ws' }), () => alarms.list({ open: true, limit: 2000 }));
+  const policies = await loadPolicies(db);
+  const notifier = createNotifier({ db, ids, now, log: log.child({ part: 'notify' }), channels: { webhook: webhookChannel() } });
   const engine = createAlarmEngine({
     db,
     alarms,
     ids,
     now,
+    policies,
     log: log.child({ part: 'alarms' }),
     onChange: (changed) => {
       for (const a of changed) feed.publishAlarm(a);
     },
+    onEscalated: (alarm, level, policy) => {
+      notifier.escalated(alarm, level, policy).catch((err: unknown) => log.error({ err, alarmId: alarm.id }, 'notification failed'));
+    },
   });
+  const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
+  const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
+    ['escalation', () => engine.escalateDue()],
+    ['upgrades', () => engine.upgradeDue()],
+    ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
+  ]);
+  // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.
+  const supervisionScheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [['supervision', () => supervision.sweep()]], 5000);
 
   let broker: Awaited<ReturnType<typeof createEmbeddedBroker>> | null = null;
   const confirmations = createConfirmations((topic, payload) => broker?.publish(topic, payload));
@@ -71,6 +91,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log: log.child({ part: 'ingest' }),
     now,
     onDeviceStatus: (u) => feed.publishDeviceStatus(u),
+    supervision,
   });
   broker = await createEmbeddedBroker({
     log: log.child({ part: 'broker' }),
@@ -88,6 +109,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       engine,
       telemetry,
       feed,
+      policies,
+      notifier,
       metrics,
       ids,
       log,
@@ -104,6 +127,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const mqttPort = await broker.listen(config.mqttPort, config.bindHost);
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
+  scheduler.start();
+  supervisionScheduler.start();
   log.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'server started');
 
   async function ensureAdmin(): Promise<string | null> {
@@ -129,11 +154,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     httpPort,
     mqttPort,
     generatedAdminPassword,
+    tick: async () => {
+      await scheduler.tick();
+      await supervisionScheduler.tick();
+    },
     async stop() {
       if (stopping) return;
       stopping = true;
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
+      await scheduler.stop();
+      await supervisionScheduler.stop();
       await broker?.close();
       await ingest.drain();
       confirmations.flush();

@@ -6,6 +6,7 @@ import type { Alarm, IdSource, Priority } from '../../protocol/index.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
+import { type EscalationPolicy, levelTimeoutMs, type PolicySource } from './escalation-policy.ts';
 import { type AlarmRequest, higherPriority } from './rules.ts';
 
 export interface AlarmSubject {
@@ -35,8 +36,11 @@ export interface AlarmEngineDeps {
   ids: IdSource;
   now: () => string;
   log: Logger;
+  policies: PolicySource;
   /** Called after a commit with every alarm that changed, for the screens and notifications. */
   onChange: (alarms: Alarm[]) => void;
+  /** Called after an alarm moved up the response chain, for the level's contacts. */
+  onEscalated?: (alarm: Alarm, level: number, policy: EscalationPolicy) => void;
 }
 
 export const causeKey = (type: string, subject: Pick<AlarmSubject, 'deviceId' | 'gatewayId'>) =>
@@ -44,6 +48,9 @@ export const causeKey = (type: string, subject: Pick<AlarmSubject, 'deviceId' | 
 
 export function createAlarmEngine(deps: AlarmEngineDeps) {
   const { alarms, ids, now } = deps;
+  const after = (iso: string, ms: number | null) => (ms === null ? null : new Date(Date.parse(iso) + ms).toISOString());
+  const nextEscalation = (siteId: string | null, level: number, priority: Priority, from: string) =>
+    after(from, levelTimeoutMs(deps.policies.get(siteId), level, priority));
 
   /** Applies rule requests inside `tx`; returns the ids of alarms that changed. */
   async function apply(tx: Db, requests: AlarmRequest[], subject: AlarmSubject, actor: string): Promise<string[]> {
@@ -54,12 +61,17 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       if (req.kind === 'raise') {
         if (open) {
           const priority = higherPriority(open.priority as Priority, req.priority);
-          await alarms.update(tx, open.id, { count: Number(open.count) + 1, last_event_at: subject.at, priority });
+          const sooner =
+            priority !== open.priority && open.state === 'active'
+              ? { next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()) }
+              : {};
+          await alarms.update(tx, open.id, { count: Number(open.count) + 1, last_event_at: subject.at, priority, ...sooner });
           await appendAudit(tx, { at: now(), actor, action: 'repeat', alarmId: open.id, detail: { at: subject.at } });
           changed.push(open.id);
           continue;
         }
         const id = ids.next();
+        const raisedAt = now();
         await alarms.insert(tx, {
           id,
           type: req.type,
@@ -71,7 +83,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           device_id: subject.deviceId,
           resident_id: subject.residentId,
           room: subject.room,
-          raised_at: now(),
+          raised_at: raisedAt,
           last_event_at: subject.at,
           ack_at: null,
           ack_by: null,
@@ -82,19 +94,30 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           escalation_level: 0,
           count: 1,
           unregistered: subject.unregistered ? 1 : 0,
+          next_escalation_at: nextEscalation(subject.siteId, 0, req.priority, raisedAt),
+          upgrade_at: req.upgradeAfterMs ? after(raisedAt, req.upgradeAfterMs) : null,
+          on_site_by: null,
         });
         await appendAudit(tx, {
           at: now(),
           actor,
           action: 'raised',
           alarmId: id,
-          detail: { type: req.type, priority: req.priority, unregistered: subject.unregistered },
+          detail: { type: req.type, priority: req.priority, unregistered: subject.unregistered, ...req.detail },
         });
         changed.push(id);
       } else if (open && (!req.onlyIfUnacknowledged || open.state === 'active')) {
         // The cause ended by itself (bed_return, call_cancel, device back): cleared, kept in history.
-        await alarms.update(tx, open.id, { state: 'resolved', resolved_at: now(), resolved_by: actor, outcome: 'cleared' });
-        await appendAudit(tx, { at: now(), actor, action: 'cleared', alarmId: open.id });
+        await alarms.update(tx, open.id, {
+          state: 'resolved',
+          resolved_at: now(),
+          resolved_by: actor,
+          outcome: 'cleared',
+          note: typeof req.detail?.note === 'string' ? req.detail.note : null,
+          next_escalation_at: null,
+          upgrade_at: null,
+        });
+        await appendAudit(tx, { at: now(), actor, action: 'cleared', alarmId: open.id, detail: req.detail });
         changed.push(open.id);
       }
     }
@@ -128,7 +151,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       }
       const at = now();
       if (to === 'acknowledged') {
-        await alarms.update(tx, id, { state: 'acknowledged', ack_at: at, ack_by: actor });
+        await alarms.update(tx, id, { state: 'acknowledged', ack_at: at, ack_by: actor, next_escalation_at: null, upgrade_at: null });
       } else {
         await alarms.update(tx, id, {
           state: 'resolved',
@@ -136,6 +159,8 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           resolved_by: actor,
           outcome: extra.outcome ?? null,
           note: extra.note ?? null,
+          next_escalation_at: null,
+          upgrade_at: null,
           // Resolving an unacknowledged alarm acknowledges it too.
           ...(row.state === 'active' ? { ack_at: at, ack_by: actor } : {}),
         });
@@ -155,9 +180,114 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     return alarm;
   }
 
+  /**
+   * Moves every active alarm whose level timed out one level up. Compare-and-set on the due time,
+   * so when several instances sweep, each escalation happens once.
+   */
+  async function escalateDue(): Promise<number> {
+    const at = now();
+    const due = await deps.db
+      .selectFrom('alarms')
+      .select(['id', 'site_id', 'priority', 'escalation_level', 'next_escalation_at'])
+      .where('state', '=', 'active')
+      .where('next_escalation_at', '<=', at)
+      .limit(500)
+      .execute();
+    let moved = 0;
+    for (const a of due) {
+      const policy = deps.policies.get(a.site_id);
+      const level = Number(a.escalation_level) + 1;
+      const won = await deps.db.transaction().execute(async (tx) => {
+        const r = await tx
+          .updateTable('alarms')
+          .set({
+            escalation_level: level,
+            next_escalation_at: nextEscalation(a.site_id, level, a.priority as Priority, at),
+          })
+          .where('id', '=', a.id)
+          .where('state', '=', 'active')
+          .where('next_escalation_at', '=', a.next_escalation_at)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await appendAudit(tx, {
+          at,
+          actor: 'system',
+          action: 'escalated',
+          alarmId: a.id,
+          detail: { level, name: policy.levels[level]?.name ?? `level ${level}` },
+        });
+        return true;
+      });
+      if (!won) continue;
+      moved += 1;
+      const alarm = await alarms.get(a.id);
+      if (alarm) {
+        deps.log.warn({ alarmId: a.id, level }, 'alarm unanswered; escalated');
+        deps.onChange([alarm]);
+        deps.onEscalated?.(alarm, level, policy);
+      }
+    }
+    return moved;
+  }
+
+  /** A bed exit with no return in time becomes high priority. */
+  async function upgradeDue(): Promise<number> {
+    const at = now();
+    const due = await deps.db
+      .selectFrom('alarms')
+      .select(['id', 'site_id', 'escalation_level', 'upgrade_at'])
+      .where('state', '=', 'active')
+      .where('upgrade_at', '<=', at)
+      .execute();
+    const changed: string[] = [];
+    for (const a of due) {
+      const won = await deps.db.transaction().execute(async (tx) => {
+        const r = await tx
+          .updateTable('alarms')
+          .set({
+            priority: 'high',
+            upgrade_at: null,
+            next_escalation_at: nextEscalation(a.site_id, Number(a.escalation_level), 'high', at),
+          })
+          .where('id', '=', a.id)
+          .where('upgrade_at', '=', a.upgrade_at)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await appendAudit(tx, { at, actor: 'system', action: 'upgraded', alarmId: a.id, detail: { priority: 'high' } });
+        return true;
+      });
+      if (won) changed.push(a.id);
+    }
+    await publish(changed);
+    return changed.length;
+  }
+
+  /** A caregiver is with the resident: escalation pauses; the alarm still needs resolving. */
+  async function markOnSite(id: string, actor: string): Promise<Alarm> {
+    await deps.db.transaction().execute(async (tx) => {
+      const row = await alarms.get(id, tx);
+      if (!row) throw new AlarmError('not_found', `alarm ${id} not found`);
+      if (row.state === 'resolved') throw new AlarmError('invalid_transition', `alarm ${id} is already resolved`);
+      const at = now();
+      await alarms.update(tx, id, {
+        on_site_by: actor,
+        next_escalation_at: null,
+        ...(row.state === 'active' ? { state: 'acknowledged', ack_at: at, ack_by: actor } : {}),
+      });
+      await appendAudit(tx, { at, actor, action: 'on_site', alarmId: id });
+    });
+    const alarm = await alarms.get(id);
+    if (!alarm) throw new AlarmError('not_found', `alarm ${id} not found`);
+    deps.onChange([alarm]);
+    return alarm;
+  }
+
   return {
     apply,
     publish,
+    escalateDue,
+    upgradeDue,
+    markOnSite,
     acknowledge: (id: string, actor: string) => transition(id, actor, 'acknowledged'),
     resolve: (id: string, actor: string, outcome?: string, note?: string) => transition(id, actor, 'resolved', { outcome, note }),
   };

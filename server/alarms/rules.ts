@@ -4,8 +4,15 @@ import type { AlarmType, DeviceEvent, Priority } from '../../protocol/index.ts';
 import { type EffectiveSettings, insideWindow } from './settings.ts';
 
 export type AlarmRequest =
-  | { kind: 'raise'; type: AlarmType; priority: Priority }
-  | { kind: 'clear'; type: AlarmType; onlyIfUnacknowledged: boolean };
+  | {
+      kind: 'raise';
+      type: AlarmType;
+      priority: Priority;
+      /** Becomes high priority if still active this long after it was raised (bed exit, no return). */
+      upgradeAfterMs?: number;
+      detail?: Record<string, unknown>;
+    }
+  | { kind: 'clear'; type: AlarmType; onlyIfUnacknowledged: boolean; detail?: Record<string, unknown> };
 
 export interface EventContext {
   event: DeviceEvent;
@@ -29,7 +36,9 @@ export function evaluateEvent(ctx: EventContext): AlarmRequest[] {
       return [{ kind: 'clear', type: 'call', onlyIfUnacknowledged: true }];
     case 'bed_exit':
       // No resident means no known night window: raise rather than guess it is daytime.
-      return ctx.settings === null || atNight() ? [{ kind: 'raise', type: 'bed_exit', priority: 'medium' }] : [];
+      return ctx.settings === null || atNight()
+        ? [{ kind: 'raise', type: 'bed_exit', priority: 'medium', upgradeAfterMs: settings.bedExitReturnMinutes * 60_000 }]
+        : [];
     case 'bed_return':
       return [{ kind: 'clear', type: 'bed_exit', onlyIfUnacknowledged: true }];
     case 'door_open': {

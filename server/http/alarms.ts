@@ -89,6 +89,13 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
     return act(() => ctx.engine.acknowledge(id, req.access.user.username));
   });
 
+  app.post('/api/v1/alarms/:id/on-site', { schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm } } }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!req.access.canAct) throw forbidden();
+    await loadVisible(id, req.access);
+    return act(() => ctx.engine.markOnSite(id, req.access.user.username));
+  });
+
   app.post(
     '/api/v1/alarms/:id/resolve',
     {

@@ -11,6 +11,7 @@ import { alarmRoutes } from './alarms.ts';
 import { authPlugin } from './auth.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
+import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
 import { registryRoutes } from './registry.ts';
 import { telemetryRoutes } from './telemetry.ts';
@@ -49,6 +50,7 @@ export async function buildHttpApp(ctx: HttpContext, logger: Logger): Promise<Fa
   await app.register(authPlugin, { ctx });
   await app.register(alarmRoutes, { ctx });
   await app.register(registryRoutes, { ctx });
+  await app.register(escalationRoutes, { ctx });
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
   await app.register(wsRoutes, { ctx });

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { IdSource } from '../../protocol/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
+import type { Notifier } from '../alarms/notify.ts';
+import type { Policies } from '../alarms/policies.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import type { Db, Registry } from '../storage/registry.ts';
@@ -19,6 +21,8 @@ export interface HttpContext {
   engine: AlarmEngine;
   telemetry: TelemetryStore;
   feed: Feed;
+  policies: Policies;
+  notifier: Notifier;
   metrics: Metrics;
   ids: IdSource;
   log: Logger;

@@ -15,7 +15,9 @@ import {
 } from '../../protocol/index.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
-import { effectiveSettings } from '../alarms/settings.ts';
+import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
+import type { Supervision } from '../alarms/supervision.ts';
+import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
 import type { Metrics } from '../metrics.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import { insertEventIfNew } from '../storage/events.ts';
@@ -45,6 +47,9 @@ export interface IngestDeps {
   log: Logger;
   now: () => string;
   onDeviceStatus: (u: DeviceStatusUpdate) => void;
+  supervision: Supervision;
+  /** Battery percentage under which a device raises `low_battery`. */
+  lowBatteryPercent?: number;
   /** Events waiting for a commit; past it new ones are left unconfirmed for the gateway to resend. */
   maxQueue?: number;
 }
@@ -63,6 +68,19 @@ export function createIngest(deps: IngestDeps) {
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
   const siteOfGateway = new Map<string, string>();
+  const vitals = createVitalsTracker();
+  const lowBattery = deps.lowBatteryPercent ?? 20;
+  // Resident settings for the telemetry path, which must not query per point.
+  const settingsCache = new Map<string, { at: number; settings: EffectiveSettings | null }>();
+  async function residentSettings(residentId: string): Promise<EffectiveSettings | null> {
+    const hit = settingsCache.get(residentId);
+    if (hit && Date.now() - hit.at < 10_000) return hit.settings;
+    const r = await registry.getResident(residentId);
+    const settings = r ? effectiveSettings(r.settings) : null;
+    if (settingsCache.size > 50_000) settingsCache.clear();
+    settingsCache.set(residentId, { at: Date.now(), settings });
+    return settings;
+  }
 
   async function gatewaySite(gatewayId: string): Promise<string | undefined> {
     let site = siteOfGateway.get(gatewayId);
@@ -154,6 +172,19 @@ export function createIngest(deps: IngestDeps) {
               battery: device.battery,
             });
           }
+          if (device?.offlineSince) {
+            changed.push(
+              ...(await deps.supervision.deviceBack(tx, device, {
+                siteId: topic.siteId,
+                gatewayId: topic.gatewayId,
+                deviceId: device.id,
+                residentId: device.residentId,
+                room: device.room,
+                unregistered: false,
+                at: event.ts,
+              })),
+            );
+          }
           changed.push(...(await raiseFor(tx, event, topic, ctx)));
         }
       });
@@ -209,6 +240,7 @@ export function createIngest(deps: IngestDeps) {
     const d = decodeTelemetry.decode(payload);
     if (!d.ok) return reject('telemetry', d.reason, raw, d.error);
     const points = [];
+    const raises: Array<{ subject: AlarmSubject; priority: 'high' | 'medium' | 'low'; detail: Record<string, unknown> }> = [];
     for (const p of d.value.points) {
       const device = await registry.getDevice(p.device);
       if (device && device.gatewayId !== topic.gatewayId) {
@@ -224,9 +256,47 @@ export function createIngest(deps: IngestDeps) {
         value: p.value,
         ts: p.ts,
       });
+      if (!device) continue;
+      deps.supervision.heardDevice(device.id, p.ts);
+      const subject: AlarmSubject = {
+        siteId: topic.siteId,
+        gatewayId: topic.gatewayId,
+        deviceId: device.id,
+        residentId: device.residentId,
+        room: device.room,
+        unregistered: !device.residentId,
+        at: p.ts,
+      };
+      if (p.metric === 'battery' && p.value < lowBattery) {
+        raises.push({ subject, priority: 'low', detail: { battery: p.value, type: 'low_battery' } });
+      }
+      if (device.residentId) {
+        const settings = await residentSettings(device.residentId);
+        const limit = settings?.vitals[p.metric] ?? DEFAULT_VITAL_LIMITS[p.metric];
+        const verdict = vitals.observe(device.residentId, p.metric, p.value, Date.parse(p.ts), limit);
+        if (verdict.raise) raises.push({ subject, priority: verdict.priority, detail: { ...verdict.detail, type: 'vitals' } });
+      }
     }
     metrics.telemetryPoints.inc(points.length);
     deps.telemetry.write(points);
+    if (raises.length > 0) {
+      const changed = await db.transaction().execute(async (tx) => {
+        const ids: string[] = [];
+        for (const r of raises) {
+          const type = r.detail.type as 'vitals' | 'low_battery';
+          ids.push(
+            ...(await engine.apply(
+              tx,
+              [{ kind: 'raise', type, priority: r.priority, detail: r.detail }],
+              r.subject,
+              `gateway:${topic.gatewayId}`,
+            )),
+          );
+        }
+        return ids;
+      });
+      await engine.publish(changed);
+    }
   }
 
   async function onStatus(topic: ParsedTopic, raw: string, payload: Buffer) {
@@ -235,33 +305,39 @@ export function createIngest(deps: IngestDeps) {
     if (!d.ok) return reject('status', d.reason, raw, d.error);
     const at = now();
     const status = d.value;
-    await registry.setGatewayState(topic.gatewayId, status.state, at);
-    const subject: AlarmSubject = {
-      siteId: topic.siteId,
-      gatewayId: topic.gatewayId,
-      deviceId: null,
-      residentId: null,
-      room: null,
-      unregistered: false,
-      at,
-    };
-    const changed = await db
-      .transaction()
-      .execute((tx) =>
-        engine.apply(
-          tx,
-          status.state === 'offline'
-            ? [{ kind: 'raise', type: 'gateway_offline', priority: 'medium' }]
-            : [{ kind: 'clear', type: 'gateway_offline', onlyIfUnacknowledged: false }],
-          subject,
-          `gateway:${topic.gatewayId}`,
-        ),
-      );
+    if (status.state === 'offline') await deps.supervision.gatewayDown(topic.siteId, topic.gatewayId, at, 'last will or clean stop');
+    else await deps.supervision.gatewayUp(topic.siteId, topic.gatewayId);
+    const changed: string[] = [];
     deps.onDeviceStatus({ gatewayId: topic.gatewayId, deviceId: null, state: status.state, lastSeen: at, battery: null });
     for (const dev of status.devices ?? []) {
       const known = await registry.getDevice(dev.device);
       if (!known || known.gatewayId !== topic.gatewayId) continue;
-      if (dev.lastSeen) await registry.touchDevice(dev.device, dev.lastSeen, dev.battery);
+      if (dev.lastSeen) deps.supervision.heardDevice(dev.device, dev.lastSeen);
+      if (dev.battery !== undefined) {
+        await registry.touchDevice(dev.device, dev.lastSeen ?? at, dev.battery);
+        if (dev.battery < lowBattery) {
+          changed.push(
+            ...(await db
+              .transaction()
+              .execute((tx) =>
+                engine.apply(
+                  tx,
+                  [{ kind: 'raise', type: 'low_battery', priority: 'low', detail: { battery: dev.battery } }],
+                  {
+                    siteId: topic.siteId,
+                    gatewayId: topic.gatewayId,
+                    deviceId: known.id,
+                    residentId: known.residentId,
+                    room: known.room,
+                    unregistered: false,
+                    at,
+                  },
+                  `gateway:${topic.gatewayId}`,
+                ),
+              )),
+          );
+        }
+      }
       deps.onDeviceStatus({
         gatewayId: topic.gatewayId,
         deviceId: dev.device,
@@ -282,6 +358,7 @@ export function createIngest(deps: IngestDeps) {
       }
       try {
         if (!(await checkSender(topic, rawTopic))) return;
+        deps.supervision.heardGateway(topic.gatewayId);
         if (topic.kind === 'events') {
           const d = decodeEvent.decode(payload);
           if (!d.ok) return reject('events', d.reason, rawTopic, d.error);

@@ -28,6 +28,7 @@ export function toAlarm(r: Row): Alarm {
     outcome: r.outcome,
     note: r.note,
     escalationLevel: Number(r.escalation_level),
+    onSiteBy: r.on_site_by,
     count: Number(r.count),
     unregistered: Boolean(r.unregistered),
   };

@@ -130,6 +130,39 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('telemetry_resident_metric_ts').on('telemetry').columns(['resident_id', 'metric', 'ts']).execute();
     },
   },
+  '0002_escalation_and_supervision': {
+    async up(db: Kysely<unknown>) {
+      // When the alarm next moves up the response chain, and when a medium alarm becomes high
+      // (bed exit with no return). Timers live in rows, so each fires once whichever instance looks.
+      await db.schema.alterTable('alarms').addColumn('next_escalation_at', 'text').execute();
+      await db.schema.alterTable('alarms').addColumn('upgrade_at', 'text').execute();
+      await db.schema.alterTable('alarms').addColumn('on_site_by', 'text').execute();
+      await db.schema.createIndex('alarms_next_escalation').on('alarms').column('next_escalation_at').execute();
+      await db.schema
+        .createTable('escalation_policies')
+        .addColumn('site_id', 'text', (c) => c.primaryKey())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('alarm_id', 'text', (c) => c.notNull())
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notifications_due').on('notifications').columns(['state', 'next_attempt_at']).execute();
+      await db.schema.alterTable('devices').addColumn('offline_since', 'text').execute();
+      await db.schema.alterTable('gateways').addColumn('offline_since', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

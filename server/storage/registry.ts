@@ -37,6 +37,7 @@ export interface Device {
   lastSeen: string | null;
   battery: number | null;
   createdAt: string;
+  offlineSince: string | null;
 }
 
 const site = (r: SitesTable): Site => ({
@@ -72,6 +73,7 @@ const device = (r: DevicesTable): Device => ({
   lastSeen: r.last_seen,
   battery: r.battery,
   createdAt: r.created_at,
+  offlineSince: r.offline_since,
 });
 
 export function createRegistry(db: Db) {
@@ -129,6 +131,7 @@ export function createRegistry(db: Db) {
         last_seen: null,
         last_seq: null,
         created_at: now,
+        offline_since: null,
       };
       await db.insertInto('gateways').values(row).execute();
       return gateway(row);
@@ -150,7 +153,7 @@ export function createRegistry(db: Db) {
       await db.updateTable('gateways').set({ state, last_seen: lastSeen }).where('id', '=', id).execute();
     },
 
-    async createDevice(d: Omit<Device, 'createdAt' | 'lastSeen' | 'battery'>, now: string): Promise<Device> {
+    async createDevice(d: Omit<Device, 'createdAt' | 'lastSeen' | 'battery' | 'offlineSince'>, now: string): Promise<Device> {
       const row: DevicesTable = {
         id: d.id,
         gateway_id: d.gatewayId,
@@ -160,6 +163,7 @@ export function createRegistry(db: Db) {
         last_seen: null,
         battery: null,
         created_at: now,
+        offline_since: null,
       };
       await db.insertInto('devices').values(row).execute();
       return device(row);

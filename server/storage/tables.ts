@@ -47,6 +47,7 @@ export interface GatewaysTable {
   last_seen: string | null;
   last_seq: number | null;
   created_at: string;
+  offline_since: string | null;
 }
 
 export interface DevicesTable {
@@ -58,6 +59,7 @@ export interface DevicesTable {
   last_seen: string | null;
   battery: number | null;
   created_at: string;
+  offline_since: string | null;
 }
 
 export interface EventsTable {
@@ -94,6 +96,29 @@ export interface AlarmsTable {
   escalation_level: number;
   count: number;
   unregistered: number;
+  next_escalation_at: string | null;
+  upgrade_at: string | null;
+  on_site_by: string | null;
+}
+
+export interface EscalationPoliciesTable {
+  site_id: string;
+  policy: string;
+  updated_at: string;
+}
+
+export interface NotificationsTable {
+  id: string;
+  alarm_id: string;
+  level: number;
+  channel: string;
+  target: string;
+  payload: string;
+  state: 'pending' | 'delivered' | 'failed' | 'queued';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
 }
 
 export interface AuditTable {
@@ -126,4 +151,6 @@ export interface Database {
   alarms: AlarmsTable;
   audit: AuditTable;
   telemetry: TelemetryTable;
+  escalation_policies: EscalationPoliciesTable;
+  notifications: NotificationsTable;
 }

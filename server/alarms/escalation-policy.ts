@@ -1,0 +1,56 @@
+// The linked-response chain of a site (DESIGN.md 3.8): levels with per-priority timeouts and
+// contacts. Level 0 is the on-duty caregivers' screens. Sites without a policy get the default
+// chain, so an unanswered alarm always moves on: a config gap never leaves it sitting.
+import Type, { type Static } from 'typebox';
+import type { Priority } from '../../protocol/index.ts';
+
+const Seconds = Type.Integer({ minimum: 5, maximum: 86_400 });
+export const EscalationPolicy = Type.Object(
+  {
+    levels: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 100 }),
+          timeoutSeconds: Type.Union([
+            Seconds,
+            Type.Object({ high: Seconds, medium: Seconds, low: Seconds }, { additionalProperties: false }),
+          ]),
+          contacts: Type.Array(
+            Type.Object(
+              { kind: Type.Enum(['user', 'webhook', 'sms'] as const), target: Type.String({ minLength: 1, maxLength: 500 }) },
+              { additionalProperties: false },
+            ),
+            { maxItems: 50 },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 10 },
+    ),
+    webhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type EscalationPolicy = Static<typeof EscalationPolicy>;
+export type Contact = EscalationPolicy['levels'][number]['contacts'][number];
+
+export const DEFAULT_POLICY: EscalationPolicy = {
+  levels: [
+    { name: 'caregiver', timeoutSeconds: { high: 60, medium: 300, low: 1800 }, contacts: [] },
+    { name: 'nurse_lead', timeoutSeconds: { high: 120, medium: 600, low: 3600 }, contacts: [] },
+    { name: 'family', timeoutSeconds: { high: 300, medium: 900, low: 7200 }, contacts: [] },
+    { name: 'emergency_responder', timeoutSeconds: { high: 600, medium: 1800, low: 14400 }, contacts: [] },
+  ],
+};
+
+export function levelTimeoutMs(policy: EscalationPolicy, level: number, priority: Priority): number | null {
+  // The last level has nobody further to hand over to.
+  if (level >= policy.levels.length - 1) return null;
+  const t = policy.levels[level]?.timeoutSeconds;
+  if (t === undefined) return null;
+  return (typeof t === 'number' ? t : t[priority]) * 1000;
+}
+
+export interface PolicySource {
+  get(siteId: string | null): EscalationPolicy;
+}

@@ -1,0 +1,177 @@
+// Notifications for escalated alarms, through channels behind one interface. The WebSocket feed
+// always carries every change; contacts of a level get a webhook (signed, retried with backoff
+// until it succeeds: at least once) or an SMS/voice message queued for an operator's gateway to
+// pick up. Every attempt is recorded, and audited.
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Alarm, IdSource } from '../../protocol/index.ts';
+import { appendAudit } from '../storage/alarms.ts';
+import type { Db } from '../storage/registry.ts';
+import type { NotificationsTable } from '../storage/tables.ts';
+import type { Contact, EscalationPolicy } from './escalation-policy.ts';
+
+export interface Notification {
+  id: string;
+  alarmId: string;
+  level: number;
+  target: string;
+  body: string;
+  secret?: string;
+}
+export type Receipt = { ok: true } | { ok: false; error: string; retry: boolean };
+
+export interface Channel {
+  send(n: Notification): Promise<Receipt>;
+}
+
+export const signature = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+export function webhookChannel(timeoutMs = 5000): Channel {
+  return {
+    async send(n) {
+      try {
+        const res = await fetch(n.target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(n.secret ? { 'x-care-signature': signature(n.body, n.secret) } : {}) },
+          body: n.body,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        return res.ok ? { ok: true } : { ok: false, error: `HTTP ${res.status}`, retry: true };
+      } catch (err) {
+        return { ok: false, error: (err as Error).message, retry: true };
+      }
+    },
+  };
+}
+
+const MAX_ATTEMPTS = 12;
+const backoffMs = (attempts: number) => Math.min(5_000 * 2 ** (attempts - 1), 15 * 60_000);
+
+export interface NotifierDeps {
+  db: Db;
+  ids: IdSource;
+  now: () => string;
+  log: Logger;
+  channels: { webhook: Channel };
+}
+
+export function createNotifier(deps: NotifierDeps) {
+  const { db, now, log } = deps;
+
+  async function attempt(row: NotificationsTable, secret: string | undefined) {
+    const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
+    if (!channel) return;
+    const receipt = await channel.send({
+      id: row.id,
+      alarmId: row.alarm_id,
+      level: row.level,
+      target: row.target,
+      body: row.payload,
+      secret,
+    });
+    const attempts = row.attempts + 1;
+    const at = now();
+    const failed = !receipt.ok && (!receipt.retry || attempts >= MAX_ATTEMPTS);
+    await db
+      .updateTable('notifications')
+      .set({
+        attempts,
+        state: receipt.ok ? 'delivered' : failed ? 'failed' : 'pending',
+        last_error: receipt.ok ? null : receipt.error,
+        next_attempt_at: receipt.ok || failed ? null : new Date(Date.parse(at) + backoffMs(attempts)).toISOString(),
+      })
+      .where('id', '=', row.id)
+      .execute();
+    await appendAudit(db, {
+      at,
+      actor: 'system',
+      action: receipt.ok ? 'notify.delivered' : 'notify.failed_attempt',
+      alarmId: row.alarm_id,
+      subject: `${row.channel}:${row.target}`,
+      detail: { notificationId: row.id, attempt: attempts, ...(receipt.ok ? {} : { error: receipt.error }) },
+    });
+    if (!receipt.ok)
+      log.warn({ alarmId: row.alarm_id, channel: row.channel, attempt: attempts, error: receipt.error }, 'notification failed');
+  }
+
+  const secrets = new Map<string, string | undefined>();
+
+  return {
+    /** Queues the level's contacts and tries each at once. */
+    async escalated(alarm: Alarm, level: number, policy: EscalationPolicy) {
+      const contacts: Contact[] = policy.levels[level]?.contacts ?? [];
+      const body = JSON.stringify({ type: 'alarm', level, alarm });
+      for (const c of contacts) {
+        const row: NotificationsTable = {
+          id: deps.ids.next(),
+          alarm_id: alarm.id,
+          level,
+          channel: c.kind,
+          target: c.target,
+          payload: body,
+          // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
+          state: c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
+          attempts: 0,
+          next_attempt_at: null,
+          last_error: null,
+          created_at: now(),
+        };
+        await db.insertInto('notifications').values(row).execute();
+        await appendAudit(db, {
+          at: now(),
+          actor: 'system',
+          action: `notify.${row.state}`,
+          alarmId: alarm.id,
+          subject: `${c.kind}:${c.target}`,
+          detail: { level },
+        });
+        if (c.kind === 'webhook') {
+          secrets.set(row.id, policy.webhookSecret);
+          await attempt(row, policy.webhookSecret);
+        }
+      }
+    },
+    /** Retries webhooks whose backoff has passed. */
+    async retryDue(policyFor: (alarmId: string) => Promise<EscalationPolicy>) {
+      const due = await db
+        .selectFrom('notifications')
+        .selectAll()
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', now())
+        .limit(100)
+        .execute();
+      for (const row of due) {
+        const secret = secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret;
+        await attempt(row, secret);
+      }
+    },
+    async list(filter: { channel?: string; state?: string }) {
+      let q = db.selectFrom('notifications').selectAll().orderBy('created_at').limit(500);
+      if (filter.channel) q = q.where('channel', '=', filter.channel);
+      if (filter.state) q = q.where('state', '=', filter.state as NotificationsTable['state']);
+      return q.execute();
+    },
+    async markDelivered(id: string, actor: string) {
+      const r = await db
+        .updateTable('notifications')
+        .set({ state: 'delivered' })
+        .where('id', '=', id)
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) {
+        const row = await db.selectFrom('notifications').select(['alarm_id', 'channel', 'target']).where('id', '=', id).executeTakeFirst();
+        if (row)
+          await appendAudit(db, {
+            at: now(),
+            actor,
+            action: 'notify.delivered',
+            alarmId: row.alarm_id,
+            subject: `${row.channel}:${row.target}`,
+          });
+        return true;
+      }
+      return false;
+    },
+  };
+}
+export type Notifier = ReturnType<typeof createNotifier>;

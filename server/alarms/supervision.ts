@@ -1,0 +1,213 @@
+// Supervision: missing data is itself an alarm. A gateway that says nothing for longer than its
+// silence limit (or whose last will arrives) is offline; a device silent past its kind's interval
+// is offline; both clear themselves when heard again and say how long they were gone.
+import type { Logger } from 'pino';
+import type { DeviceKind } from '../../protocol/index.ts';
+import type { Db } from '../storage/registry.ts';
+import type { AlarmEngine, AlarmSubject } from './engine.ts';
+
+/** How long a device of each kind may be silent. Radars send a heartbeat each minute. */
+export const DEVICE_SILENCE_SECONDS: Record<DeviceKind, number> = {
+  fall_detector: 5 * 60,
+  presence_sensor: 10 * 60,
+  vitals_monitor: 10 * 60,
+  bed_sensor: 60 * 60,
+  door_sensor: 24 * 3600,
+  call_button: 24 * 3600,
+};
+
+export interface SupervisionOptions {
+  /** Three missed 30 s heartbeats, minus one sweep, so detection stays inside 90 s. */
+  gatewaySilenceMs: number;
+}
+
+export function describeGap(fromIso: string, toIso: string): string {
+  const min = Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 60_000));
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+export function createSupervision(
+  deps: { db: Db; engine: AlarmEngine; now: () => string; log: Logger },
+  opts: SupervisionOptions = { gatewaySilenceMs: 80_000 },
+) {
+  const { db, engine, now, log } = deps;
+  const gatewayHeard = new Map<string, string>();
+  const deviceHeard = new Map<string, string>();
+
+  const gatewaySubject = (siteId: string, gatewayId: string, at: string): AlarmSubject => ({
+    siteId,
+    gatewayId,
+    deviceId: null,
+    residentId: null,
+    room: null,
+    unregistered: false,
+    at,
+  });
+
+  async function gatewayDown(siteId: string, gatewayId: string, lastSeen: string | null, why: string) {
+    const at = now();
+    const changed = await db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('gateways')
+        .set({ state: 'offline', offline_since: lastSeen ?? at })
+        .where('id', '=', gatewayId)
+        .where('state', '<>', 'offline')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return [];
+      log.warn({ gatewayId, why }, 'gateway offline');
+      return engine.apply(
+        tx,
+        [{ kind: 'raise', type: 'gateway_offline', priority: 'medium', detail: { why, lastSeen } }],
+        gatewaySubject(siteId, gatewayId, at),
+        'system',
+      );
+    });
+    await engine.publish(changed);
+  }
+
+  async function gatewayUp(siteId: string, gatewayId: string) {
+    const at = now();
+    gatewayHeard.set(gatewayId, at);
+    const row = await db.selectFrom('gateways').select(['state', 'offline_since']).where('id', '=', gatewayId).executeTakeFirst();
+    if (!row || row.state === 'online') return;
+    const changed = await db.transaction().execute(async (tx) => {
+      await tx.updateTable('gateways').set({ state: 'online', offline_since: null, last_seen: at }).where('id', '=', gatewayId).execute();
+      const note = row.offline_since ? `back after ${describeGap(row.offline_since, at)}` : 'back online';
+      return engine.apply(
+        tx,
+        [{ kind: 'clear', type: 'gateway_offline', onlyIfUnacknowledged: false, detail: { note } }],
+        gatewaySubject(siteId, gatewayId, at),
+        'system',
+      );
+    });
+    await engine.publish(changed);
+  }
+
+  return {
+    /** Any message from a gateway: cheap, in memory; the sweep persists it. */
+    heardGateway(gatewayId: string) {
+      gatewayHeard.set(gatewayId, now());
+    },
+    heardDevice(deviceId: string, at = now()) {
+      deviceHeard.set(deviceId, at);
+    },
+    gatewayUp,
+    gatewayDown,
+    /** Inside an event's transaction: a device that was offline is back. Returns changed alarm ids. */
+    async deviceBack(tx: Db, device: { id: string; offlineSince: string | null }, subject: AlarmSubject) {
+      if (!device.offlineSince) return [];
+      await tx.updateTable('devices').set({ offline_since: null }).where('id', '=', device.id).execute();
+      const note = `back after ${describeGap(device.offlineSince, subject.at)}`;
+      return engine.apply(
+        tx,
+        [{ kind: 'clear', type: 'device_offline', onlyIfUnacknowledged: false, detail: { note } }],
+        subject,
+        'system',
+      );
+    },
+    async sweep() {
+      const at = now();
+      const nowMs = Date.parse(at);
+      // Persist what was heard since the last sweep.
+      for (const [id, seen] of gatewayHeard) {
+        await db.updateTable('gateways').set({ last_seen: seen }).where('id', '=', id).execute();
+      }
+      gatewayHeard.clear();
+      const heard = [...deviceHeard];
+      deviceHeard.clear();
+      for (const [id, seen] of heard) {
+        await db.updateTable('devices').set({ last_seen: seen }).where('id', '=', id).where('last_seen', '<', seen).execute();
+        await db.updateTable('devices').set({ last_seen: seen }).where('id', '=', id).where('last_seen', 'is', null).execute();
+      }
+      // Devices heard by telemetry only may be flagged offline: clear those now.
+      const back = await db
+        .selectFrom('devices')
+        .innerJoin('gateways', 'gateways.id', 'devices.gateway_id')
+        .select([
+          'devices.id',
+          'devices.offline_since',
+          'devices.gateway_id',
+          'devices.resident_id',
+          'devices.room',
+          'gateways.site_id',
+          'devices.last_seen',
+        ])
+        .where('devices.offline_since', 'is not', null)
+        .execute();
+      const changed: string[] = [];
+      for (const d of back) {
+        if (d.last_seen && d.offline_since && d.last_seen > d.offline_since) {
+          const ids = await db
+            .transaction()
+            .execute((tx) =>
+              this.deviceBack(
+                tx,
+                { id: d.id, offlineSince: d.offline_since },
+                {
+                  siteId: d.site_id,
+                  gatewayId: d.gateway_id,
+                  deviceId: d.id,
+                  residentId: d.resident_id,
+                  room: d.room,
+                  unregistered: false,
+                  at: d.last_seen as string,
+                },
+              ),
+            );
+          changed.push(...ids);
+        }
+      }
+
+      const silentGateways = await db
+        .selectFrom('gateways')
+        .select(['id', 'site_id', 'last_seen'])
+        .where('state', '=', 'online')
+        .where('last_seen', '<', new Date(nowMs - opts.gatewaySilenceMs).toISOString())
+        .execute();
+      for (const g of silentGateways) await gatewayDown(g.site_id, g.id, g.last_seen, 'silent');
+
+      const devices = await db
+        .selectFrom('devices')
+        .innerJoin('gateways', 'gateways.id', 'devices.gateway_id')
+        .select([
+          'devices.id',
+          'devices.kind',
+          'devices.last_seen',
+          'devices.gateway_id',
+          'devices.resident_id',
+          'devices.room',
+          'gateways.site_id',
+          'gateways.state',
+        ])
+        .where('devices.offline_since', 'is', null)
+        .where('devices.last_seen', 'is not', null)
+        .execute();
+      for (const d of devices) {
+        // When the whole gateway is offline, its own alarm says so; no flood of device alarms.
+        if (d.state === 'offline') continue;
+        const limit = (DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000;
+        if (!d.last_seen || Date.parse(d.last_seen) > nowMs - limit) continue;
+        const ids = await db.transaction().execute(async (tx) => {
+          await tx.updateTable('devices').set({ offline_since: d.last_seen }).where('id', '=', d.id).execute();
+          return engine.apply(
+            tx,
+            [{ kind: 'raise', type: 'device_offline', priority: 'low', detail: { lastSeen: d.last_seen } }],
+            {
+              siteId: d.site_id,
+              gatewayId: d.gateway_id,
+              deviceId: d.id,
+              residentId: d.resident_id,
+              room: d.room,
+              unregistered: false,
+              at,
+            },
+            'system',
+          );
+        });
+        changed.push(...ids);
+      }
+      await engine.publish(changed);
+    },
+  };
+}
+export type Supervision = ReturnType<typeof createSupervision>;

@@ -1,0 +1,112 @@
+// Escalation chains per site, the audit log, and the notification outbox that an operator's
+// SMS/voice gateway polls.
+import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import { EscalationPolicy } from '../alarms/escalation-policy.ts';
+import type { HttpContext } from './context.ts';
+import { forbidden, notFound } from './errors.ts';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  app.addHook('onRequest', app.authenticate);
+
+  app.put('/api/v1/sites/:id/escalation', { schema: { tags: ['alarms'], params: IdParams, body: EscalationPolicy } }, async (req) => {
+    if (!req.access.isAdmin) throw forbidden('administrators only');
+    const { id } = req.params as { id: string };
+    if (!(await ctx.registry.getSite(id))) throw notFound('site', id);
+    const policy = req.body as EscalationPolicy;
+    await ctx.policies.set(id, policy, ctx.now());
+    req.log.info({ siteId: id, levels: policy.levels.length }, 'escalation chain updated');
+    // The secret is write-only.
+    return { ...policy, webhookSecret: policy.webhookSecret ? '(set)' : undefined };
+  });
+
+  app.get('/api/v1/sites/:id/escalation', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!req.access.canSeeSite(id) || !(await ctx.registry.getSite(id))) throw notFound('site', id);
+    const policy = ctx.policies.get(id);
+    return { ...policy, webhookSecret: policy.webhookSecret ? '(set)' : undefined };
+  });
+
+  app.get(
+    '/api/v1/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        querystring: Type.Object(
+          {
+            alarmId: Type.Optional(Type.String({ maxLength: 64 })),
+            action: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      if (!req.access.isAdmin) throw forbidden('administrators only');
+      const q = req.query as { alarmId?: string; action?: string; limit?: number };
+      let sel = ctx.db
+        .selectFrom('audit')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(q.limit ?? 500);
+      if (q.alarmId) sel = sel.where('alarm_id', '=', q.alarmId);
+      if (q.action) sel = sel.where('action', '=', q.action);
+      const rows = await sel.execute();
+      return {
+        entries: rows.map((r) => ({
+          id: Number(r.id),
+          at: r.at,
+          actor: r.actor,
+          action: r.action,
+          alarmId: r.alarm_id,
+          subject: r.subject,
+          detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/notifications',
+    {
+      schema: {
+        tags: ['alarms'],
+        querystring: Type.Object(
+          {
+            channel: Type.Optional(Type.Enum(['webhook', 'sms', 'user'] as const)),
+            state: Type.Optional(Type.Enum(['pending', 'delivered', 'failed', 'queued'] as const)),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      if (!req.access.isAdmin) throw forbidden('administrators only');
+      const rows = await ctx.notifier.list(req.query as { channel?: string; state?: string });
+      return {
+        notifications: rows.map((r) => ({
+          id: r.id,
+          alarmId: r.alarm_id,
+          level: r.level,
+          channel: r.channel,
+          target: r.target,
+          state: r.state,
+          attempts: r.attempts,
+          lastError: r.last_error,
+          createdAt: r.created_at,
+          payload: JSON.parse(r.payload) as unknown,
+        })),
+      };
+    },
+  );
+
+  app.post('/api/v1/notifications/:id/delivered', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
+    if (!req.access.isAdmin) throw forbidden('administrators only');
+    const { id } = req.params as { id: string };
+    if (!(await ctx.notifier.markDelivered(id, req.access.user.username))) throw notFound('queued notification', id);
+    return { id, state: 'delivered' };
+  });
+};
