@@ -8,8 +8,9 @@ export function createScheduler(clock: Clock, log: Logger, tasks: Array<[string,
   let running: Promise<void> | null = null;
   let stopped = false;
 
+  /** Runs every task now; if a run is under way, waits for it and runs again. */
   async function tick(): Promise<void> {
-    if (running) return running;
+    while (running) await running;
     running = (async () => {
       for (const [name, task] of tasks) {
         try {

@@ -137,23 +137,21 @@ export function createSupervision(
       const changed: string[] = [];
       for (const d of back) {
         if (d.last_seen && d.offline_since && d.last_seen > d.offline_since) {
-          const ids = await db
-            .transaction()
-            .execute((tx) =>
-              this.deviceBack(
-                tx,
-                { id: d.id, offlineSince: d.offline_since },
-                {
-                  siteId: d.site_id,
-                  gatewayId: d.gateway_id,
-                  deviceId: d.id,
-                  residentId: d.resident_id,
-                  room: d.room,
-                  unregistered: false,
-                  at: d.last_seen as string,
-                },
-              ),
-            );
+          const ids = await db.transaction().execute((tx) =>
+            this.deviceBack(
+              tx,
+              { id: d.id, offlineSince: d.offline_since },
+              {
+                siteId: d.site_id,
+                gatewayId: d.gateway_id,
+                deviceId: d.id,
+                residentId: d.resident_id,
+                room: d.room,
+                unregistered: false,
+                at: d.last_seen as string,
+              },
+            ),
+          );
           changed.push(...ids);
         }
       }

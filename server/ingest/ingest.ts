@@ -317,24 +317,22 @@ export function createIngest(deps: IngestDeps) {
         await registry.touchDevice(dev.device, dev.lastSeen ?? at, dev.battery);
         if (dev.battery < lowBattery) {
           changed.push(
-            ...(await db
-              .transaction()
-              .execute((tx) =>
-                engine.apply(
-                  tx,
-                  [{ kind: 'raise', type: 'low_battery', priority: 'low', detail: { battery: dev.battery } }],
-                  {
-                    siteId: topic.siteId,
-                    gatewayId: topic.gatewayId,
-                    deviceId: known.id,
-                    residentId: known.residentId,
-                    room: known.room,
-                    unregistered: false,
-                    at,
-                  },
-                  `gateway:${topic.gatewayId}`,
-                ),
-              )),
+            ...(await db.transaction().execute((tx) =>
+              engine.apply(
+                tx,
+                [{ kind: 'raise', type: 'low_battery', priority: 'low', detail: { battery: dev.battery } }],
+                {
+                  siteId: topic.siteId,
+                  gatewayId: topic.gatewayId,
+                  deviceId: known.id,
+                  residentId: known.residentId,
+                  room: known.room,
+                  unregistered: false,
+                  at,
+                },
+                `gateway:${topic.gatewayId}`,
+              ),
+            )),
           );
         }
       }

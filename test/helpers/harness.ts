@@ -7,7 +7,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { type GatewayConfig, loadGatewayConfig } from '../../gateway/config.ts';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.ts';
-import type { Alarm, WsMessage } from '../../protocol/index.ts';
+import type { Alarm, Clock, WsMessage } from '../../protocol/index.ts';
 import { loadServerConfig } from '../../server/config.ts';
 import { type RunningServer, startServer } from '../../server/server.ts';
 
@@ -26,7 +26,7 @@ export interface TestServer extends RunningServer {
   api<T = unknown>(method: string, route: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
 }
 
-export async function startTestServer(dataDir = tempDir()): Promise<TestServer> {
+export async function startTestServer(dataDir = tempDir(), deps: { clock?: Clock } = {}): Promise<TestServer> {
   const config = loadServerConfig({
     CARE_HTTP_PORT: '0',
     CARE_MQTT_PORT: '0',
@@ -34,7 +34,7 @@ export async function startTestServer(dataDir = tempDir()): Promise<TestServer> 
     CARE_DATA_DIR: dataDir,
     CARE_ADMIN_PASSWORD: ADMIN_PASSWORD,
   });
-  const server = await startServer(config, { logger: quietLogger() });
+  const server = await startServer(config, { logger: quietLogger(), clock: deps.clock });
   const url = `http://127.0.0.1:${server.httpPort}`;
   const api = async <T>(method: string, route: string, body?: unknown, token?: string) => {
     const res = await fetch(`${url}${route}`, {
