@@ -1,3 +1,5 @@
+// Entry point of the caregivers' dashboard (bundled by dashboard/build.ts into dist/app.js).
 import { render } from 'preact';
+import { App } from './ui/App.tsx';
 
-render(<p>Loading…</p>, document.getElementById('app') as HTMLElement);
+render(<App />, document.getElementById('app') as HTMLElement);

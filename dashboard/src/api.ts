@@ -1,0 +1,57 @@
+// REST calls to /api/v1 with the session's bearer token. A 401 means the session is gone: the
+// caller is told once (it signs out) and the call fails.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+  put<T>(path: string, body: unknown): Promise<T>;
+}
+
+export async function login(username: string, password: string): Promise<unknown> {
+  return request('POST', '/api/v1/auth/login', null, { username, password });
+}
+
+async function request<T>(method: string, path: string, token: string | null, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!res.ok) {
+    const e = (parsed ?? {}) as { error?: string; message?: string };
+    throw new ApiError(res.status, e.error ?? 'ERROR', e.message ?? res.statusText);
+  }
+  return parsed as T;
+}
+
+export function createApi(token: string, onUnauthorized: () => void): Api {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    try {
+      return await request<T>(method, `/api/v1${path}`, token, body);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) onUnauthorized();
+      throw err;
+    }
+  };
+  return {
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body ?? {}),
+    put: (path, body) => call('PUT', path, body),
+  };
+}
