@@ -11,6 +11,7 @@ import {
   systemClock,
   ulidSource,
 } from '../protocol/index.ts';
+import { seeed5359Protocol, seeedSofProtocol } from './adapters/seeed.ts';
 import { createSerialAdapter, ndjsonProtocol, type SerialProtocol } from './adapters/serial.ts';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.ts';
 import { ConfigError, type GatewayConfig, type SerialEntry } from './config.ts';
@@ -21,6 +22,8 @@ const checkEvent = createDecoder(DeviceEvent);
 
 export const serialProtocols: Partial<Record<SerialEntry['protocol'], SerialProtocol>> = {
   ndjson: ndjsonProtocol,
+  'seeed-5359': seeed5359Protocol,
+  'seeed-sof': seeedSofProtocol,
 };
 
 export interface GatewayDeps {
