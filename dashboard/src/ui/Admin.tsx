@@ -43,6 +43,7 @@ function useSubmit(onDone: () => void) {
 }
 
 function Form(props: {
+  testid: string;
   title: string;
   onSubmit: () => void;
   busy: boolean;
@@ -54,6 +55,7 @@ function Form(props: {
   return (
     <form
       class="panel admin-form"
+      data-testid={props.testid}
       onSubmit={(e) => {
         e.preventDefault();
         props.onSubmit();
@@ -130,7 +132,13 @@ function SiteForm(props: { onDone: () => void }) {
   const [f, setF] = useState({ id: '', name: '', kind: 'nursing_home', timezone: 'Asia/Shanghai' });
   const s = useSubmit(props.onDone);
   return (
-    <Form title={t('admin.sites')} busy={s.busy} status={s.status} onSubmit={() => s.run(() => api.post('/sites', clean(f)))}>
+    <Form
+      testid="admin-site"
+      title={t('admin.sites')}
+      busy={s.busy}
+      status={s.status}
+      onSubmit={() => s.run(() => api.post('/sites', clean(f)))}
+    >
       <Field label={t('admin.name')}>
         <input value={f.name} onInput={(e) => setF({ ...f, name: val(e) })} required />
       </Field>
@@ -156,7 +164,13 @@ function ResidentForm(props: { sites: Site[]; onDone: () => void }) {
   const [f, setF] = useState({ siteId: '', name: '', room: '', bed: '', id: '' });
   const s = useSubmit(props.onDone);
   return (
-    <Form title={t('admin.residents')} busy={s.busy} status={s.status} onSubmit={() => s.run(() => api.post('/residents', clean(f)))}>
+    <Form
+      testid="admin-resident"
+      title={t('admin.residents')}
+      busy={s.busy}
+      status={s.status}
+      onSubmit={() => s.run(() => api.post('/residents', clean(f)))}
+    >
       <Field label={t('admin.site')}>
         <SiteSelect sites={props.sites} value={f.siteId} onChange={(siteId) => setF({ ...f, siteId })} />
       </Field>
@@ -187,7 +201,7 @@ function GatewayForm(props: { sites: Site[]; onDone: () => void }) {
     if (gw?.secret) setSecret({ id: gw.id, secret: gw.secret });
   };
   return (
-    <Form title={t('admin.gateways')} busy={s.busy} status={s.status} onSubmit={create}>
+    <Form testid="admin-gateway" title={t('admin.gateways')} busy={s.busy} status={s.status} onSubmit={create}>
       <Field label={t('admin.site')}>
         <SiteSelect sites={props.sites} value={f.siteId} onChange={(siteId) => setF({ ...f, siteId })} />
       </Field>
@@ -224,7 +238,13 @@ function DeviceForm(props: { gateways: Gateway[]; residents: Resident[]; onDone:
   const gw = props.gateways.find((g) => g.id === f.gatewayId);
   const residents = props.residents.filter((r) => !gw || r.siteId === gw.siteId);
   return (
-    <Form title={t('admin.devices')} busy={s.busy} status={s.status} onSubmit={() => s.run(() => api.post('/devices', clean(f)))}>
+    <Form
+      testid="admin-device"
+      title={t('admin.devices')}
+      busy={s.busy}
+      status={s.status}
+      onSubmit={() => s.run(() => api.post('/devices', clean(f)))}
+    >
       <Field label={t('admin.device_id')}>
         <input value={f.id} onInput={(e) => setF({ ...f, id: val(e) })} required pattern="[A-Za-z0-9_.\-]+" />
       </Field>
@@ -308,7 +328,7 @@ function SettingsForm(props: { residents: Resident[]; onDone: () => void }) {
       t('admin.saved'),
     );
   return (
-    <Form title={t('admin.settings')} busy={s.busy} status={s.status} onSubmit={save} submitLabel={t('admin.save')}>
+    <Form testid="admin-settings" title={t('admin.settings')} busy={s.busy} status={s.status} onSubmit={save} submitLabel={t('admin.save')}>
       <Field label={t('admin.resident')}>
         <select value={residentId} onChange={(e) => setResidentId(val(e))} required>
           <option value="" />

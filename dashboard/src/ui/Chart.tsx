@@ -2,7 +2,17 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
-export function Chart(props: { title: string; xs: number[]; ys: number[]; color?: string }) {
+/** Axis labels in the page's language, 24-hour clock; the date is added when the span crosses days. */
+function timeTicks(lang: string) {
+  return (_u: uPlot, splits: number[]) => {
+    const span = (splits.at(-1) ?? 0) - (splits[0] ?? 0);
+    const opts: Intl.DateTimeFormatOptions =
+      span > 2 * 86400 ? { month: 'numeric', day: 'numeric' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    return splits.map((s) => new Date(s * 1000).toLocaleString(lang, opts));
+  };
+}
+
+export function Chart(props: { title: string; xs: number[]; ys: number[]; color?: string; lang: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = host.current;
@@ -16,7 +26,7 @@ export function Chart(props: { title: string; xs: number[]; ys: number[]; color?
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
         axes: [
-          { stroke: '#c8d0da', grid: { stroke: '#2a3442' }, ticks: { stroke: '#2a3442' } },
+          { stroke: '#c8d0da', grid: { stroke: '#2a3442' }, ticks: { stroke: '#2a3442' }, values: timeTicks(props.lang) },
           { stroke: '#c8d0da', grid: { stroke: '#2a3442' }, ticks: { stroke: '#2a3442' }, size: 60 },
         ],
         series: [{}, { label: props.title, stroke: props.color ?? '#4fc3f7', width: 2, points: { show: props.xs.length < 60 } }],
@@ -30,7 +40,7 @@ export function Chart(props: { title: string; xs: number[]; ys: number[]; color?
       window.removeEventListener('resize', onResize);
       plot.destroy();
     };
-  }, [props.xs, props.ys, props.title, props.color]);
+  }, [props.xs, props.ys, props.title, props.color, props.lang]);
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>

@@ -72,11 +72,11 @@ function SoundControls(props: SoundState) {
     <span class="sound">
       {props.enabled ? (
         <button type="button" class="btn btn-quiet" onClick={props.onDisable} data-testid="sound-toggle" data-enabled="true">
-          🔔 {t('sound.enabled')}
+          ♪ {t('sound.enabled')}
         </button>
       ) : (
         <button type="button" class="btn btn-warn pulse" onClick={props.onEnable} data-testid="sound-toggle" data-enabled="false">
-          🔇 {t('sound.enable')}
+          ⚠ {t('sound.enable')}
         </button>
       )}
       <button type="button" class="btn btn-quiet" onClick={props.onTest} disabled={props.testing} data-testid="sound-test">

@@ -89,7 +89,7 @@ export function ResidentPage(props: { id: string; feed: FeedState }) {
           {metrics.length === 0 && <p class="muted">{telemetry.loading ? t('app.loading') : t('resident.no_data')}</p>}
           {metrics.map((m) => {
             const s = series.get(m);
-            return s ? <Chart key={m} title={t(`metric.${m}`)} xs={s[0]} ys={s[1]} color={COLORS[m]} /> : null;
+            return s ? <Chart key={m} title={t(`metric.${m}`)} xs={s[0]} ys={s[1]} color={COLORS[m]} lang={lang} /> : null;
           })}
         </div>
         <div class="panel">
