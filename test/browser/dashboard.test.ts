@@ -119,6 +119,16 @@ describe("the caregivers' live alert screen", () => {
     await expect(a.page.locator('[data-testid=board-summary]').textContent()).resolves.toContain('待接警 0');
   }, 30_000);
 
+  it('sound is off until a click enables it, and the alarm test plays on demand', async () => {
+    const toggle = b.page.locator('[data-testid=sound-toggle]');
+    expect(await toggle.getAttribute('data-enabled')).toBe('false');
+    expect(await toggle.textContent()).toContain('开启报警声音');
+    await toggle.click();
+    await b.page.locator('[data-testid=sound-toggle][data-enabled=true]').waitFor({ timeout: APPEAR_MS });
+    await b.page.locator('[data-testid=sound-test]').click();
+    await b.page.locator('[data-testid=sound-test]', { hasText: '测试中' }).waitFor({ timeout: APPEAR_MS });
+  }, 30_000);
+
   it('a call from the gateway appears on the board within seconds, high priority first', async () => {
     gateway.sink.event({ device: 'btn-203', type: 'call' });
     const call = card(a.page, 'call');

@@ -18,8 +18,3 @@ export function formatElapsed(elapsedMs: number, lang: Lang): string {
 export function formatAgo(iso: string, nowMs: number, lang: Lang): string {
   return formatElapsed(nowMs - Date.parse(iso), lang);
 }
-
-/** How often a label for this age needs redrawing, so the board ticks each second only while it matters. */
-export function refreshIntervalMs(elapsedMs: number): number {
-  return elapsedMs < 60_000 ? 1000 : 15_000;
-}
