@@ -11,6 +11,13 @@ export interface ServerConfig {
   tokenTtlMs: number;
   dashboardDir: string;
   logLevel: string;
+  /** Login attempts per minute for one address and username. */
+  loginRateLimit: number;
+  /** Browser origins allowed to open /ws; empty means the server's own origin only. */
+  allowedOrigins: string[];
+  /** Messages per second one gateway may publish (sustained), and the burst it may save up. */
+  mqttRatePerSecond: number;
+  mqttBurst: number;
 }
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
@@ -21,6 +28,10 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ADMIN_PASSWORD   password of user "admin", created on first start [generated, printed once]
   CARE_TOKEN_TTL_MINUTES  login session lifetime [720]
   CARE_LOG_LEVEL        pino level [info]
+  CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
+  CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
+  CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
+  CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
 Not yet available (setting them stops the server rather than running half-configured):
   CARE_MQTT_URL, CARE_DATABASE_URL, CARE_INFLUX_URL, CARE_TLS_CERT, CARE_TLS_KEY`;
 
@@ -45,7 +56,26 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const level = env.CARE_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
     throw new ConfigError(`CARE_LOG_LEVEL: unknown level "${level}"`);
+  const positive = (key: string, fallback: number) => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${key}: "${raw}" must be a whole number of at least 1`);
+    return n;
+  };
+  const origins = (env.CARE_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of origins) {
+    if (!/^https?:\/\/[^/]+$/.test(o))
+      throw new ConfigError(`CARE_ALLOWED_ORIGINS: "${o}" is not an origin like https://screen.example.org`);
+  }
   return {
+    loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),
+    allowedOrigins: origins,
+    mqttRatePerSecond: positive('CARE_MQTT_RATE', 1000),
+    mqttBurst: positive('CARE_MQTT_BURST', 10_000),
     httpPort: port(env, 'CARE_HTTP_PORT', 8080),
     mqttPort: port(env, 'CARE_MQTT_PORT', 1883),
     bindHost: env.CARE_BIND_HOST || '0.0.0.0',

@@ -97,6 +97,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log: log.child({ part: 'broker' }),
     metrics,
     lookupGateway: (id) => registry.getGatewaySecretHash(id),
+    rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
     onMessage: (topic, payload) => ingest.onMessage(topic, payload),
   });
 
@@ -119,6 +120,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       dashboardDir: config.dashboardDir,
       health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true } }),
       onGatewayCreated: (id) => ingest.forgetGateway(id),
+      disconnectGateway: (id) => broker?.disconnect(id),
+      loginRateLimit: config.loginRateLimit,
+      allowedOrigins: config.allowedOrigins,
     },
     log,
   );

@@ -14,14 +14,21 @@ export interface BrokerDeps {
   metrics: Metrics;
   lookupGateway: (id: string) => Promise<{ siteId: string; secretHash: string } | undefined>;
   onMessage: (topic: string, payload: Buffer) => Promise<void>;
+  /** Per-gateway publish rate: a token bucket refilled at `perSecond`, holding up to `burst`. */
+  rate?: { perSecond: number; burst: number };
 }
 
 export interface EmbeddedBroker {
   aedes: Aedes;
   listen(port: number, host?: string): Promise<number>;
   publish(topic: string, payload: string): void;
+  /** Closes a gateway's connection, e.g. after its secret was rotated or revoked. */
+  disconnect(gatewayId: string): void;
   close(): Promise<void>;
 }
+
+/** Largest payload a gateway may publish; a telemetry batch of 5,000 points fits well inside. */
+export const MAX_PUBLISH_BYTES = 512 * 1024;
 
 const authError = (message: string, returnCode: number): AuthenticateError =>
   Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -29,6 +36,19 @@ const authError = (message: string, returnCode: number): AuthenticateError =>
 export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBroker> {
   const { log, metrics } = deps;
   const identities = new WeakMap<Client, GatewayIdentity>();
+  const buckets = new WeakMap<Client, { tokens: number; at: number }>();
+  const rate = deps.rate ?? { perSecond: 1000, burst: 10_000 };
+  /** Token bucket: false when the client has published faster than its rate allows. */
+  const withinRate = (client: Client): boolean => {
+    const now = Date.now();
+    const b = buckets.get(client) ?? { tokens: rate.burst, at: now };
+    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
+    b.at = now;
+    buckets.set(client, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  };
 
   const aedes = await Aedes.createBroker({
     connectTimeout: 10_000, // 10 s to send CONNECT after the socket opens
@@ -68,9 +88,13 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     authorizePublish(client, packet, done) {
       if (!client) return done(null); // the server's own publications
       const who = identities.get(client);
-      const why = who ? mayPublish(who, packet.topic, packet.retain) : 'not authenticated';
+      let why = who ? mayPublish(who, packet.topic, packet.retain) : 'not authenticated';
+      if (!why && packet.payload.length > MAX_PUBLISH_BYTES) why = `payload of ${packet.payload.length} bytes is over ${MAX_PUBLISH_BYTES}`;
+      if (!why && !withinRate(client)) why = `publishing faster than ${rate.perSecond}/s`;
       if (why) {
-        metrics.securityEvents.inc({ kind: 'forged_topic' });
+        metrics.securityEvents.inc({
+          kind: why.startsWith('payload') ? 'oversized' : why.startsWith('publishing') ? 'rate_limited' : 'forged_topic',
+        });
         log.warn({ clientId: client.id, topic: packet.topic, reason: why }, 'security: publish refused');
         return done(new Error(why));
       }
@@ -119,6 +143,10 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         server.listen(port, host, () => resolve());
       });
       return (server.address() as net.AddressInfo).port;
+    },
+    disconnect(gatewayId) {
+      const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+      clients[gatewayId]?.close();
     },
     publish(topic, payload) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, (err) => {

@@ -1,5 +1,7 @@
 // Builds the Fastify app (separate from listen, so tests can inject or listen on port 0).
 import fs from 'node:fs';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -13,6 +15,7 @@ import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
+import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
@@ -38,6 +41,23 @@ export async function buildHttpApp(ctx: HttpContext, logger: Logger): Promise<Fa
       .send({ error: err.code ?? 'ERROR', message: status === 500 ? 'internal error' : err.message, statusCode: status });
   });
 
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Preact and uPlot set style attributes.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // The dashboard is served over plain HTTP on a local network unless TLS is configured.
+    strictTransportSecurity: false,
+  });
+  // preHandler: the login limit is keyed by the username in the parsed body.
+  await app.register(fastifyRateLimit, { global: false, hook: 'preHandler' });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Eldercare monitoring API', version: '1' },
@@ -45,12 +65,13 @@ export async function buildHttpApp(ctx: HttpContext, logger: Logger): Promise<Fa
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
   await app.register(authPlugin, { ctx });
   await app.register(alarmRoutes, { ctx });
   await app.register(registryRoutes, { ctx });
   await app.register(escalationRoutes, { ctx });
+  await app.register(privacyRoutes, { ctx });
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
   await app.register(wsRoutes, { ctx });

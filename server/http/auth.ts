@@ -44,6 +44,14 @@ export const authPlugin = fp<{ ctx: HttpContext }>(async (app, { ctx }) => {
   app.post(
     '/api/v1/auth/login',
     {
+      config: {
+        // Password guessing against one account from one address is slowed to a crawl.
+        rateLimit: {
+          max: ctx.loginRateLimit,
+          timeWindow: 60_000,
+          keyGenerator: (req: FastifyRequest) => `${req.ip}|${String((req.body as { username?: unknown } | undefined)?.username ?? '')}`,
+        },
+      },
       schema: {
         tags: ['auth'],
         body: Type.Object(

@@ -31,6 +31,10 @@ export interface HttpContext {
   dashboardDir: string | null;
   health: () => { ok: boolean; checks: Record<string, boolean> };
   onGatewayCreated: (gatewayId: string) => void;
+  /** Drops a gateway's MQTT connection (after its secret was rotated or revoked). */
+  disconnectGateway: (gatewayId: string) => void;
+  loginRateLimit: number;
+  allowedOrigins: string[];
 }
 
 declare module 'fastify' {

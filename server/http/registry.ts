@@ -5,9 +5,11 @@ import Type from 'typebox';
 import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
 import { ResidentSettings } from '../alarms/settings.ts';
 import { generateSecret, hashSecret } from '../security/passwords.ts';
+import { appendAudit } from '../storage/alarms.ts';
 import type { Role } from '../storage/users.ts';
 import type { HttpContext } from './context.ts';
 import { badRequest, conflict, forbidden, notFound } from './errors.ts';
+import { auditResidentView } from './privacy.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -160,6 +162,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     const { id } = req.params as { id: string };
     const r = await registry.getResident(id);
     if (!r || !req.access.canSeeResident(r)) throw notFound('resident', id);
+    await auditResidentView(ctx, req, id, 'profile');
     return r;
   });
   app.put(
@@ -202,6 +205,34 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       return reply.code(201).send({ ...gw, secret });
     },
   );
+  // Rotation issues a new secret (shown once) and drops the current connection; revocation leaves
+  // the gateway unable to connect at all until a new secret is issued.
+  app.post(
+    '/api/v1/gateways/:id/secret',
+    { schema: { tags: ['registry'], params: IdParams, response: { 200: Type.Object({ id: Type.String(), secret: Type.String() }) } } },
+    async (req) => {
+      requireAdmin(req);
+      const { id } = req.params as { id: string };
+      if (!(await registry.getGateway(id))) throw notFound('gateway', id);
+      const secret = generateSecret();
+      await registry.setGatewaySecretHash(id, await hashSecret(secret));
+      ctx.disconnectGateway(id);
+      await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.secret_rotated', subject: id });
+      req.log.warn({ gatewayId: id }, 'gateway secret rotated');
+      return { id, secret };
+    },
+  );
+  app.delete('/api/v1/gateways/:id/secret', { schema: { tags: ['registry'], params: IdParams } }, async (req) => {
+    requireAdmin(req);
+    const { id } = req.params as { id: string };
+    if (!(await registry.getGateway(id))) throw notFound('gateway', id);
+    await registry.setGatewaySecretHash(id, 'revoked', 'revoked');
+    ctx.disconnectGateway(id);
+    await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.revoked', subject: id });
+    req.log.warn({ gatewayId: id }, 'gateway revoked');
+    return { id, state: 'revoked' };
+  });
+
   app.get(
     '/api/v1/gateways',
     { schema: { tags: ['registry'], response: { 200: Type.Object({ gateways: Type.Array(GatewaySchema) }) } } },

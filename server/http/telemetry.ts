@@ -4,6 +4,7 @@ import Type from 'typebox';
 import { METRICS } from '../../protocol/index.ts';
 import type { HttpContext } from './context.ts';
 import { badRequest, notFound } from './errors.ts';
+import { auditResidentView } from './privacy.ts';
 
 export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
   app.addHook('onRequest', app.authenticate);
@@ -28,6 +29,7 @@ export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (
       const q = req.query as { metric?: string; from?: string; to?: string };
       const resident = await ctx.registry.getResident(id);
       if (!resident || !req.access.canSeeResident(resident)) throw notFound('resident', id);
+      await auditResidentView(ctx, req, id, 'telemetry');
       const to = q.to ? new Date(q.to).toISOString() : ctx.now();
       const from = q.from ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 24 * 3600_000).toISOString();
       if (from > to) throw badRequest('from is after to');

@@ -149,6 +149,13 @@ export function createRegistry(db: Db) {
       const r = await db.selectFrom('gateways').select(['site_id', 'secret_hash']).where('id', '=', id).executeTakeFirst();
       return r && { siteId: r.site_id, secretHash: r.secret_hash };
     },
+    async setGatewaySecretHash(id: string, secretHash: string, state?: string): Promise<void> {
+      await db
+        .updateTable('gateways')
+        .set(state ? { secret_hash: secretHash, state } : { secret_hash: secretHash })
+        .where('id', '=', id)
+        .execute();
+    },
     async setGatewayState(id: string, state: string, lastSeen: string): Promise<void> {
       await db.updateTable('gateways').set({ state, last_seen: lastSeen }).where('id', '=', id).execute();
     },

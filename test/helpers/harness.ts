@@ -26,13 +26,19 @@ export interface TestServer extends RunningServer {
   api<T = unknown>(method: string, route: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
 }
 
-export async function startTestServer(dataDir = tempDir(), deps: { clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  dataDir = tempDir(),
+  deps: { clock?: Clock; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const config = loadServerConfig({
     CARE_HTTP_PORT: '0',
     CARE_MQTT_PORT: '0',
     CARE_BIND_HOST: '127.0.0.1',
     CARE_DATA_DIR: dataDir,
     CARE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    // Tests log in far more often than a person would; the limit itself is tested with its own server.
+    CARE_LOGIN_RATE_LIMIT: '10000',
+    ...deps.env,
   });
   const server = await startServer(config, { logger: quietLogger(), clock: deps.clock });
   const url = `http://127.0.0.1:${server.httpPort}`;
