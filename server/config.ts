@@ -1,5 +1,6 @@
 // Server configuration from the environment (DESIGN.md 3.2). Every key is checked at start; a bad
 // one stops the process with a message naming it.
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface ServerConfig {
@@ -18,6 +19,7 @@ export interface ServerConfig {
   /** Messages per second one gateway may publish (sustained), and the burst it may save up. */
   mqttRatePerSecond: number;
   mqttBurst: number;
+  tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
 }
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
@@ -32,8 +34,12 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
   CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
+  CARE_TLS_CERT, CARE_TLS_KEY  PEM files: HTTPS on CARE_HTTP_PORT and MQTT over TLS [off]
+  CARE_MQTTS_PORT       MQTT over TLS [8883 when a certificate is set]
+  CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
+                        whose common name is the gateway id (mTLS) [off]
 Not yet available (setting them stops the server rather than running half-configured):
-  CARE_MQTT_URL, CARE_DATABASE_URL, CARE_INFLUX_URL, CARE_TLS_CERT, CARE_TLS_KEY`;
+  CARE_MQTT_URL, CARE_DATABASE_URL, CARE_INFLUX_URL`;
 
 export class ConfigError extends Error {}
 
@@ -46,7 +52,7 @@ function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  for (const key of ['CARE_MQTT_URL', 'CARE_DATABASE_URL', 'CARE_INFLUX_URL', 'CARE_TLS_CERT', 'CARE_TLS_KEY']) {
+  for (const key of ['CARE_MQTT_URL', 'CARE_DATABASE_URL', 'CARE_INFLUX_URL']) {
     if (env[key]) throw new ConfigError(`${key}: not supported by this version yet; unset it to run on the embedded defaults`);
   }
   const ttl = Number(env.CARE_TOKEN_TTL_MINUTES ?? 720);
@@ -71,7 +77,29 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     if (!/^https?:\/\/[^/]+$/.test(o))
       throw new ConfigError(`CARE_ALLOWED_ORIGINS: "${o}" is not an origin like https://screen.example.org`);
   }
+  let tls: ServerConfig['tls'] = null;
+  if (env.CARE_TLS_CERT || env.CARE_TLS_KEY) {
+    if (!env.CARE_TLS_CERT) throw new ConfigError('CARE_TLS_CERT: required when CARE_TLS_KEY is set');
+    if (!env.CARE_TLS_KEY) throw new ConfigError('CARE_TLS_KEY: required when CARE_TLS_CERT is set');
+    const read = (key: string) => {
+      const file = env[key] as string;
+      try {
+        return fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${key}: cannot read ${file}: ${(err as Error).message}`);
+      }
+    };
+    tls = {
+      cert: read('CARE_TLS_CERT'),
+      key: read('CARE_TLS_KEY'),
+      ca: env.CARE_TLS_CA ? read('CARE_TLS_CA') : null,
+      mqttsPort: port(env, 'CARE_MQTTS_PORT', 8883),
+    };
+  } else if (env.CARE_TLS_CA || env.CARE_MQTTS_PORT) {
+    throw new ConfigError(`${env.CARE_TLS_CA ? 'CARE_TLS_CA' : 'CARE_MQTTS_PORT'}: needs CARE_TLS_CERT and CARE_TLS_KEY`);
+  }
   return {
+    tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),
     allowedOrigins: origins,
     mqttRatePerSecond: positive('CARE_MQTT_RATE', 1000),

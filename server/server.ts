@@ -25,6 +25,7 @@ import { createFeed } from './ws/feed.ts';
 export interface RunningServer {
   httpPort: number;
   mqttPort: number;
+  mqttsPort: number | null;
   /** Set when this start created the admin user with a generated password. */
   generatedAdminPassword: string | null;
   /** Runs the periodic alarm work now (tests with a fake clock). */
@@ -125,15 +126,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       allowedOrigins: config.allowedOrigins,
     },
     log,
+    config.tls,
   );
 
   let stopping = false;
   const mqttPort = await broker.listen(config.mqttPort, config.bindHost);
+  const mqttsPort = config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
   scheduler.start();
   supervisionScheduler.start();
-  log.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'server started');
+  log.info({ httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), dataDir: config.dataDir }, 'server started');
 
   async function ensureAdmin(): Promise<string | null> {
     if ((await users.count()) > 0) return null;
@@ -157,6 +160,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   return {
     httpPort,
     mqttPort,
+    mqttsPort,
     generatedAdminPassword,
     tick: async () => {
       await scheduler.tick();

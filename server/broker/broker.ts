@@ -2,6 +2,7 @@
 // client id bound to the gateway id, default-deny topic ACLs, and an in-process subscription that
 // hands every uplink message to ingest.
 import net from 'node:net';
+import tls from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { SERVER_SUBSCRIPTIONS } from '../../protocol/index.ts';
@@ -21,6 +22,8 @@ export interface BrokerDeps {
 export interface EmbeddedBroker {
   aedes: Aedes;
   listen(port: number, host?: string): Promise<number>;
+  /** MQTT over TLS; with `ca`, gateways must present a certificate it signed, named for the gateway. */
+  listenTls(port: number, host: string, opts: { cert: string; key: string; ca: string | null }): Promise<number>;
   publish(topic: string, payload: string): void;
   /** Closes a gateway's connection, e.g. after its secret was rotated or revoked. */
   disconnect(gatewayId: string): void;
@@ -36,6 +39,8 @@ const authError = (message: string, returnCode: number): AuthenticateError =>
 export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBroker> {
   const { log, metrics } = deps;
   const identities = new WeakMap<Client, GatewayIdentity>();
+  // Sockets of mTLS listeners, whose certificate must name the gateway.
+  const mtlsSockets = new WeakSet<tls.TLSSocket>();
   const buckets = new WeakMap<Client, { tokens: number; at: number }>();
   const rate = deps.rate ?? { perSecond: 1000, burst: 10_000 };
   /** Token bucket: false when the client has published faster than its rate allows. */
@@ -72,6 +77,12 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
       };
       // The client id is the gateway id, and so is the username: one identity, no takeover.
       if (!username || !password || username !== client.id) return refuse('anonymous or username != client id');
+      // On an mTLS listener the certificate must name this gateway too.
+      const sock = (client as unknown as { conn?: unknown }).conn;
+      if (sock instanceof tls.TLSSocket && mtlsSockets.has(sock)) {
+        const cn = sock.getPeerCertificate()?.subject?.CN;
+        if (!sock.authorized || cn !== username) return refuse(`client certificate for ${String(cn)} does not match`);
+      }
       deps
         .lookupGateway(username)
         .then(async (gw) => {
@@ -147,6 +158,25 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     disconnect(gatewayId) {
       const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
       clients[gatewayId]?.close();
+    },
+    async listenTls(port, host, opts) {
+      const server = tls.createServer(
+        { cert: opts.cert, key: opts.key, ...(opts.ca ? { ca: opts.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+        (socket) => {
+          if (opts.ca) mtlsSockets.add(socket);
+          aedes.handle(socket);
+        },
+      );
+      server.on('tlsClientError', (err) => {
+        metrics.securityEvents.inc({ kind: 'tls_refused' });
+        log.warn({ err: err.message }, 'security: TLS handshake refused');
+      });
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      return (server.address() as net.AddressInfo).port;
     },
     publish(topic, payload) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, (err) => {

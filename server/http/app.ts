@@ -19,8 +19,13 @@ import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
-export async function buildHttpApp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
+export async function buildHttpApp(
+  ctx: HttpContext,
+  logger: Logger,
+  tls: { cert: string; key: string } | null = null,
+): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     // Request lines at info would flood the log; warnings and errors still show.
     loggerInstance: logger.child(
       { part: 'http' },

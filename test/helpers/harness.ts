@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { Agent, fetch as undiciFetch } from 'undici';
 import WebSocket from 'ws';
 import { type GatewayConfig, loadGatewayConfig } from '../../gateway/config.ts';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.ts';
@@ -28,7 +29,7 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   dataDir = tempDir(),
-  deps: { clock?: Clock; env?: Record<string, string> } = {},
+  deps: { clock?: Clock; env?: Record<string, string>; https?: { ca: string } } = {},
 ): Promise<TestServer> {
   const config = loadServerConfig({
     CARE_HTTP_PORT: '0',
@@ -41,9 +42,12 @@ export async function startTestServer(
     ...deps.env,
   });
   const server = await startServer(config, { logger: quietLogger(), clock: deps.clock });
-  const url = `http://127.0.0.1:${server.httpPort}`;
+  const url = `${deps.https ? 'https://localhost' : 'http://127.0.0.1'}:${server.httpPort}`;
+  // Node's global fetch cannot take a CA per request; undici's fetch with an Agent can.
+  const dispatcher = deps.https ? new Agent({ connect: { ca: deps.https.ca } }) : undefined;
   const api = async <T>(method: string, route: string, body?: unknown, token?: string) => {
-    const res = await fetch(`${url}${route}`, {
+    const res = await undiciFetch(`${url}${route}`, {
+      dispatcher,
       method,
       headers: {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
