@@ -72,6 +72,8 @@ export interface GatewayConfig {
   outboxDir: string;
   file: GatewayFile;
   logLevel: string;
+  /** PEM contents for mqtts: the CA to trust, and a client certificate and key for mTLS. */
+  uplinkTls: { ca?: string; cert?: string; key?: string };
 }
 
 export const GATEWAY_ENV_HELP = `Environment (defaults in brackets):
@@ -81,6 +83,8 @@ export const GATEWAY_ENV_HELP = `Environment (defaults in brackets):
   CARE_UPLINK_URL       the server's MQTT broker [mqtt://localhost:1883]
   CARE_GATEWAY_CONFIG   JSON file listing serial ports and Zigbee2MQTT devices [none: no devices]
   CARE_OUTBOX_DIR       durable outbox [./data/outbox]
+  CARE_UPLINK_CA        PEM file of the CA that signed the server's certificate (mqtts) [system CAs]
+  CARE_UPLINK_CERT, CARE_UPLINK_KEY  PEM client certificate and key, when the server asks for mTLS
   CARE_LOG_LEVEL        pino level [info]`;
 
 export class ConfigError extends Error {}
@@ -117,7 +121,19 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
         throw new ConfigError(`CARE_GATEWAY_CONFIG: /serial/${i}/device is required for ${s.protocol}`);
     }
   }
+  const pem = (key: string) => {
+    const file = env[key];
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${key}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  const uplinkTls = { ca: pem('CARE_UPLINK_CA'), cert: pem('CARE_UPLINK_CERT'), key: pem('CARE_UPLINK_KEY') };
+  if (Boolean(uplinkTls.cert) !== Boolean(uplinkTls.key)) throw new ConfigError('CARE_UPLINK_CERT and CARE_UPLINK_KEY: set both or neither');
   return {
+    uplinkTls,
     siteId,
     gatewayId,
     secret,

@@ -52,7 +52,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   const outbox = openOutbox(config.outboxDir, { maxRows: file.outboxMaxRows ?? 100_000 });
   const uplink = createUplink(
-    { url: config.uplinkUrl, siteId: config.siteId, gatewayId: config.gatewayId, secret: config.secret },
+    { url: config.uplinkUrl, siteId: config.siteId, gatewayId: config.gatewayId, secret: config.secret, tls: config.uplinkTls },
     outbox,
     log.child({ part: 'uplink' }),
   );

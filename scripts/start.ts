@@ -128,16 +128,28 @@ async function provision(url: string, creds: Credentials) {
   }
   const token = login.body.token;
   if ((await call('GET', `/api/v1/sites/${SITE_ID}`, undefined, token)).status === 404) {
-    await call('POST', '/api/v1/sites', { id: SITE_ID, name: '幸福里养老院 (demo)', kind: 'nursing_home', timezone: 'Asia/Shanghai' }, token);
+    await call(
+      'POST',
+      '/api/v1/sites',
+      { id: SITE_ID, name: '幸福里养老院 (demo)', kind: 'nursing_home', timezone: 'Asia/Shanghai' },
+      token,
+    );
     for (const r of RESIDENTS) {
       await call('POST', '/api/v1/residents', { id: r.id, siteId: SITE_ID, name: r.name, room: r.room, bed: r.bed }, token);
     }
   }
   if ((await call('GET', `/api/v1/gateways/${GATEWAY_ID}`, undefined, token)).status === 404 || !creds.gatewaySecret) {
     if (creds.gatewaySecret === undefined && (await call('GET', `/api/v1/gateways/${GATEWAY_ID}`, undefined, token)).status === 200) {
-      throw new Error(`gateway ${GATEWAY_ID} exists but its secret is not in ${demoDir}/credentials.json; remove ${dataDir} to start afresh`);
+      throw new Error(
+        `gateway ${GATEWAY_ID} exists but its secret is not in ${demoDir}/credentials.json; remove ${dataDir} to start afresh`,
+      );
     }
-    const gw = await call<{ secret: string }>('POST', '/api/v1/gateways', { id: GATEWAY_ID, siteId: SITE_ID, name: '二楼网关 Floor 2' }, token);
+    const gw = await call<{ secret: string }>(
+      'POST',
+      '/api/v1/gateways',
+      { id: GATEWAY_ID, siteId: SITE_ID, name: '二楼网关 Floor 2' },
+      token,
+    );
     creds.gatewaySecret = gw.body.secret;
     saveCredentials(creds);
     for (const r of RESIDENTS) {

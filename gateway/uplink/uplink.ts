@@ -18,6 +18,7 @@ export interface UplinkOptions {
   window?: number;
   /** An unconfirmed event is sent again after this long. */
   resendAfterMs?: number;
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 export interface UplinkEvents {
@@ -98,6 +99,8 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
         reconnectPeriod: 2000,
         connectTimeout: 10_000,
         queueQoSZero: false,
+        ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
+        ...(opts.tls?.cert ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
         will: { topic: topic('status'), payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
       });
       client.on('connect', () => {
