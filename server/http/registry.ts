@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
 import { ResidentSettings } from '../alarms/settings.ts';
-import { generateSecret, hashSecret } from '../security/passwords.ts';
+import { GATEWAY_SECRET_COST, generateSecret, hashSecret } from '../security/passwords.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Role } from '../storage/users.ts';
 import type { HttpContext } from './context.ts';
@@ -199,7 +199,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
       const secret = generateSecret();
-      const gw = await registry.createGateway({ id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret) }, ctx.now());
+      const gw = await registry.createGateway({ id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret, GATEWAY_SECRET_COST) }, ctx.now());
       ctx.onGatewayCreated(id);
       req.log.info({ gatewayId: id }, 'gateway registered');
       return reply.code(201).send({ ...gw, secret });
@@ -215,7 +215,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       const { id } = req.params as { id: string };
       if (!(await registry.getGateway(id))) throw notFound('gateway', id);
       const secret = generateSecret();
-      await registry.setGatewaySecretHash(id, await hashSecret(secret));
+      await registry.setGatewaySecretHash(id, await hashSecret(secret, GATEWAY_SECRET_COST));
       ctx.disconnectGateway(id);
       await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.secret_rotated', subject: id });
       req.log.warn({ gatewayId: id }, 'gateway secret rotated');
