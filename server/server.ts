@@ -13,6 +13,7 @@ import type { ServerConfig } from './config.ts';
 import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
+import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createMetrics } from './metrics.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
 import { createAlarmStore } from './storage/alarms.ts';
@@ -81,6 +82,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const supervisionScheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [['supervision', () => supervision.sweep()]], 5000);
 
   let broker: Awaited<ReturnType<typeof createEmbeddedBroker>> | null = null;
+  const lookups = createLookupCache(registry);
   const confirmations = createConfirmations((topic, payload) => broker?.publish(topic, payload));
   const ingest = createIngest({
     db,
@@ -93,6 +95,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     now,
     onDeviceStatus: (u) => feed.publishDeviceStatus(u),
     supervision,
+    lookups,
   });
   broker = await createEmbeddedBroker({
     log: log.child({ part: 'broker' }),
@@ -121,6 +124,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       dashboardDir: config.dashboardDir,
       health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true } }),
       onGatewayCreated: (id) => ingest.forgetGateway(id),
+      onRegistryChanged: () => lookups.clear(),
       disconnectGateway: (id) => broker?.disconnect(id),
       loginRateLimit: config.loginRateLimit,
       allowedOrigins: config.allowedOrigins,

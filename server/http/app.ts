@@ -63,6 +63,10 @@ export async function buildHttpApp(
   });
   // preHandler: the login limit is keyed by the username in the parsed body.
   await app.register(fastifyRateLimit, { global: false, hook: 'preHandler' });
+  // Any successful write through the API may change what ingest looks up.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && reply.statusCode < 400) ctx.onRegistryChanged();
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'Eldercare monitoring API', version: '1' },

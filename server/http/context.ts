@@ -31,6 +31,8 @@ export interface HttpContext {
   dashboardDir: string | null;
   health: () => { ok: boolean; checks: Record<string, boolean> };
   onGatewayCreated: (gatewayId: string) => void;
+  /** Sites, residents, devices or settings changed: cached lookups must be read afresh. */
+  onRegistryChanged: () => void;
   /** Drops a gateway's MQTT connection (after its secret was rotated or revoked). */
   disconnectGateway: (gatewayId: string) => void;
   loginRateLimit: number;

@@ -24,6 +24,7 @@ import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
 import type { TelemetryStore } from '../storage/telemetry.ts';
 import type { Confirmations } from './confirmations.ts';
+import type { LookupCache } from './lookup-cache.ts';
 
 const decodeEvent = createDecoder(DeviceEventSchema);
 const decodeTelemetry = createDecoder(TelemetryBatch);
@@ -48,6 +49,7 @@ export interface IngestDeps {
   now: () => string;
   onDeviceStatus: (u: DeviceStatusUpdate) => void;
   supervision: Supervision;
+  lookups: LookupCache;
   /** Battery percentage under which a device raises `low_battery`. */
   lowBatteryPercent?: number;
   /** Events waiting for a commit; past it new ones are left unconfirmed for the gateway to resend. */
@@ -63,22 +65,23 @@ const MAX_BATCH = 500;
 const defaultTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function createIngest(deps: IngestDeps) {
-  const { db, registry, engine, metrics, log, now } = deps;
+  const { db, registry, engine, metrics, log, now, lookups } = deps;
   const maxQueue = deps.maxQueue ?? 50_000;
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
   const siteOfGateway = new Map<string, string>();
   const vitals = createVitalsTracker();
   const lowBattery = deps.lowBatteryPercent ?? 20;
-  // Resident settings for the telemetry path, which must not query per point.
-  const settingsCache = new Map<string, { at: number; settings: EffectiveSettings | null }>();
+  // Effective settings per cached resident object: the telemetry path must not re-validate per point.
+  const settingsOf = new WeakMap<Resident, EffectiveSettings>();
   async function residentSettings(residentId: string): Promise<EffectiveSettings | null> {
-    const hit = settingsCache.get(residentId);
-    if (hit && Date.now() - hit.at < 10_000) return hit.settings;
-    const r = await registry.getResident(residentId);
-    const settings = r ? effectiveSettings(r.settings) : null;
-    if (settingsCache.size > 50_000) settingsCache.clear();
-    settingsCache.set(residentId, { at: Date.now(), settings });
+    const r = await lookups.getResident(residentId);
+    if (!r) return null;
+    let settings = settingsOf.get(r);
+    if (!settings) {
+      settings = effectiveSettings(r.settings);
+      settingsOf.set(r, settings);
+    }
     return settings;
   }
 
@@ -116,11 +119,11 @@ export function createIngest(deps: IngestDeps) {
     const sites = new Map<string, string>();
     const out: Context[] = [];
     for (const { event, topic } of batch) {
-      const device = await registry.getDevice(event.device);
-      const resident = device?.residentId ? await registry.getResident(device.residentId) : undefined;
+      const device = await lookups.getDevice(event.device);
+      const resident = device?.residentId ? await lookups.getResident(device.residentId) : undefined;
       let timezone = sites.get(topic.siteId);
       if (timezone === undefined) {
-        timezone = (await registry.getSite(topic.siteId))?.timezone ?? defaultTimezone;
+        timezone = (await lookups.getSite(topic.siteId))?.timezone ?? defaultTimezone;
         sites.set(topic.siteId, timezone);
       }
       out.push({ device, resident, timezone });
@@ -163,7 +166,8 @@ export function createIngest(deps: IngestDeps) {
           metrics.events.inc({ outcome: fresh ? 'stored' : 'duplicate' });
           if (!fresh) continue;
           if (device) {
-            await tx.updateTable('devices').set({ last_seen: event.ts }).where('id', '=', device.id).execute();
+            // Last-seen goes to the database with the next supervision sweep, off the event path.
+            deps.supervision.heardDevice(device.id, event.ts);
             touched.push({
               gatewayId: topic.gatewayId,
               deviceId: device.id,
@@ -173,6 +177,7 @@ export function createIngest(deps: IngestDeps) {
             });
           }
           if (device?.offlineSince) {
+            lookups.forgetDevice(device.id);
             changed.push(
               ...(await deps.supervision.deviceBack(tx, device, {
                 siteId: topic.siteId,
@@ -242,7 +247,7 @@ export function createIngest(deps: IngestDeps) {
     const points = [];
     const raises: Array<{ subject: AlarmSubject; priority: 'high' | 'medium' | 'low'; detail: Record<string, unknown> }> = [];
     for (const p of d.value.points) {
-      const device = await registry.getDevice(p.device);
+      const device = await lookups.getDevice(p.device);
       if (device && device.gatewayId !== topic.gatewayId) {
         metrics.securityEvents.inc({ kind: 'forged_device' });
         log.warn({ gatewayId: topic.gatewayId, deviceId: p.device }, "security: reading names another gateway's device; dropped");
@@ -310,7 +315,7 @@ export function createIngest(deps: IngestDeps) {
     const changed: string[] = [];
     deps.onDeviceStatus({ gatewayId: topic.gatewayId, deviceId: null, state: status.state, lastSeen: at, battery: null });
     for (const dev of status.devices ?? []) {
-      const known = await registry.getDevice(dev.device);
+      const known = await lookups.getDevice(dev.device);
       if (!known || known.gatewayId !== topic.gatewayId) continue;
       if (dev.lastSeen) deps.supervision.heardDevice(dev.device, dev.lastSeen);
       if (dev.battery !== undefined) {
