@@ -1,5 +1,6 @@
 // Prints the functions with the most self time in a .cpuprofile: `node bench/profile-top.mjs FILE`.
 import fs from 'node:fs';
+
 const prof = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const self = new Map();
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));

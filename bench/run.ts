@@ -23,7 +23,14 @@ if (values.help) {
 const quick = Boolean(values.quick);
 const P = quick
   ? { floorMs: 3000, alarmMs: 4000, ingestRates: [2000, 5000, 10000], pointRates: [20000, 50000], stepMs: 2000, gateways: 300 }
-  : { floorMs: 10000, alarmMs: 15000, ingestRates: [2000, 5000, 10000, 20000], pointRates: [20000, 50000, 100000], stepMs: 4000, gateways: 2000 };
+  : {
+      floorMs: 10000,
+      alarmMs: 15000,
+      ingestRates: [2000, 5000, 10000, 20000],
+      pointRates: [20000, 50000, 100000],
+      stepMs: 4000,
+      gateways: 2000,
+    };
 const EVENT_RATE = 1000;
 const TELEMETRY_RATE = 20000;
 const SCREENS = 10;
@@ -76,18 +83,35 @@ interface Site {
 }
 
 async function registerSite(server: ServerProc, gatewayCount: number): Promise<Site> {
-  const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', { username: 'admin', password: 'bench-admin-password' });
-  const site = await api<{ id: string }>(server.url, 'POST', '/api/v1/sites', { name: 'Bench', kind: 'nursing_home', timezone: 'UTC' }, token);
+  const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
+    username: 'admin',
+    password: 'bench-admin-password',
+  });
+  const site = await api<{ id: string }>(
+    server.url,
+    'POST',
+    '/api/v1/sites',
+    { name: 'Bench', kind: 'nursing_home', timezone: 'UTC' },
+    token,
+  );
   const gateways = [];
   for (let i = 0; i < gatewayCount; i += 1) {
-    gateways.push(await api<{ id: string; secret: string }>(server.url, 'POST', '/api/v1/gateways', { siteId: site.id, name: `g${i}` }, token));
+    gateways.push(
+      await api<{ id: string; secret: string }>(server.url, 'POST', '/api/v1/gateways', { siteId: site.id, name: `g${i}` }, token),
+    );
   }
   return { token, siteId: site.id, gateways };
 }
 
 async function connectGateways(server: ServerProc, site: Site) {
   for (const g of site.gateways) {
-    g.client = await mqtt.connectAsync(server.mqttUrl, { clientId: g.id, username: g.id, password: g.secret, reconnectPeriod: 0, keepalive: 60 });
+    g.client = await mqtt.connectAsync(server.mqttUrl, {
+      clientId: g.id,
+      username: g.id,
+      password: g.secret,
+      reconnectPeriod: 0,
+      keepalive: 60,
+    });
   }
 }
 
@@ -103,7 +127,12 @@ function backgroundTelemetry(site: Site) {
     JSON.stringify({
       v: 1,
       ts: new Date().toISOString(),
-      points: Array.from({ length: 100 }, (_, k) => ({ device: `t-${g}-${k % 10}`, metric: 'heart_rate', value: 60 + ((n + k) % 30), ts: new Date().toISOString() })),
+      points: Array.from({ length: 100 }, (_, k) => ({
+        device: `t-${g}-${k % 10}`,
+        metric: 'heart_rate',
+        value: 60 + ((n + k) % 30),
+        ts: new Date().toISOString(),
+      })),
     });
   const done = constantRate(TELEMETRY_RATE / 100, 3_600_000, (i) => {
     if (stop) return;
@@ -206,7 +235,9 @@ async function ingest(server: ServerProc, site: Site) {
     const before = count.events();
     const sent = await constantRate(rate, P.stepMs, (i) => {
       const gw = site.gateways[i % site.gateways.length];
-      gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`i-${offset + i}`, `i-${(offset + i) % 500}`, 'presence'), { qos: 1 });
+      gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`i-${offset + i}`, `i-${(offset + i) % 500}`, 'presence'), {
+        qos: 1,
+      });
     });
     offset += sent;
     // Sustained means it keeps up: everything stored within a second of the last send.
@@ -254,9 +285,18 @@ async function gatewaysPhase() {
     let connected = 0;
     const clients: MqttClient[] = [];
     for (const g of site.gateways) {
-      const c = await mqtt.connectAsync(server.mqttUrl, { clientId: g.id, username: g.id, password: g.secret, reconnectPeriod: 0, keepalive: 60 });
+      const c = await mqtt.connectAsync(server.mqttUrl, {
+        clientId: g.id,
+        username: g.id,
+        password: g.secret,
+        reconnectPeriod: 0,
+        keepalive: 60,
+      });
       await c.subscribeAsync(gatewayTopic(site.siteId, g.id, 'cmd'), { qos: 1 });
-      c.publish(gatewayTopic(site.siteId, g.id, 'status'), JSON.stringify({ v: 1, state: 'online', ts: new Date().toISOString() }), { qos: 1, retain: true });
+      c.publish(gatewayTopic(site.siteId, g.id, 'status'), JSON.stringify({ v: 1, state: 'online', ts: new Date().toISOString() }), {
+        qos: 1,
+        retain: true,
+      });
       clients.push(c);
       connected += 1;
     }
@@ -290,7 +330,13 @@ async function main() {
     when: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     machine: { cpus: os.cpus().length, node: process.version },
-    floor: { p50Ms: floorResult.p50Ms, p99Ms: floorResult.p99Ms, p999Ms: floorResult.p999Ms, maxMs: floorResult.maxMs, ratePerSec: EVENT_RATE },
+    floor: {
+      p50Ms: floorResult.p50Ms,
+      p99Ms: floorResult.p99Ms,
+      p999Ms: floorResult.p999Ms,
+      maxMs: floorResult.maxMs,
+      ratePerSec: EVENT_RATE,
+    },
     alarmLatency: {
       p50Ms: pipeline.latency.p50Ms,
       p99Ms: pipeline.latency.p99Ms,
@@ -313,7 +359,10 @@ async function main() {
   fs.writeFileSync(path.join(root, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const rows: Array<[string, string]> = [
     ['floor p50 / p99', `${results.floor.p50Ms} / ${results.floor.p99Ms} ms`],
-    ['alarm p50 / p99 / p99.9 / max', `${results.alarmLatency.p50Ms} / ${results.alarmLatency.p99Ms} / ${results.alarmLatency.p999Ms} / ${results.alarmLatency.maxMs} ms`],
+    [
+      'alarm p50 / p99 / p99.9 / max',
+      `${results.alarmLatency.p50Ms} / ${results.alarmLatency.p99Ms} / ${results.alarmLatency.p999Ms} / ${results.alarmLatency.maxMs} ms`,
+    ],
     ['alarm p99 / floor p99', `${results.alarmLatency.p99OverFloorP99}x (target 3x)`],
     ['alarms delivered to all screens', `${results.alarmLatency.deliveredToAllScreens} / ${results.alarmLatency.sent}`],
     ['server event-loop p99', `${results.alarmLatency.serverEventLoopP99Ms} ms`],

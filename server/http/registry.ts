@@ -199,7 +199,10 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
       const secret = generateSecret();
-      const gw = await registry.createGateway({ id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret, GATEWAY_SECRET_COST) }, ctx.now());
+      const gw = await registry.createGateway(
+        { id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret, GATEWAY_SECRET_COST) },
+        ctx.now(),
+      );
       ctx.onGatewayCreated(id);
       req.log.info({ gatewayId: id }, 'gateway registered');
       return reply.code(201).send({ ...gw, secret });

@@ -165,6 +165,13 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+migrations['0003_alarm_cause_index'] = {
+  async up(db: Kysely<unknown>) {
+    // The partial unique index cannot serve a query whose state is a bound parameter.
+    await db.schema.createIndex('alarms_cause_state').on('alarms').columns(['cause_key', 'state']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;
