@@ -225,7 +225,19 @@ describe('01-SOF parser', () => {
         fc.array(fc.tuple(garbage, frame), { minLength: 1, maxLength: 8 }),
         fc.integer({ min: 1, max: 50 }),
         (parts, chunkSize) => {
-          const stream = Buffer.concat(parts.flatMap(([g, f]) => [Buffer.from(g), encodeSeeedSof(f.type, f.data, f.id)]));
+          const pieces = parts.flatMap(([g, f]) => [Buffer.from(g), encodeSeeedSof(f.type, f.data, f.id)]);
+          const stream = Buffer.concat(pieces);
+          // A valid header can also form across a garbage/frame boundary; such streams are the
+          // protocol's ambiguity, not the parser's, so they are left out.
+          const starts = new Set<number>();
+          let at = 0;
+          pieces.forEach((p, k) => {
+            if (k % 2 === 1) starts.add(at);
+            at += p.length;
+          });
+          for (let q = 0; q + 8 <= stream.length; q++) {
+            if (!starts.has(q) && stream[q] === 0x01 && sofChecksum(stream, q, q + 7) === stream[q + 7]) fc.pre(false);
+          }
           const chunks: Buffer[] = [];
           for (let i = 0; i < stream.length; i += chunkSize) chunks.push(stream.subarray(i, i + chunkSize));
           const got = parse(chunks);
