@@ -55,10 +55,13 @@ const card = (page: Page, type: string) => page.locator(`[data-testid=alarm-card
 
 async function screenshot(page: Page, name: string) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(ARTIFACTS, `dashboard-${name}.png`);
   await page.screenshot({ path: file, animations: 'disabled' });
-  fs.copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
+  // The README's pictures change only when asked: UPDATE_SCREENSHOTS=1 npm test.
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    fs.copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
+  }
 }
 
 beforeAll(async () => {
