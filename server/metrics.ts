@@ -45,6 +45,29 @@ export function createMetrics() {
       help: 'Connected caregiver screens',
       registers: [registry],
     }),
+    ingestBacklog: new Gauge({
+      name: 'care_ingest_backlog_events',
+      help: 'Events received and waiting for their commit',
+      registers: [registry],
+    }),
+    gatewayOutboxDepth: new Gauge({
+      name: 'care_gateway_outbox_events',
+      help: 'Events waiting in gateway outboxes, as the gateways last reported',
+      labelNames: ['gateway'] as const,
+      registers: [registry],
+    }),
+    alarmsByState: new Gauge({
+      name: 'care_alarms',
+      help: 'Alarms by state and priority (resolved: last 24 h)',
+      labelNames: ['state', 'priority'] as const,
+      registers: [registry],
+    }),
+    alarmToScreen: new Histogram({
+      name: 'care_alarm_to_screen_seconds',
+      help: 'From the device timestamp of an alarm-raising event to its push to the screens',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     ingestLatency: new Histogram({
       name: 'care_ingest_commit_seconds',
       help: 'Time from receipt of an event batch to its commit',

@@ -1,6 +1,7 @@
 // The server's composition root: builds the stores, alarm engine, ingest, broker, HTTP API and
 // live feed, wires them, and owns start-up and shutdown order. `main.ts` adds the CLI around it;
 // tests call `startServer` directly with port 0.
+import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
@@ -66,7 +67,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     policies,
     log: log.child({ part: 'alarms' }),
     onChange: (changed) => {
-      for (const a of changed) feed.publishAlarm(a);
+      for (const a of changed) {
+        feed.publishAlarm(a);
+        if (a.count === 1 && a.state === 'active' && a.escalationLevel === 0) {
+          metrics.alarmToScreen.observe(Math.max(0, clock.now() - Date.parse(a.lastEventAt)) / 1000);
+        }
+      }
     },
     onEscalated: (alarm, level, policy) => {
       notifier.escalated(alarm, level, policy).catch((err: unknown) => log.error({ err, alarmId: alarm.id }, 'notification failed'));
@@ -123,6 +129,30 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
       health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true } }),
+      refreshMetrics: async () => {
+        metrics.ingestBacklog.set(ingest.queueLength());
+        const since = new Date(clock.now() - 24 * 3600_000).toISOString();
+        const rows = await db
+          .selectFrom('alarms')
+          .select(['state', 'priority', (eb) => eb.fn.countAll<number>().as('n')])
+          .where((eb) => eb.or([eb('state', '<>', 'resolved'), eb('resolved_at', '>=', since)]))
+          .groupBy(['state', 'priority'])
+          .execute();
+        metrics.alarmsByState.reset();
+        for (const r of rows) metrics.alarmsByState.set({ state: r.state, priority: r.priority }, Number(r.n));
+      },
+      readiness: async () => {
+        let database = false;
+        try {
+          await sql`SELECT 1`.execute(db);
+          database = true;
+        } catch {
+          database = false;
+        }
+        const backlog = ingest.queueLength();
+        const ok = !stopping && database && backlog < 10_000;
+        return { ok, checks: { broker: !stopping, database, ingestBacklog: backlog } };
+      },
       onGatewayCreated: (id) => ingest.forgetGateway(id),
       onRegistryChanged: () => lookups.clear(),
       disconnectGateway: (id) => broker?.disconnect(id),

@@ -30,6 +30,10 @@ export interface HttpContext {
   tokenTtlMs: number;
   dashboardDir: string | null;
   health: () => { ok: boolean; checks: Record<string, boolean> };
+  /** Brings gauges up to date just before /metrics is read. */
+  refreshMetrics: () => Promise<void>;
+  /** Ready to take traffic: broker up, database answering, ingest backlog small. */
+  readiness: () => Promise<{ ok: boolean; checks: Record<string, boolean | number> }>;
   onGatewayCreated: (gatewayId: string) => void;
   /** Sites, residents, devices or settings changed: cached lookups must be read afresh. */
   onRegistryChanged: () => void;

@@ -315,6 +315,7 @@ export function createIngest(deps: IngestDeps) {
     if (!d.ok) return reject('status', d.reason, raw, d.error);
     const at = now();
     const status = d.value;
+    if (status.outboxDepth !== undefined) metrics.gatewayOutboxDepth.set({ gateway: topic.gatewayId }, status.outboxDepth);
     if (status.state === 'offline') await deps.supervision.gatewayDown(topic.siteId, topic.gatewayId, at, 'last will or clean stop');
     else await deps.supervision.gatewayUp(topic.siteId, topic.gatewayId);
     const changed: string[] = [];
@@ -387,6 +388,7 @@ export function createIngest(deps: IngestDeps) {
         log.error({ err, topic: rawTopic }, 'ingest failed');
       }
     },
+    queueLength: () => queue.length,
     /** Waits until every queued event is committed (for shutdown). */
     async drain() {
       await drain();

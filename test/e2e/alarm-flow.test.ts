@@ -118,3 +118,17 @@ describe('one alarm end to end', () => {
     await expect(new Screen(server, '').opened).rejects.toThrow(/401/);
   });
 });
+
+describe('operations', () => {
+  it('answers /healthz, /readyz and /metrics with alarm and ingest figures', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: true, ingestBacklog: 0 } });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/care_alarms\{state="resolved",priority="high"\} [1-9]/);
+    expect(text).toMatch(/care_ingest_events_total\{outcome="stored"\} [1-9]/);
+    expect(text).toMatch(/care_alarm_to_screen_seconds_count [1-9]/);
+    expect(text).toMatch(/nodejs_eventloop_lag_p99_seconds/);
+  });
+});
