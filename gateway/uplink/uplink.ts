@@ -144,18 +144,21 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
       const c = client;
       client = null;
       if (!c) return;
-      // A clean stop says "offline" itself; the will is for unclean ones.
+      // A clean stop says "offline" itself; the will is for unclean ones. Never wait long on a
+      // broker that may be gone.
+      const within = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
       if (connected) {
-        await new Promise<void>((resolve) =>
-          c.publish(
-            topic('status'),
-            JSON.stringify({ v: 1, state: 'offline', ts: new Date().toISOString() }),
-            { qos: 1, retain: true },
-            () => resolve(),
+        await within(
+          new Promise<void>((resolve) =>
+            c.publish(topic('status'), JSON.stringify({ v: 1, state: 'offline', ts: new Date().toISOString() }), { qos: 1, retain: true }, () =>
+              resolve(),
+            ),
           ),
+          2000,
         );
       }
-      await c.endAsync();
+      await within(c.endAsync(), 2000);
+      c.end(true);
       connected = false;
     },
   };
