@@ -32,7 +32,7 @@ const P = quick
       gateways: 2000,
     };
 const EVENT_RATE = 1000;
-const TELEMETRY_RATE = 20000;
+const TELEMETRY_RATE = Number(process.env.BENCH_TELEMETRY_RATE ?? 20000);
 const SCREENS = 10;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 

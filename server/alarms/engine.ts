@@ -126,12 +126,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
 
   async function publish(changedIds: string[]): Promise<void> {
     if (changedIds.length === 0) return;
-    const out: Alarm[] = [];
-    for (const id of new Set(changedIds)) {
-      const a = await alarms.get(id);
-      if (a) out.push(a);
-    }
-    deps.onChange(out);
+    deps.onChange(await alarms.getMany([...new Set(changedIds)]));
   }
 
   async function transition(

@@ -71,6 +71,17 @@ export function createAlarmStore(db: Db) {
       const r = await selectAlarms(tx).where('alarms.id', '=', id).executeTakeFirst();
       return r && toAlarm(r);
     },
+    /** Several alarms in one query each 200 ids, in the order asked. */
+    async getMany(ids: string[]): Promise<Alarm[]> {
+      const byId = new Map<string, Alarm>();
+      for (let i = 0; i < ids.length; i += 200) {
+        const rows = await selectAlarms(db)
+          .where('alarms.id', 'in', ids.slice(i, i + 200))
+          .execute();
+        for (const r of rows) byId.set(r.id, toAlarm(r));
+      }
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
     async list(filter: { state?: AlarmState; open?: boolean; siteId?: string; residentId?: string; limit?: number }) {
       let q = selectAlarms(db)
         .orderBy('alarms.raised_at', 'desc')

@@ -169,6 +169,8 @@ migrations['0003_alarm_cause_index'] = {
   async up(db: Kysely<unknown>) {
     // The partial unique index cannot serve a query whose state is a bound parameter.
     await db.schema.createIndex('alarms_cause_state').on('alarms').columns(['cause_key', 'state']).execute();
+    // The scheduler looks for due upgrades every second.
+    await db.schema.createIndex('alarms_upgrade_at').on('alarms').column('upgrade_at').execute();
   },
 };
 

@@ -46,7 +46,8 @@ export function createFeed(
     seq += 1;
     const e = { ...entry, seq, message: { ...entry.message, seq } } as Entry;
     history.push(e);
-    if (history.length > opts.maxHistory) history.splice(0, history.length - opts.maxHistory);
+    // Trim in steps of a tenth, not one entry per message: shifting 20,000 entries per push is O(n).
+    if (history.length > opts.maxHistory * 1.1) history.splice(0, history.length - opts.maxHistory);
     const data = JSON.stringify(e.message);
     for (const c of clients) if (visible(c, e)) deliver(c, data);
   }
