@@ -20,6 +20,7 @@ export interface ServerConfig {
   mqttRatePerSecond: number;
   mqttBurst: number;
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
+  databaseUrl: string | undefined;
 }
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
@@ -30,6 +31,8 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ADMIN_PASSWORD   password of user "admin", created on first start [generated, printed once]
   CARE_TOKEN_TTL_MINUTES  login session lifetime [720]
   CARE_LOG_LEVEL        pino level [info]
+  CARE_DATABASE_URL     postgres://user:pass@host/db: state in PostgreSQL, shared by several
+                        server instances [unset: SQLite under CARE_DATA_DIR]
   CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
@@ -39,7 +42,7 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
 Not yet available (setting them stops the server rather than running half-configured):
-  CARE_MQTT_URL, CARE_DATABASE_URL, CARE_INFLUX_URL`;
+  CARE_MQTT_URL, CARE_INFLUX_URL`;
 
 export class ConfigError extends Error {}
 
@@ -52,7 +55,7 @@ function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  for (const key of ['CARE_MQTT_URL', 'CARE_DATABASE_URL', 'CARE_INFLUX_URL']) {
+  for (const key of ['CARE_MQTT_URL', 'CARE_INFLUX_URL']) {
     if (env[key]) throw new ConfigError(`${key}: not supported by this version yet; unset it to run on the embedded defaults`);
   }
   const ttl = Number(env.CARE_TOKEN_TTL_MINUTES ?? 720);
@@ -98,7 +101,12 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   } else if (env.CARE_TLS_CA || env.CARE_MQTTS_PORT) {
     throw new ConfigError(`${env.CARE_TLS_CA ? 'CARE_TLS_CA' : 'CARE_MQTTS_PORT'}: needs CARE_TLS_CERT and CARE_TLS_KEY`);
   }
+  const databaseUrl = env.CARE_DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('CARE_DATABASE_URL: must start with postgres:// (unset it to use SQLite)');
+  }
   return {
+    databaseUrl,
     tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),
     allowedOrigins: origins,

@@ -48,7 +48,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const now = () => clock.iso();
   const metrics = createMetrics();
 
-  const { db, close: closeDb } = await openDatabase(config.dataDir);
+  const { db, close: closeDb, engine: dbEngine } = await openDatabase(config.dataDir, config.databaseUrl);
   const registry = createRegistry(db);
   const users = createUserStore(db);
   const alarms = createAlarmStore(db);
@@ -170,7 +170,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const httpPort = (app.server.address() as { port: number }).port;
   scheduler.start();
   supervisionScheduler.start();
-  log.info({ httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), dataDir: config.dataDir }, 'server started');
+  log.info({ httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir }, 'server started');
 
   async function ensureAdmin(): Promise<string | null> {
     if ((await users.count()) > 0) return null;

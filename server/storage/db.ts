@@ -1,19 +1,41 @@
-// Opens the state database (SQLite under CARE_DATA_DIR) and brings its schema up to date.
+// Opens the state database and brings its schema up to date: SQLite under CARE_DATA_DIR by
+// default, or PostgreSQL (CARE_DATABASE_URL) when several server instances share one state.
+// The queries are the same Kysely code on both.
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './tables.ts';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
-  /** The raw SQLite handle, for the online backup API. */
-  sqlite: SQLite.Database;
+  /** The raw SQLite handle, for the online backup API; null on PostgreSQL. */
+  sqlite: SQLite.Database | null;
+  engine: 'sqlite' | 'postgres';
   close(): Promise<void>;
 }
 
-export async function openDatabase(dataDir: string): Promise<OpenedDatabase> {
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    await db.destroy();
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+}
+
+export async function openDatabase(dataDir: string, databaseUrl?: string): Promise<OpenedDatabase> {
+  if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    // COUNT(*) and BIGINT come back as text by default; the values here fit a JS number.
+    pg.types.setTypeParser(20, (v) => Number(v));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    await migrate(db);
+    return { db, sqlite: null, engine: 'postgres', close: () => db.destroy() };
+  }
   fs.mkdirSync(dataDir, { recursive: true });
   const sqlite = new SQLite(path.join(dataDir, 'care.db'));
   sqlite.pragma('journal_mode = WAL');
@@ -22,14 +44,8 @@ export async function openDatabase(dataDir: string): Promise<OpenedDatabase> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    await db.destroy();
-    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
-  }
-  return { db, sqlite, close: () => db.destroy() };
+  await migrate(db);
+  return { db, sqlite, engine: 'sqlite', close: () => db.destroy() };
 }
 
 /**
