@@ -21,6 +21,7 @@ export interface ServerConfig {
   mqttBurst: number;
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
   databaseUrl: string | undefined;
+  mqttUrl: string | undefined;
 }
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
@@ -31,6 +32,9 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ADMIN_PASSWORD   password of user "admin", created on first start [generated, printed once]
   CARE_TOKEN_TTL_MINUTES  login session lifetime [720]
   CARE_LOG_LEVEL        pino level [info]
+  CARE_MQTT_URL         mqtt://user:pass@host:1883 of an external broker (Mosquitto 2 with the
+                        dynamic-security plugin) to join instead of the embedded one; several
+                        server instances then share ingest [unset: embedded Aedes]
   CARE_DATABASE_URL     postgres://user:pass@host/db: state in PostgreSQL, shared by several
                         server instances [unset: SQLite under CARE_DATA_DIR]
   CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
@@ -42,7 +46,7 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
 Not yet available (setting them stops the server rather than running half-configured):
-  CARE_MQTT_URL, CARE_INFLUX_URL`;
+ CARE_INFLUX_URL`;
 
 export class ConfigError extends Error {}
 
@@ -55,7 +59,7 @@ function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  for (const key of ['CARE_MQTT_URL', 'CARE_INFLUX_URL']) {
+  for (const key of ['CARE_INFLUX_URL']) {
     if (env[key]) throw new ConfigError(`${key}: not supported by this version yet; unset it to run on the embedded defaults`);
   }
   const ttl = Number(env.CARE_TOKEN_TTL_MINUTES ?? 720);
@@ -105,7 +109,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('CARE_DATABASE_URL: must start with postgres:// (unset it to use SQLite)');
   }
+  const mqttUrl = env.CARE_MQTT_URL || undefined;
+  if (mqttUrl && !/^mqtts?:\/\/[^/]+/.test(mqttUrl)) throw new ConfigError('CARE_MQTT_URL: must be an mqtt:// or mqtts:// URL');
   return {
+    mqttUrl,
     databaseUrl,
     tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),

@@ -3,13 +3,14 @@
 // tests call `startServer` directly with port 0.
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
-import { type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
+import { type Alarm, type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
 import { createScheduler } from './alarms/scheduler.ts';
 import { createSupervision } from './alarms/supervision.ts';
-import { createEmbeddedBroker } from './broker/broker.ts';
+import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
+import { createExternalBroker, type ExternalBroker, FEED_TOPIC } from './broker/external.ts';
 import type { ServerConfig } from './config.ts';
 import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
@@ -48,7 +49,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const now = () => clock.iso();
   const metrics = createMetrics();
 
-  const { db, close: closeDb, engine: dbEngine } = await openDatabase(config.dataDir, config.databaseUrl);
+  const {
+    db,
+    close: closeDb,
+    engine: dbEngine,
+  } = await openDatabase(config.dataDir, config.databaseUrl, (err) =>
+    log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+  );
   const registry = createRegistry(db);
   const users = createUserStore(db);
   const alarms = createAlarmStore(db);
@@ -68,7 +75,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log: log.child({ part: 'alarms' }),
     onChange: (changed) => {
       for (const a of changed) {
-        feed.publishAlarm(a);
+        fanout.alarm(a);
         if (a.count === 1 && a.state === 'active' && a.escalationLevel === 0) {
           metrics.alarmToScreen.observe(Math.max(0, clock.now() - Date.parse(a.lastEventAt)) / 1000);
         }
@@ -87,9 +94,24 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.
   const supervisionScheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [['supervision', () => supervision.sweep()]], 5000);
 
-  let broker: Awaited<ReturnType<typeof createEmbeddedBroker>> | null = null;
+  // Who gets the broker's messages and who speaks for it: the embedded Aedes, or an external
+  // broker joined as a client (several instances share ingest; every screen sees every change).
+  let broker: EmbeddedBroker | null = null;
+  let external: ExternalBroker | null = null;
+  const publish = (topic: string, payload: string) => (external ?? broker)?.publish(topic, payload);
+  type StatusUpdate = Parameters<typeof feed.publishDeviceStatus>[0];
+  const fanout = {
+    alarm(a: Alarm) {
+      if (external) external.publish(FEED_TOPIC, JSON.stringify({ kind: 'alarm', alarm: a }));
+      else feed.publishAlarm(a);
+    },
+    status(u: StatusUpdate) {
+      if (external) external.publish(FEED_TOPIC, JSON.stringify({ kind: 'status', status: u }));
+      else feed.publishDeviceStatus(u);
+    },
+  };
   const lookups = createLookupCache(registry);
-  const confirmations = createConfirmations((topic, payload) => broker?.publish(topic, payload));
+  const confirmations = createConfirmations(publish);
   const ingest = createIngest({
     db,
     registry,
@@ -99,17 +121,35 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metrics,
     log: log.child({ part: 'ingest' }),
     now,
-    onDeviceStatus: (u) => feed.publishDeviceStatus(u),
+    onDeviceStatus: (u) => fanout.status(u),
     supervision,
     lookups,
   });
-  broker = await createEmbeddedBroker({
-    log: log.child({ part: 'broker' }),
-    metrics,
-    lookupGateway: (id) => registry.getGatewaySecretHash(id),
-    rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
-    onMessage: (topic, payload) => ingest.onMessage(topic, payload),
-  });
+  if (config.mqttUrl) {
+    external = await createExternalBroker({
+      url: config.mqttUrl,
+      log: log.child({ part: 'broker' }),
+      metrics,
+      onMessage: (topic, payload) => ingest.onMessage(topic, payload),
+      onFeed: (payload) => {
+        try {
+          const m = JSON.parse(String(payload)) as { kind: 'alarm'; alarm: Alarm } | { kind: 'status'; status: StatusUpdate };
+          if (m.kind === 'alarm') feed.publishAlarm(m.alarm);
+          else feed.publishDeviceStatus(m.status);
+        } catch (err) {
+          log.warn({ err }, 'unreadable feed message from another instance');
+        }
+      },
+    });
+  } else {
+    broker = await createEmbeddedBroker({
+      log: log.child({ part: 'broker' }),
+      metrics,
+      lookupGateway: (id) => registry.getGatewaySecretHash(id),
+      rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
+      onMessage: (topic, payload) => ingest.onMessage(topic, payload),
+    });
+  }
 
   const app = await buildHttpApp(
     {
@@ -153,9 +193,21 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         const ok = !stopping && database && backlog < 10_000;
         return { ok, checks: { broker: !stopping, database, ingestBacklog: backlog } };
       },
-      onGatewayCreated: (id) => ingest.forgetGateway(id),
+      gatewayCredentials: {
+        created: async (g) => {
+          ingest.forgetGateway(g.id);
+          await external?.gatewayCreated(g);
+        },
+        secretChanged: async (id, secret) => {
+          broker?.disconnect(id);
+          await external?.gatewaySecretChanged(id, secret);
+        },
+        revoked: async (id) => {
+          broker?.disconnect(id);
+          await external?.gatewayRevoked(id);
+        },
+      },
       onRegistryChanged: () => lookups.clear(),
-      disconnectGateway: (id) => broker?.disconnect(id),
       loginRateLimit: config.loginRateLimit,
       allowedOrigins: config.allowedOrigins,
     },
@@ -164,8 +216,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   );
 
   let stopping = false;
-  const mqttPort = await broker.listen(config.mqttPort, config.bindHost);
-  const mqttsPort = config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
+  const mqttPort = broker ? await broker.listen(config.mqttPort, config.bindHost) : 0;
+  const mqttsPort = broker && config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
   scheduler.start();
@@ -208,6 +260,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await scheduler.stop();
       await supervisionScheduler.stop();
       await broker?.close();
+      await external?.close();
       await ingest.drain();
       confirmations.flush();
       feed.closeAll();

@@ -65,7 +65,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
             priority !== open.priority && open.state === 'active'
               ? { next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()) }
               : {};
-          await alarms.update(tx, open.id, { count: Number(open.count) + 1, last_event_at: subject.at, priority, ...sooner });
+          await alarms.repeat(tx, open.id, { last_event_at: subject.at, priority, ...sooner });
           await appendAudit(tx, { at: now(), actor, action: 'repeat', alarmId: open.id, detail: { at: subject.at } });
           changed.push(open.id);
           continue;

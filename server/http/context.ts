@@ -34,11 +34,17 @@ export interface HttpContext {
   refreshMetrics: () => Promise<void>;
   /** Ready to take traffic: broker up, database answering, ingest backlog small. */
   readiness: () => Promise<{ ok: boolean; checks: Record<string, boolean | number> }>;
-  onGatewayCreated: (gatewayId: string) => void;
+  /**
+   * Gateway credentials: the embedded broker reads them from the database; an external broker has
+   * them provisioned. `created` runs before the gateway is stored, so a refusal stores nothing.
+   */
+  gatewayCredentials: {
+    created(g: { id: string; siteId: string; secret: string }): Promise<void>;
+    secretChanged(id: string, secret: string): Promise<void>;
+    revoked(id: string): Promise<void>;
+  };
   /** Sites, residents, devices or settings changed: cached lookups must be read afresh. */
   onRegistryChanged: () => void;
-  /** Drops a gateway's MQTT connection (after its secret was rotated or revoked). */
-  disconnectGateway: (gatewayId: string) => void;
   loginRateLimit: number;
   allowedOrigins: string[];
 }

@@ -8,7 +8,7 @@ import { GATEWAY_SECRET_COST, generateSecret, hashSecret } from '../security/pas
 import { appendAudit } from '../storage/alarms.ts';
 import type { Role } from '../storage/users.ts';
 import type { HttpContext } from './context.ts';
-import { badRequest, conflict, forbidden, notFound } from './errors.ts';
+import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -199,11 +199,15 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
       const secret = generateSecret();
+      try {
+        await ctx.gatewayCredentials.created({ id, siteId: b.siteId, secret });
+      } catch (err) {
+        throw new ApiError(502, 'BROKER_REFUSED', `the MQTT broker did not take the gateway's credentials: ${(err as Error).message}`);
+      }
       const gw = await registry.createGateway(
         { id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret, GATEWAY_SECRET_COST) },
         ctx.now(),
       );
-      ctx.onGatewayCreated(id);
       req.log.info({ gatewayId: id }, 'gateway registered');
       return reply.code(201).send({ ...gw, secret });
     },
@@ -219,7 +223,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       if (!(await registry.getGateway(id))) throw notFound('gateway', id);
       const secret = generateSecret();
       await registry.setGatewaySecretHash(id, await hashSecret(secret, GATEWAY_SECRET_COST));
-      ctx.disconnectGateway(id);
+      await ctx.gatewayCredentials.secretChanged(id, secret);
       await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.secret_rotated', subject: id });
       req.log.warn({ gatewayId: id }, 'gateway secret rotated');
       return { id, secret };
@@ -230,7 +234,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     const { id } = req.params as { id: string };
     if (!(await registry.getGateway(id))) throw notFound('gateway', id);
     await registry.setGatewaySecretHash(id, 'revoked', 'revoked');
-    ctx.disconnectGateway(id);
+    await ctx.gatewayCredentials.revoked(id);
     await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.revoked', subject: id });
     req.log.warn({ gatewayId: id }, 'gateway revoked');
     return { id, state: 'revoked' };

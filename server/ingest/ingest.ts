@@ -131,11 +131,18 @@ export function createIngest(deps: IngestDeps) {
     return out;
   }
 
-  async function processBatch(batch: QueuedEvent[]): Promise<void> {
+  /** Another writer opened the same alarm first (several instances): the retry counts a repeat. */
+  const isOpenAlarmRace = (err: unknown) =>
+    /alarms_open_cause|UNIQUE constraint failed: alarms\.cause_key/.test(String((err as Error)?.message));
+
+  async function processBatch(batch: QueuedEvent[], attempt = 1): Promise<void> {
     const end = metrics.ingestLatency.startTimer();
     const confirmed: QueuedEvent[] = [];
     const changed: string[] = [];
     const touched: DeviceStatusUpdate[] = [];
+    // Counted after the commit: a rolled-back attempt must not count.
+    let stored = 0;
+    let duplicates = 0;
     const receivedAt = now();
     try {
       const contexts = await lookUp(batch);
@@ -163,7 +170,8 @@ export function createIngest(deps: IngestDeps) {
           }
           const fresh = await insertEventIfNew(tx, event, topic, receivedAt);
           confirmed.push(item);
-          metrics.events.inc({ outcome: fresh ? 'stored' : 'duplicate' });
+          if (fresh) stored += 1;
+          else duplicates += 1;
           if (!fresh) continue;
           if (device) {
             // Last-seen goes to the database with the next supervision sweep, off the event path.
@@ -194,12 +202,15 @@ export function createIngest(deps: IngestDeps) {
         }
       });
     } catch (err) {
+      if (attempt < 5 && isOpenAlarmRace(err)) return processBatch(batch, attempt + 1);
       metrics.storeErrors.inc({ store: 'state' });
       log.error({ err, events: batch.length }, 'event commit failed; gateways will resend');
       return;
     } finally {
       end();
     }
+    metrics.events.inc({ outcome: 'stored' }, stored);
+    metrics.events.inc({ outcome: 'duplicate' }, duplicates);
     for (const { topic, event } of confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
     for (const t of touched) deps.onDeviceStatus(t);
     await engine.publish(changed);

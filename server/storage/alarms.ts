@@ -101,6 +101,14 @@ export function createAlarmStore(db: Db) {
     async update(tx: Db, id: string, set: Partial<AlarmsTable>): Promise<void> {
       await tx.updateTable('alarms').set(set).where('id', '=', id).execute();
     },
+    /** One more repeat of an open alarm's cause: an atomic increment, safe with several writers. */
+    async repeat(tx: Db, id: string, set: Partial<AlarmsTable>): Promise<void> {
+      await tx
+        .updateTable('alarms')
+        .set((eb) => ({ ...set, count: eb('count', '+', 1) }))
+        .where('id', '=', id)
+        .execute();
+    },
     async history(alarmId: string) {
       return db.selectFrom('audit').selectAll().where('alarm_id', '=', alarmId).orderBy('id').execute();
     },

@@ -27,9 +27,12 @@ async function migrate(db: Kysely<Database>): Promise<void> {
   }
 }
 
-export async function openDatabase(dataDir: string, databaseUrl?: string): Promise<OpenedDatabase> {
+export async function openDatabase(dataDir: string, databaseUrl?: string, onPoolError?: (err: Error) => void): Promise<OpenedDatabase> {
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    // An idle connection dropped by a database restart must not crash the server; the pool
+    // reconnects on the next query, and failed commits are retried by the gateways.
+    pool.on('error', (err) => onPoolError?.(err));
     // COUNT(*) and BIGINT come back as text by default; the values here fit a JS number.
     pg.types.setTypeParser(20, (v) => Number(v));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
