@@ -135,6 +135,7 @@ export const ALARM_TYPES = [
   'low_battery',
   'tamper',
   'device_fault',
+  'no_caregiver',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const PRIORITIES = ['high', 'medium', 'low'] as const;

@@ -8,6 +8,7 @@ import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
 import { createScheduler } from './alarms/scheduler.ts';
+import { createShifts } from './alarms/shifts.ts';
 import { createSupervision } from './alarms/supervision.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { createExternalBroker, type ExternalBroker, FEED_TOPIC } from './broker/external.ts';
@@ -86,13 +87,23 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
   });
   const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
+  const shifts = createShifts({ db, engine, now, connectedUsers: () => feed.connectedUsers() });
+  feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
   const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
     ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
   ]);
   // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.
-  const supervisionScheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [['supervision', () => supervision.sweep()]], 5000);
+  const supervisionScheduler = createScheduler(
+    clock,
+    log.child({ part: 'scheduler' }),
+    [
+      ['supervision', () => supervision.sweep()],
+      ['shift coverage', () => shifts.checkCoverage()],
+    ],
+    5000,
+  );
 
   // Who gets the broker's messages and who speaks for it: the embedded Aedes, or an external
   // broker joined as a client (several instances share ingest; every screen sees every change).
@@ -161,6 +172,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       telemetry,
       feed,
       policies,
+      shifts,
       notifier,
       metrics,
       ids,

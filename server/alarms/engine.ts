@@ -43,8 +43,8 @@ export interface AlarmEngineDeps {
   onEscalated?: (alarm: Alarm, level: number, policy: EscalationPolicy) => void;
 }
 
-export const causeKey = (type: string, subject: Pick<AlarmSubject, 'deviceId' | 'gatewayId'>) =>
-  `${type}:${subject.deviceId ?? `gateway:${subject.gatewayId}`}`;
+export const causeKey = (type: string, subject: Pick<AlarmSubject, 'deviceId' | 'gatewayId' | 'siteId'>) =>
+  `${type}:${subject.deviceId ?? (subject.gatewayId ? `gateway:${subject.gatewayId}` : `site:${subject.siteId}`)}`;
 
 export function createAlarmEngine(deps: AlarmEngineDeps) {
   const { alarms, ids, now } = deps;

@@ -5,6 +5,7 @@ import type { IdSource } from '../../protocol/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
 import type { Notifier } from '../alarms/notify.ts';
 import type { Policies } from '../alarms/policies.ts';
+import type { Shifts } from '../alarms/shifts.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import type { Db, Registry } from '../storage/registry.ts';
@@ -22,6 +23,7 @@ export interface HttpContext {
   telemetry: TelemetryStore;
   feed: Feed;
   policies: Policies;
+  shifts: Shifts;
   notifier: Notifier;
   metrics: Metrics;
   ids: IdSource;

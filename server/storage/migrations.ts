@@ -174,6 +174,22 @@ migrations['0003_alarm_cause_index'] = {
   },
 };
 
+migrations['0004_shifts'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('shifts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('rooms', 'text')
+      .addColumn('starts_at', 'text', (c) => c.notNull())
+      .addColumn('ends_at', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('shifts_site_time').on('shifts').columns(['site_id', 'ends_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

@@ -140,6 +140,17 @@ export interface TelemetryTable {
   ts: string;
 }
 
+export interface ShiftsTable {
+  id: string;
+  site_id: string;
+  user_id: string;
+  /** JSON array of rooms, or null for the whole site. */
+  rooms: string | null;
+  starts_at: string;
+  ends_at: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -153,4 +164,5 @@ export interface Database {
   telemetry: TelemetryTable;
   escalation_policies: EscalationPoliciesTable;
   notifications: NotificationsTable;
+  shifts: ShiftsTable;
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Alarm, WsMessage } from '../../protocol/index.ts';
 
 export interface FeedClient {
+  userId: string;
   send(data: string): void;
   bufferedAmount: number;
   terminate(): void;
@@ -29,6 +30,8 @@ export function createFeed(
   let seq = Date.now() * 1000;
   const history: Entry[] = [];
   const clients = new Set<FeedClient>();
+  /** Who is on duty for an alarm: their screens are served first. Set once shifts exist. */
+  let onDutyFor: ((alarm: Alarm) => Set<string>) | null = null;
 
   const visible = (c: FeedClient, e: Entry) => (e.alarm ? c.canSee(e.alarm) : e.gatewayId ? c.canSeeStatus(e.gatewayId) : true);
 
@@ -49,7 +52,13 @@ export function createFeed(
     // Trim in steps of a tenth, not one entry per message: shifting 20,000 entries per push is O(n).
     if (history.length > opts.maxHistory * 1.1) history.splice(0, history.length - opts.maxHistory);
     const data = JSON.stringify(e.message);
-    for (const c of clients) if (visible(c, e)) deliver(c, data);
+    const first = e.alarm && onDutyFor ? onDutyFor(e.alarm) : null;
+    if (first && first.size > 0) {
+      for (const c of clients) if (first.has(c.userId) && visible(c, e)) deliver(c, data);
+      for (const c of clients) if (!first.has(c.userId) && visible(c, e)) deliver(c, data);
+    } else {
+      for (const c of clients) if (visible(c, e)) deliver(c, data);
+    }
   }
 
   async function sendSnapshot(c: FeedClient) {
@@ -66,6 +75,12 @@ export function createFeed(
     },
     get clientCount() {
       return clients.size;
+    },
+    connectedUsers(): Set<string> {
+      return new Set([...clients].map((c) => c.userId));
+    },
+    serveFirst(fn: (alarm: Alarm) => Set<string>) {
+      onDutyFor = fn;
     },
     publishAlarm(alarm: Alarm) {
       push({ message: { type: 'alarm', seq: 0, alarm }, alarm });

@@ -49,6 +49,7 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { 
       // Screens only listen; anything they send is ignored (a ping keeps proxies from idling out).
       socket.on('message', () => {});
       const client = {
+        userId: access.user.id,
         send: (data: string) => socket.send(data),
         get bufferedAmount() {
           return socket.bufferedAmount;

@@ -1,0 +1,83 @@
+// Shifts: who is on duty where (admins and nurse leads plan them).
+import type { FastifyPluginAsync } from 'fastify';
+import Type from 'typebox';
+import type { HttpContext } from './context.ts';
+import { badRequest, forbidden, notFound } from './errors.ts';
+
+const ShiftSchema = Type.Object({
+  id: Type.String(),
+  siteId: Type.String(),
+  userId: Type.String(),
+  rooms: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  start: Type.String(),
+  end: Type.String(),
+});
+
+export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  app.addHook('onRequest', app.authenticate);
+  const mayPlan = (role: string) => role === 'admin' || role === 'nurse_lead';
+
+  app.post(
+    '/api/v1/shifts',
+    {
+      schema: {
+        tags: ['shifts'],
+        body: Type.Object(
+          {
+            siteId: Type.String({ maxLength: 64 }),
+            userId: Type.String({ maxLength: 64 }),
+            rooms: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 200 })),
+            start: Type.String({ format: 'date-time' }),
+            end: Type.String({ format: 'date-time' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: ShiftSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { siteId: string; userId: string; rooms?: string[]; start: string; end: string };
+      if (!mayPlan(req.access.user.role) || !req.access.canSeeSite(b.siteId)) throw forbidden('administrators and nurse leads plan shifts');
+      if (!(await ctx.registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
+      if (!(await ctx.users.list()).some((u) => u.id === b.userId)) throw badRequest(`user ${b.userId} does not exist`);
+      const start = new Date(b.start).toISOString();
+      const end = new Date(b.end).toISOString();
+      if (end <= start) throw badRequest('end must be after start');
+      const s = await ctx.shifts.create(
+        { siteId: b.siteId, userId: b.userId, rooms: b.rooms ?? null, start, end },
+        `shift-${ctx.ids.next().toLowerCase()}`,
+      );
+      return reply.code(201).send(s);
+    },
+  );
+
+  app.get(
+    '/api/v1/shifts',
+    {
+      schema: {
+        tags: ['shifts'],
+        querystring: Type.Object(
+          { siteId: Type.Optional(Type.String({ maxLength: 64 })), activeAt: Type.Optional(Type.String({ format: 'date-time' })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ shifts: Type.Array(ShiftSchema) }) },
+      },
+    },
+    async (req) => {
+      const q = req.query as { siteId?: string; activeAt?: string };
+      const shifts = await ctx.shifts.list({ siteId: q.siteId, activeAt: q.activeAt && new Date(q.activeAt).toISOString() });
+      return { shifts: shifts.filter((s) => req.access.canSeeSite(s.siteId)) };
+    },
+  );
+
+  app.delete(
+    '/api/v1/shifts/:id',
+    { schema: { tags: ['shifts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } },
+    async (req) => {
+      if (!mayPlan(req.access.user.role)) throw forbidden('administrators and nurse leads plan shifts');
+      const { id } = req.params as { id: string };
+      if (!(await ctx.shifts.remove(id))) throw notFound('shift', id);
+      return { id, deleted: true };
+    },
+  );
+};
