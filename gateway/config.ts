@@ -6,6 +6,7 @@ import path from 'node:path';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ID_PATTERN, isTopicSafeId } from '../protocol/index.ts';
+import { MODELS } from './adapters/zigbee2mqtt/models.ts';
 
 const DeviceId = Type.String({ pattern: ID_PATTERN });
 
@@ -116,6 +117,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       throw new ConfigError(`CARE_GATEWAY_CONFIG ${configPath}: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'}`);
     }
     file = parsed;
+    for (const [name, d] of Object.entries(file.zigbee2mqtt?.devices ?? {})) {
+      // An unknown model would map nothing: a silent SOS button is worse than a refusal to start.
+      if (!MODELS[d.model]) {
+        throw new ConfigError(
+          `CARE_GATEWAY_CONFIG: /zigbee2mqtt/devices/${name}/model "${d.model}" is not a known model (${Object.keys(MODELS).join(', ')})`,
+        );
+      }
+    }
     for (const [i, s] of (file.serial ?? []).entries()) {
       if (s.protocol !== 'ndjson' && !s.device)
         throw new ConfigError(`CARE_GATEWAY_CONFIG: /serial/${i}/device is required for ${s.protocol}`);
@@ -131,7 +140,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     }
   };
   const uplinkTls = { ca: pem('CARE_UPLINK_CA'), cert: pem('CARE_UPLINK_CERT'), key: pem('CARE_UPLINK_KEY') };
-  if (Boolean(uplinkTls.cert) !== Boolean(uplinkTls.key)) throw new ConfigError('CARE_UPLINK_CERT and CARE_UPLINK_KEY: set both or neither');
+  if (Boolean(uplinkTls.cert) !== Boolean(uplinkTls.key))
+    throw new ConfigError('CARE_UPLINK_CERT and CARE_UPLINK_KEY: set both or neither');
   return {
     uplinkTls,
     siteId,

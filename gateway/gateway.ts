@@ -14,6 +14,7 @@ import {
 import { seeed5359Protocol, seeedSofProtocol } from './adapters/seeed.ts';
 import { createSerialAdapter, ndjsonProtocol, type SerialProtocol } from './adapters/serial.ts';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.ts';
+import { createZigbee2MqttAdapter } from './adapters/zigbee2mqtt/adapter.ts';
 import { ConfigError, type GatewayConfig, type SerialEntry } from './config.ts';
 import { openOutbox } from './outbox/outbox.ts';
 import { createUplink } from './uplink/uplink.ts';
@@ -143,6 +144,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const adapters: DeviceAdapter[] = (file.serial ?? []).map((s) =>
     createSerialAdapter(s, serialProtocols[s.protocol] as SerialProtocol, sink, log.child({ part: 'serial', path: s.path })),
   );
+  if (file.zigbee2mqtt) adapters.push(createZigbee2MqttAdapter(file.zigbee2mqtt, sink, log.child({ part: 'zigbee2mqtt' })));
 
   uplink.publishStatus(status());
   uplink.start();

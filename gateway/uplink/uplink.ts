@@ -150,8 +150,11 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
       if (connected) {
         await within(
           new Promise<void>((resolve) =>
-            c.publish(topic('status'), JSON.stringify({ v: 1, state: 'offline', ts: new Date().toISOString() }), { qos: 1, retain: true }, () =>
-              resolve(),
+            c.publish(
+              topic('status'),
+              JSON.stringify({ v: 1, state: 'offline', ts: new Date().toISOString() }),
+              { qos: 1, retain: true },
+              () => resolve(),
             ),
           ),
           2000,
