@@ -22,6 +22,11 @@ export interface ServerConfig {
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
   databaseUrl: string | undefined;
   mqttUrl: string | undefined;
+  influx:
+    | { version: 1; url: string; database: string; username?: string; password?: string }
+    | { version: 2; url: string; token: string; org: string; bucket: string }
+    | null;
+  telemetryRetentionDays: number;
 }
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
@@ -59,9 +64,6 @@ function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
 }
 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  for (const key of ['CARE_INFLUX_URL']) {
-    if (env[key]) throw new ConfigError(`${key}: not supported by this version yet; unset it to run on the embedded defaults`);
-  }
   const ttl = Number(env.CARE_TOKEN_TTL_MINUTES ?? 720);
   if (!Number.isFinite(ttl) || ttl < 1 || ttl > 7 * 24 * 60) throw new ConfigError('CARE_TOKEN_TTL_MINUTES: must be 1-10080');
   const pw = env.CARE_ADMIN_PASSWORD;
@@ -111,7 +113,43 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   const mqttUrl = env.CARE_MQTT_URL || undefined;
   if (mqttUrl && !/^mqtts?:\/\/[^/]+/.test(mqttUrl)) throw new ConfigError('CARE_MQTT_URL: must be an mqtt:// or mqtts:// URL');
+  let influx: ServerConfig['influx'] = null;
+  if (env.CARE_INFLUX_URL) {
+    const url = env.CARE_INFLUX_URL;
+    if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`CARE_INFLUX_URL: "${url}" is not an http:// or https:// URL`);
+    if (env.CARE_INFLUX_DATABASE) {
+      influx = {
+        version: 1,
+        url,
+        database: env.CARE_INFLUX_DATABASE,
+        username: env.CARE_INFLUX_USERNAME,
+        password: env.CARE_INFLUX_PASSWORD,
+      };
+    } else if (env.CARE_INFLUX_TOKEN || env.CARE_INFLUX_ORG || env.CARE_INFLUX_BUCKET) {
+      for (const key of ['CARE_INFLUX_TOKEN', 'CARE_INFLUX_ORG', 'CARE_INFLUX_BUCKET']) {
+        if (!env[key]) throw new ConfigError(`${key}: required for InfluxDB 2.x/3.x with CARE_INFLUX_URL`);
+      }
+      influx = {
+        version: 2,
+        url,
+        token: env.CARE_INFLUX_TOKEN as string,
+        org: env.CARE_INFLUX_ORG as string,
+        bucket: env.CARE_INFLUX_BUCKET as string,
+      };
+    } else {
+      throw new ConfigError(
+        'CARE_INFLUX_DATABASE: required with CARE_INFLUX_URL for InfluxDB 1.x (or CARE_INFLUX_TOKEN/ORG/BUCKET for 2.x)',
+      );
+    }
+  } else {
+    for (const key of ['CARE_INFLUX_DATABASE', 'CARE_INFLUX_TOKEN', 'CARE_INFLUX_ORG', 'CARE_INFLUX_BUCKET']) {
+      if (env[key]) throw new ConfigError(`${key}: set, but CARE_INFLUX_URL is not`);
+    }
+  }
+  const retention = positive('CARE_TELEMETRY_RETENTION_DAYS', 90);
   return {
+    influx,
+    telemetryRetentionDays: retention,
     mqttUrl,
     databaseUrl,
     tls,

@@ -68,6 +68,16 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    telemetryBuffered: new Gauge({
+      name: 'care_telemetry_buffered_points',
+      help: 'Readings waiting to be written to the telemetry store',
+      registers: [registry],
+    }),
+    telemetryStoreUp: new Gauge({
+      name: 'care_telemetry_store_up',
+      help: '1 when the last telemetry write succeeded',
+      registers: [registry],
+    }),
     ingestLatency: new Histogram({
       name: 'care_ingest_commit_seconds',
       help: 'Time from receipt of an event batch to its commit',

@@ -22,7 +22,7 @@ import { generateSecret, hashSecret } from './security/passwords.ts';
 import { createAlarmStore } from './storage/alarms.ts';
 import { openDatabase } from './storage/db.ts';
 import { createRegistry } from './storage/registry.ts';
-import { createSqliteTelemetry } from './storage/telemetry.ts';
+import { createTelemetryStore } from './storage/telemetry-factory.ts';
 import { createUserStore } from './storage/users.ts';
 import { createFeed } from './ws/feed.ts';
 
@@ -60,7 +60,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const registry = createRegistry(db);
   const users = createUserStore(db);
   const alarms = createAlarmStore(db);
-  const telemetry = createSqliteTelemetry(db, log.child({ part: 'telemetry' }), () => metrics.storeErrors.inc({ store: 'telemetry' }));
+  const telemetry = await createTelemetryStore(config, {
+    db,
+    engine: dbEngine,
+    log: log.child({ part: 'telemetry' }),
+    onError: () => metrics.storeErrors.inc({ store: 'telemetry' }),
+  });
 
   const generatedAdminPassword = await ensureAdmin();
 
@@ -86,12 +91,21 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       notifier.escalated(alarm, level, policy).catch((err: unknown) => log.error({ err, alarmId: alarm.id }, 'notification failed'));
     },
   });
+  let lastPrune = 0;
+  // Hourly: readings older than the retention period go (InfluxDB expires them by policy).
+  async function pruneTelemetry() {
+    if (clock.now() - lastPrune < 3600_000) return;
+    lastPrune = clock.now();
+    const removed = await telemetry.prune(new Date(clock.now() - config.telemetryRetentionDays * 86_400_000).toISOString());
+    if (removed > 0) log.info({ removed }, 'old telemetry pruned');
+  }
   const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
   const shifts = createShifts({ db, engine, now, connectedUsers: () => feed.connectedUsers() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
   const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
+    ['telemetry retention', () => pruneTelemetry()],
     ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
   ]);
   // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.
@@ -180,9 +194,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       now,
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
-      health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true } }),
+      // Telemetry failing is shown, but the server stays healthy: alarms do not depend on it.
+      health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true, telemetry: telemetry.status().ok } }),
       refreshMetrics: async () => {
         metrics.ingestBacklog.set(ingest.queueLength());
+        const t = telemetry.status();
+        metrics.telemetryBuffered.set(t.buffered);
+        metrics.telemetryStoreUp.set(t.ok ? 1 : 0);
         const since = new Date(clock.now() - 24 * 3600_000).toISOString();
         const rows = await db
           .selectFrom('alarms')

@@ -2,8 +2,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { METRICS } from '../../protocol/index.ts';
+import { bucketSecondsFor } from '../storage/telemetry.ts';
 import type { HttpContext } from './context.ts';
-import { badRequest, notFound } from './errors.ts';
+import { ApiError, badRequest, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
 
 export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
@@ -33,12 +34,19 @@ export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (
       const to = q.to ? new Date(q.to).toISOString() : ctx.now();
       const from = q.from ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 24 * 3600_000).toISOString();
       if (from > to) throw badRequest('from is after to');
-      const rows = await ctx.telemetry.query({ residentId: id, metric: q.metric, from, to });
+      let rows: Awaited<ReturnType<typeof ctx.telemetry.query>>;
+      try {
+        rows = await ctx.telemetry.query({ residentId: id, metric: q.metric, from, to });
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'telemetry store unavailable for a chart');
+        throw new ApiError(503, 'TELEMETRY_UNAVAILABLE', 'the telemetry store is not answering; alarms are not affected');
+      }
       return {
         residentId: id,
         from,
         to,
-        points: rows.map((r) => ({ ts: r.ts, metric: r.metric, value: r.value, device: r.device_id })),
+        downsampled: bucketSecondsFor(from, to),
+        points: rows,
       };
     },
   );

@@ -1,59 +1,117 @@
-// Telemetry behind one interface. This is the SQLite back end (the default); it batches writes
-// by size and time so readings never share a transaction with alarms.
+// Telemetry behind one interface, with three back ends chosen by configuration: SQLite (default),
+// InfluxDB 1.x and InfluxDB 2.x/3.x. All share one batching writer: points are queued (bounded),
+// written in batches by size and time, and retried with backoff while the store is down, so
+// readings never share a transaction with alarms and a failing store never blocks event ingest.
 import type { Logger } from 'pino';
-import type { Db } from './registry.ts';
 import type { TelemetryTable } from './tables.ts';
 
 export type TelemetryPoint = TelemetryTable;
 
+export interface TelemetryQuery {
+  residentId: string;
+  metric?: string;
+  from: string;
+  to: string;
+  limit?: number;
+}
+
+/** A chart point: raw, or the mean of a time bucket when the range is long. */
+export interface ChartPoint {
+  ts: string;
+  metric: string;
+  value: number;
+  device: string;
+}
+
+export interface TelemetryStatus {
+  backend: string;
+  ok: boolean;
+  buffered: number;
+  dropped: number;
+  lastError: string | null;
+}
+
 export interface TelemetryStore {
-  /** Queues points; they are written within `flushMs`. Never blocks event ingest. */
+  /** Queues points; they are written within the flush interval. Never blocks event ingest. */
   write(points: TelemetryPoint[]): void;
-  query(q: { residentId: string; metric?: string; from: string; to: string; limit?: number }): Promise<TelemetryPoint[]>;
+  query(q: TelemetryQuery): Promise<ChartPoint[]>;
+  status(): TelemetryStatus;
+  /** Deletes points older than `beforeIso` (where the back end does not expire them itself). */
+  prune(beforeIso: string): Promise<number>;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface SqliteTelemetryOptions {
+/** What a back end provides; the batching, buffering and retries are shared. */
+export interface TelemetryBackend {
+  name: string;
+  writeBatch(points: TelemetryPoint[]): Promise<void>;
+  query(q: TelemetryQuery, bucketSeconds: number | null): Promise<ChartPoint[]>;
+  prune?(beforeIso: string): Promise<number>;
+  close?(): Promise<void>;
+}
+
+export interface BatchingOptions {
   maxBatch: number;
   flushMs: number;
   /** Points held while the store fails; past it the oldest are dropped and counted. */
   maxBuffered: number;
+  maxBackoffMs: number;
 }
 
-export function createSqliteTelemetry(
-  db: Db,
+const DEFAULTS: BatchingOptions = { maxBatch: 5000, flushMs: 250, maxBuffered: 200_000, maxBackoffMs: 30_000 };
+
+/** Ranges up to this are served raw; longer ones as bucket means, about this many per series. */
+const RAW_RANGE_MS = 6 * 3600_000;
+const TARGET_POINTS = 1500;
+
+export function bucketSecondsFor(fromIso: string, toIso: string): number | null {
+  const range = Date.parse(toIso) - Date.parse(fromIso);
+  if (range <= RAW_RANGE_MS) return null;
+  return Math.max(1, Math.ceil(range / 1000 / TARGET_POINTS));
+}
+
+export function createBatchingTelemetry(
+  backend: TelemetryBackend,
   log: Logger,
   onError: () => void,
-  opts: SqliteTelemetryOptions = { maxBatch: 5000, flushMs: 250, maxBuffered: 200_000 },
+  options: Partial<BatchingOptions> = {},
 ): TelemetryStore {
+  const opts = { ...DEFAULTS, ...options };
   let buffer: TelemetryPoint[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
+  let failures = 0;
+  let dropped = 0;
+  let lastError: string | null = null;
 
   async function writeOut(): Promise<void> {
     timer = null;
     while (buffer.length > 0) {
       const batch = buffer.slice(0, opts.maxBatch);
       try {
-        // SQLite caps bound parameters; 6 columns x 150 rows stays under it.
-        await db.transaction().execute(async (tx) => {
-          for (let i = 0; i < batch.length; i += 150) {
-            await tx
-              .insertInto('telemetry')
-              .values(batch.slice(i, i + 150))
-              .execute();
-          }
-        });
+        await backend.writeBatch(batch);
         buffer = buffer.slice(batch.length);
+        if (failures > 0) log.info({ backend: backend.name, buffered: buffer.length }, 'telemetry store back; writing the backlog');
+        failures = 0;
+        lastError = null;
       } catch (err) {
+        failures += 1;
+        lastError = (err as Error).message;
         onError();
-        log.error({ err }, 'telemetry write failed; will retry');
-        schedule(1000);
+        const retryMs = Math.min(1000 * 2 ** (failures - 1), opts.maxBackoffMs);
+        if (failures === 1 || failures % 10 === 0) {
+          log.error(
+            { backend: backend.name, err: lastError, buffered: buffer.length, retryMs },
+            'telemetry write failed; buffering and retrying',
+          );
+        }
+        schedule(retryMs);
         return;
       }
     }
   }
+
   function schedule(ms: number) {
     timer ??= setTimeout(() => {
       writing = writeOut().finally(() => {
@@ -64,26 +122,20 @@ export function createSqliteTelemetry(
 
   return {
     write(points) {
+      if (points.length === 0) return;
       buffer.push(...points);
       if (buffer.length > opts.maxBuffered) {
-        const dropped = buffer.length - opts.maxBuffered;
-        buffer = buffer.slice(dropped);
-        log.warn({ dropped }, 'telemetry buffer full; oldest points dropped');
+        const over = buffer.length - opts.maxBuffered;
+        buffer = buffer.slice(over);
+        dropped += over;
+        log.warn({ backend: backend.name, dropped: over }, 'telemetry buffer full; oldest points dropped');
       }
-      schedule(buffer.length >= opts.maxBatch ? 0 : opts.flushMs);
+      // While the store is failing, the retry timer owns the next attempt.
+      if (failures === 0) schedule(buffer.length >= opts.maxBatch ? 0 : opts.flushMs);
     },
-    async query(q) {
-      let sel = db
-        .selectFrom('telemetry')
-        .selectAll()
-        .where('resident_id', '=', q.residentId)
-        .where('ts', '>=', q.from)
-        .where('ts', '<=', q.to)
-        .orderBy('ts')
-        .limit(q.limit ?? 10_000);
-      if (q.metric) sel = sel.where('metric', '=', q.metric);
-      return sel.execute();
-    },
+    query: (q) => backend.query(q, bucketSecondsFor(q.from, q.to)),
+    status: () => ({ backend: backend.name, ok: failures === 0, buffered: buffer.length, dropped, lastError }),
+    prune: async (beforeIso) => (backend.prune ? backend.prune(beforeIso) : 0),
     async flush() {
       if (timer) {
         clearTimeout(timer);
@@ -94,6 +146,7 @@ export function createSqliteTelemetry(
     },
     async close() {
       await this.flush();
+      await backend.close?.();
     },
   };
 }

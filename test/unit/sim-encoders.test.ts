@@ -16,7 +16,11 @@ describe('53 59 encoder (devices.md section 1)', () => {
     ['moving', seeed5359.motion(2), '53 59 80 02 00 01 02 31 54 43'],
     ['heart rate 72', seeed5359.heartRate(72), '53 59 85 02 00 01 48 7C 54 43'],
     ['breathing 16', seeed5359.breathingRate(16), '53 59 81 02 00 01 10 40 54 43'],
-    ['the MR60FDA1 forum capture', encode5359(0x83, 0x0e, [0x00, 0x02, 0x00, 0x00, 0x00, 0x64]), '53 59 83 0E 00 06 00 02 00 00 00 64 A9 54 43'],
+    [
+      'the MR60FDA1 forum capture',
+      encode5359(0x83, 0x0e, [0x00, 0x02, 0x00, 0x00, 0x00, 0x64]),
+      '53 59 83 0E 00 06 00 02 00 00 00 64 A9 54 43',
+    ],
   ])('%s is encoded byte for byte', (_name, frame, expected) => {
     expect(frame.toString('hex')).toBe(hex(expected).toString('hex'));
   });
@@ -63,7 +67,9 @@ describe('NDJSON encoder (DESIGN.md 3.7)', () => {
 
 describe('wire devices', () => {
   it('a 53 59 radar reports bed exit as the MR60BHA1 out-of-bed frame', () => {
-    expect(createWireDevice('seeed-5359', 'radar-1').event('bed_exit')[0]?.toString('hex')).toBe(hex('53 59 84 01 00 01 00 32 54 43').toString('hex'));
+    expect(createWireDevice('seeed-5359', 'radar-1').event('bed_exit')[0]?.toString('hex')).toBe(
+      hex('53 59 84 01 00 01 00 32 54 43').toString('hex'),
+    );
   });
 
   it('a radar refuses what it has no frame for, with a message naming the protocol', () => {
