@@ -59,6 +59,47 @@ export const GatewayFile = Type.Object(
       ),
     ),
     outboxMaxRows: Type.Optional(Type.Integer({ minimum: 100 })),
+    /** Local fallback when the uplink is down: docs/gateway-local-fallback.md. */
+    local: Type.Optional(
+      Type.Object(
+        {
+          afterSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+          httpPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          httpHost: Type.Optional(Type.String({ maxLength: 64 })),
+          output: Type.Optional(
+            Type.Object(
+              {
+                path: Type.String({ minLength: 1, maxLength: 256 }),
+                baudRate: Type.Optional(Type.Integer({ minimum: 300, maximum: 4_000_000 })),
+                repeatSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Edge rules that work without the server. */
+    rules: Type.Optional(
+      Type.Object(
+        {
+          nightWindow: Type.Optional(
+            Type.Object(
+              {
+                start: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+                end: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          timezone: Type.Optional(Type.String({ maxLength: 64 })),
+          bedExitReturnMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 240 })),
+          fallConfirmSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -123,6 +164,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
         throw new ConfigError(
           `CARE_GATEWAY_CONFIG: /zigbee2mqtt/devices/${name}/model "${d.model}" is not a known model (${Object.keys(MODELS).join(', ')})`,
         );
+      }
+    }
+    const tz = file.rules?.timezone;
+    if (tz) {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+      } catch {
+        throw new ConfigError(`CARE_GATEWAY_CONFIG: /rules/timezone "${tz}" is not a known time zone`);
       }
     }
     for (const [i, s] of (file.serial ?? []).entries()) {

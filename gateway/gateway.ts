@@ -16,7 +16,11 @@ import { createSerialAdapter, ndjsonProtocol, type SerialProtocol } from './adap
 import type { AdapterSink, DeviceAdapter } from './adapters/types.ts';
 import { createZigbee2MqttAdapter } from './adapters/zigbee2mqtt/adapter.ts';
 import { ConfigError, type GatewayConfig, type SerialEntry } from './config.ts';
+import { createFallback } from './local/fallback.ts';
+import { createOutput } from './local/output.ts';
+import { startLocalPage } from './local/page.ts';
 import { openOutbox } from './outbox/outbox.ts';
+import { createEdgeRules, DEFAULT_EDGE_RULES } from './rules/edge-rules.ts';
 import { createUplink } from './uplink/uplink.ts';
 
 const checkEvent = createDecoder(DeviceEvent);
@@ -38,6 +42,8 @@ export interface RunningGateway {
   sink: AdapterSink;
   outboxDepth(): { events: number; telemetry: number };
   uplinkConnected(): boolean;
+  /** The local alarm page's port, when configured. */
+  localPagePort: number | null;
   stop(): Promise<void>;
 }
 
@@ -52,10 +58,30 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   }
 
   const outbox = openOutbox(config.outboxDir, { maxRows: file.outboxMaxRows ?? 100_000 });
+  const rulesConfig = { ...DEFAULT_EDGE_RULES, ...file.rules };
+  const edge = createEdgeRules(rulesConfig, clock, (e) => sink.event(e));
+  const output = file.local?.output
+    ? createOutput(
+        file.local.output,
+        log.child({ part: 'alarm-output' }),
+        (message) => sink.fault('alarm-output', message),
+        () => sink.recovered('alarm-output'),
+      )
+    : null;
+  const fallback = createFallback({ afterSeconds: file.local?.afterSeconds ?? 60, maxAlarms: 500 }, rulesConfig, clock, (alarms) => {
+    if (alarms.length > 0) log.warn({ alarms: alarms.length }, 'local alarms raised (uplink down)');
+    output?.update(alarms);
+  });
   const uplink = createUplink(
     { url: config.uplinkUrl, siteId: config.siteId, gatewayId: config.gatewayId, secret: config.secret, tls: config.uplinkTls },
     outbox,
     log.child({ part: 'uplink' }),
+    {
+      onConnectionChange: (connected) => fallback.uplink(connected),
+      onAlarmAck: (cmd) => {
+        if (cmd.state !== 'active') fallback.serverAcknowledged(cmd.deviceId);
+      },
+    },
   );
 
   const devices = new Map<string, { lastSeen: string; battery?: number; fault?: string }>();
@@ -97,6 +123,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       });
       log.info({ deviceId: e.device, type: e.type, eventId: id, seq: stored.seq }, 'event accepted');
       uplink.kick();
+      edge.onEvent({ ...e, ts });
+      fallback.onEvent({ ...e, ts });
     },
     reading(r) {
       readings.push({ device: r.device, metric: r.metric, value: r.value, ts: r.ts ?? clock.iso() });
@@ -121,6 +149,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         d.fault = undefined;
         log.info({ deviceId: id }, 'device recovered');
       }
+    },
+    motion(id, moving) {
+      edge.onMotion(id, moving);
     },
     rejected(source, reason) {
       rejectedCount += 1;
@@ -147,7 +178,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   if (file.zigbee2mqtt) adapters.push(createZigbee2MqttAdapter(file.zigbee2mqtt, sink, log.child({ part: 'zigbee2mqtt' })));
 
   uplink.publishStatus(status());
+  fallback.uplink(false); // down until the first connection
   uplink.start();
+  await output?.start();
+  const page =
+    file.local?.httpPort !== undefined ? await startLocalPage(fallback, file.local.httpHost ?? '127.0.0.1', file.local.httpPort) : null;
   const heartbeat = setInterval(() => uplink.publishStatus(status()), (file.heartbeatSeconds ?? 30) * 1000);
   for (const a of adapters) await a.start();
   log.info({ gatewayId: config.gatewayId, adapters: adapters.map((a) => a.name) }, 'gateway started');
@@ -156,8 +191,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     sink,
     outboxDepth: () => outbox.depth(),
     uplinkConnected: () => uplink.connected,
+    localPagePort: page?.port ?? null,
     async stop() {
       clearInterval(heartbeat);
+      edge.stop();
+      fallback.stop();
+      await output?.stop();
+      await page?.close();
       for (const a of adapters) await a.stop();
       flushReadings();
       await uplink.stop();

@@ -3,7 +3,7 @@
 // tests call `startServer` directly with port 0.
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
-import { type Alarm, type Clock, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
+import { type Alarm, type Clock, gatewayTopic, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
@@ -82,6 +82,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     onChange: (changed) => {
       for (const a of changed) {
         fanout.alarm(a);
+        // The gateway clears its local alarm for the device once a person has taken it.
+        if (a.state !== 'active' && a.siteId && a.gatewayId && a.deviceId) {
+          publish(
+            gatewayTopic(a.siteId, a.gatewayId, 'cmd'),
+            JSON.stringify({ v: 1, type: 'alarm_ack', alarmId: a.id, deviceId: a.deviceId, state: a.state }),
+          );
+        }
         if (a.count === 1 && a.state === 'active' && a.escalationLevel === 0) {
           metrics.alarmToScreen.observe(Math.max(0, clock.now() - Date.parse(a.lastEventAt)) / 1000);
         }

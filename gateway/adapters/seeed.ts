@@ -110,6 +110,7 @@ function createRadarInterpreter(source: string, opts: SeeedProtocolOptions) {
         return sink.reading({ device, metric: 'presence', value });
       case 'motion':
         state.motion = value;
+        sink.motion?.(device, value === 2);
         return;
       case 'dwell':
         state.dwelling = value === 1;

@@ -30,7 +30,7 @@ export function portDeviceId(entry: SerialEntry): string {
   return entry.device ?? `port-${entry.path.replace(/^.*[/:]/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 64);
 }
 
-function openPort(entry: SerialEntry): Promise<Duplex> {
+export function openPort(entry: Pick<SerialEntry, 'path' | 'baudRate'>): Promise<Duplex> {
   const tcp = /^tcp:\/\/([^:/]+):(\d+)$/.exec(entry.path);
   if (tcp) {
     return new Promise((resolve, reject) => {

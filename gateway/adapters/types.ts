@@ -12,6 +12,8 @@ export interface AdapterSink {
   recovered(device: string): void;
   /** Bad input that was dropped, for counting and logging. */
   rejected(source: string, reason: string): void;
+  /** A radar's motion report (moving or not), for the edge rule that confirms a fall. */
+  motion?(device: string, moving: boolean): void;
 }
 
 export interface DeviceAdapter {
