@@ -13,6 +13,8 @@ import SQLite from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket, { WebSocketServer } from 'ws';
 import { gatewayTopic } from '../protocol/index.ts';
+import { influxdAvailable, startInfluxd } from '../test/helpers/influx.ts';
+import { mosquittoAvailable, startMosquitto } from '../test/helpers/mosquitto.ts';
 import { api, constantRate, histogram, metric, root, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
@@ -103,9 +105,9 @@ async function registerSite(server: ServerProc, gatewayCount: number): Promise<S
   return { token, siteId: site.id, gateways };
 }
 
-async function connectGateways(server: ServerProc, site: Site) {
+async function connectGateways(server: ServerProc, site: Site, mqttUrl = server.mqttUrl) {
   for (const g of site.gateways) {
-    g.client = await mqtt.connectAsync(server.mqttUrl, {
+    g.client = await mqtt.connectAsync(mqttUrl, {
       clientId: g.id,
       username: g.id,
       password: g.secret,
@@ -152,7 +154,7 @@ function backgroundTelemetry(site: Site) {
   };
 }
 
-async function alarmPipeline(server: ServerProc, site: Site) {
+async function alarmPipeline(server: ServerProc, site: Site, withStorm = true) {
   log(`alarm latency: ${EVENT_RATE} call events/s to ${SCREENS} screens with ${TELEMETRY_RATE} telemetry points/s behind`);
   const sentAt = new Map<string, number>();
   const h = histogram();
@@ -183,6 +185,11 @@ async function alarmPipeline(server: ServerProc, site: Site) {
   const latency = { ...h.summary(), delivered: [...delivered.values()].filter((n) => n === SCREENS).length, sent };
   const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
 
+  if (!withStorm) {
+    bg.stop();
+    for (const ws of screens) ws.close();
+    return { latency, storm: null, eventLoopP99Ms: loopP99 === null ? null : Math.round(loopP99 * 100_000) / 100 };
+  }
   log('storm: 1,000 falls at once on top of the telemetry');
   const storm = histogram();
   const stormSent = new Map<string, number>();
@@ -309,6 +316,135 @@ async function gatewaysPhase() {
   }
 }
 
+/** Telemetry into a real InfluxDB 1.x, and a 24 h chart query served from it. */
+async function influxPhase() {
+  if (!influxdAvailable()) return null;
+  log('influx: telemetry points/s into InfluxDB 1.x');
+  const influx = await startInfluxd();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-influx-'));
+  const server = await startServerProcess(dataDir, { CARE_INFLUX_URL: influx.url, CARE_INFLUX_DATABASE: 'care' });
+  const count = async (measurement: string) => {
+    const r = await fetch(`${influx.url}/query?db=care&q=${encodeURIComponent(`SELECT count("value") FROM "${measurement}"`)}`);
+    const body = (await r.json()) as { results: Array<{ series?: Array<{ values: Array<[string, number]> }> }> };
+    return body.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
+  };
+  try {
+    const site = await registerSite(server, 4);
+    await connectGateways(server, site);
+    let best = 0;
+    let offset = 0;
+    const T0 = Date.now() - 86_400_000;
+    for (const rate of quick ? [5000, 10000] : [5000, 10000, 20000, 40000]) {
+      const before = await count('spo2');
+      const sent = await constantRate(rate / 500, P.stepMs, (i) => {
+        const gw = site.gateways[i % site.gateways.length];
+        // Distinct timestamps per device (InfluxDB keeps one point per series and time).
+        const points = Array.from({ length: 500 }, (_, k) => ({
+          device: `p-${k % 50}`,
+          metric: 'spo2',
+          value: 95,
+          ts: new Date(T0 + (offset + i) * 10 + Math.floor(k / 50)).toISOString(),
+        }));
+        gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'telemetry'), JSON.stringify({ v: 1, ts: new Date().toISOString(), points }), {
+          qos: 1,
+        });
+      });
+      offset += sent;
+      const ok = await waitUntil(async () => (await count('spo2')) - before >= sent * 500 * 0.999, 3000);
+      if (!ok) break;
+      best = rate;
+    }
+    // 24 h of 1 Hz heart rate for one resident, written straight to InfluxDB, then charted.
+    const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
+      username: 'admin',
+      password: 'bench-admin-password',
+    });
+    const resident = await api<{ id: string }>(
+      server.url,
+      'POST',
+      '/api/v1/residents',
+      { siteId: site.siteId, name: 'R', room: '1' },
+      token,
+    );
+    const now = Date.now();
+    for (let chunk = 0; chunk < 86_400; chunk += 10_000) {
+      const lines = [];
+      for (let s = chunk; s < Math.min(chunk + 10_000, 86_400); s += 1)
+        lines.push(`heart_rate,device=hr-1,resident=${resident.id},site=${site.siteId} value=${60 + (s % 20)} ${now - s * 1000}`);
+      await fetch(`${influx.url}/write?db=care&precision=ms`, { method: 'POST', body: lines.join('\n') });
+    }
+    const chartMs = await timeChart(server.url, token, resident.id);
+    return { telemetryPointsPerSec: best, chartMs };
+  } finally {
+    await server.stop();
+    await influx.stop();
+  }
+}
+
+async function timeChart(url: string, token: string, residentId: string): Promise<number> {
+  const from = new Date(Date.now() - 86_400_000).toISOString();
+  const route = `/api/v1/residents/${residentId}/telemetry?metric=heart_rate&from=${from}&to=${new Date().toISOString()}`;
+  await api(url, 'GET', route, undefined, token); // warm
+  const times: number[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    const t = performance.now();
+    await api(url, 'GET', route, undefined, token);
+    times.push(performance.now() - t);
+  }
+  return Math.round((times.sort((a, b) => a - b)[2] ?? 0) * 10) / 10;
+}
+
+/** A 24 h chart at 1 Hz for one resident from SQLite. */
+async function chartPhase() {
+  log('chart: 24 h of 1 Hz data from SQLite');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-chart-'));
+  const server = await startServerProcess(dataDir);
+  try {
+    const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
+      username: 'admin',
+      password: 'bench-admin-password',
+    });
+    const site = await api<{ id: string }>(server.url, 'POST', '/api/v1/sites', { name: 'C', kind: 'nursing_home' }, token);
+    const resident = await api<{ id: string }>(server.url, 'POST', '/api/v1/residents', { siteId: site.id, name: 'R', room: '1' }, token);
+    const db = new SQLite(path.join(dataDir, 'care.db'));
+    const insert = db.prepare('INSERT INTO telemetry (site_id, device_id, resident_id, metric, value, ts) VALUES (?, ?, ?, ?, ?, ?)');
+    const now = Date.now();
+    db.transaction(() => {
+      for (let s = 0; s < 86_400; s += 1)
+        insert.run(site.id, 'hr-1', resident.id, 'heart_rate', 60 + (s % 20), new Date(now - s * 1000).toISOString());
+    })();
+    db.close();
+    return { sqliteMs: await timeChart(server.url, token, resident.id) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The same alarm latency run with Debian's Mosquitto as an external broker. */
+async function mosquittoPhase() {
+  if (!mosquittoAvailable()) return null;
+  log('mosquitto: alarm latency through an external Mosquitto broker');
+  const broker = await startMosquitto();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-mosq-'));
+  const server = await startServerProcess(dataDir, { CARE_MQTT_URL: broker.adminUrl });
+  try {
+    const site = await registerSite(server, 10);
+    await connectGateways(server, site, `mqtt://127.0.0.1:${broker.port}`);
+    const r = await alarmPipeline(server, site, false);
+    for (const g of site.gateways) g.client?.end(true);
+    return {
+      p50Ms: r.latency.p50Ms,
+      p99Ms: r.latency.p99Ms,
+      p999Ms: r.latency.p999Ms,
+      delivered: r.latency.delivered,
+      sent: r.latency.sent,
+    };
+  } finally {
+    await server.stop();
+    await broker.stop();
+  }
+}
+
 async function main() {
   const started = Date.now();
   const floorResult = await floor();
@@ -326,6 +462,9 @@ async function main() {
     await server.stop();
   }
   const gw = await gatewaysPhase();
+  const influx = await influxPhase();
+  const chart = await chartPhase();
+  const mosquitto = await mosquittoPhase();
   const results = {
     when: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -353,6 +492,9 @@ async function main() {
     storm: pipeline.storm,
     ingest: ingestResult,
     gateways: gw,
+    influx,
+    chartQuery24hMs: chart,
+    mosquitto,
     durationSec: Math.round((Date.now() - started) / 1000),
   };
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
@@ -366,10 +508,18 @@ async function main() {
     ['alarm p99 / floor p99', `${results.alarmLatency.p99OverFloorP99}x (target 3x)`],
     ['alarms delivered to all screens', `${results.alarmLatency.deliveredToAllScreens} / ${results.alarmLatency.sent}`],
     ['server event-loop p99', `${results.alarmLatency.serverEventLoopP99Ms} ms`],
-    ['storm of 1,000: delivered, p99', `${results.storm.delivered} / 1000, ${results.storm.p99Ms} ms (target 250 ms)`],
+    ['storm of 1,000: delivered, p99', `${results.storm?.delivered} / 1000, ${results.storm?.p99Ms} ms (target 250 ms)`],
     ['ingest events/s (zero loss)', `${results.ingest.eventsPerSec} (lost ${results.ingest.lost})`],
     ['ingest telemetry points/s', `${results.ingest.telemetryPointsPerSec}`],
     ['gateways connected', `${results.gateways.connected}, ${results.gateways.rssMbPer1000} MB RSS per 1,000`],
+    ['InfluxDB 1.x points/s (zero loss)', influx ? `${influx.telemetryPointsPerSec}` : 'influxd not installed'],
+    ['chart, 24 h at 1 Hz (SQLite / InfluxDB)', `${chart.sqliteMs} / ${influx?.chartMs ?? '-'} ms`],
+    [
+      'alarm p50 / p99 via Mosquitto',
+      mosquitto
+        ? `${mosquitto.p50Ms} / ${mosquitto.p99Ms} ms (embedded: ${results.alarmLatency.p50Ms} / ${results.alarmLatency.p99Ms})`
+        : 'mosquitto not installed',
+    ],
     ['duration', `${results.durationSec} s`],
   ];
   console.log(`\nBenchmark (${results.mode}) on ${results.machine.cpus} cores, ${results.machine.node}`);
