@@ -3,10 +3,12 @@
 // a server child process with its resident memory and event-loop figures.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
+import { freePort } from '../scripts/free-port.ts';
+
+export { freePort };
 
 export const root = path.resolve(import.meta.dirname, '..');
 
@@ -39,17 +41,6 @@ export async function constantRate(rate: number, durationMs: number, send: (i: n
     await new Promise((r) => setTimeout(r, 1));
   }
   return total;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {

@@ -6,7 +6,9 @@ const self = new Map();
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const dt = prof.timeDeltas;
 const counts = new Map();
-prof.samples.forEach((id, i) => counts.set(id, (counts.get(id) ?? 0) + (dt[i] ?? 0)));
+prof.samples.forEach((id, i) => {
+  counts.set(id, (counts.get(id) ?? 0) + (dt[i] ?? 0));
+});
 for (const [id, us] of counts) {
   const n = byId.get(id);
   const f = n.callFrame;

@@ -1,5 +1,5 @@
 // What the HTTP plugins need from the rest of the server, passed in rather than imported.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { IdSource } from '../../protocol/index.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';

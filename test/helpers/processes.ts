@@ -1,8 +1,10 @@
 // Child processes for fault tests: the real `server/main.ts` and `gateway/main.ts`, started with
 // tsx, their pino lines collected so a test can wait on what they logged.
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../scripts/free-port.ts';
+
+export { freePort };
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -56,15 +58,4 @@ export function startProcess(script: string, env: NodeJS.ProcessEnv): Proc {
       await exited;
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
