@@ -191,5 +191,12 @@ describe('kill -9', () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.count).toBe(storedIds(dataDir).size);
     expect(storedIds(dataDir).size).toBe(new Set(accepted).size);
+    // And in seq order: a resend after a restart never lets a later event overtake an earlier one.
+    const db = new SQLite(path.join(dataDir, 'care.db'), { readonly: true });
+    const seqs = (db.prepare("SELECT seq FROM events WHERE device_id = 'btn-203' ORDER BY rowid").all() as Array<{ seq: number }>).map(
+      (r) => r.seq,
+    );
+    db.close();
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   });
 });
