@@ -15,6 +15,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { gatewayTopic } from '../protocol/index.ts';
 import { influxdAvailable, startInfluxd } from '../test/helpers/influx.ts';
 import { mosquittoAvailable, startMosquitto } from '../test/helpers/mosquitto.ts';
+import { deliveryRate, outboxAcceptRate, parseRate } from './gateway.ts';
 import { api, constantRate, histogram, metric, root, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
@@ -461,6 +462,19 @@ async function main() {
   } finally {
     await server.stop();
   }
+  log('gateway: outbox accept rate, delivery rate, radar frame parse rate');
+  const gatewayFigures = {
+    outboxAcceptsPerSec: outboxAcceptRate(quick ? 1000 : 5000),
+    radarFramesParsedPerSec: await parseRate(quick ? 100_000 : 1_000_000),
+    deliveredPerSec: await (async () => {
+      const s = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-deliver-')));
+      try {
+        return await deliveryRate(s, quick ? 2000 : 10_000);
+      } finally {
+        await s.stop();
+      }
+    })(),
+  };
   const gw = await gatewaysPhase();
   const influx = await influxPhase();
   const chart = await chartPhase();
@@ -492,6 +506,7 @@ async function main() {
     storm: pipeline.storm,
     ingest: ingestResult,
     gateways: gw,
+    gateway: gatewayFigures,
     influx,
     chartQuery24hMs: chart,
     mosquitto,
@@ -512,6 +527,10 @@ async function main() {
     ['ingest events/s (zero loss)', `${results.ingest.eventsPerSec} (lost ${results.ingest.lost})`],
     ['ingest telemetry points/s', `${results.ingest.telemetryPointsPerSec}`],
     ['gateways connected', `${results.gateways.connected}, ${results.gateways.rssMbPer1000} MB RSS per 1,000`],
+    [
+      'one gateway: fsynced accepts/s, delivered+confirmed/s, radar frames parsed/s',
+      `${gatewayFigures.outboxAcceptsPerSec} / ${gatewayFigures.deliveredPerSec} / ${gatewayFigures.radarFramesParsedPerSec}`,
+    ],
     ['InfluxDB 1.x points/s (zero loss)', influx ? `${influx.telemetryPointsPerSec}` : 'influxd not installed'],
     ['chart, 24 h at 1 Hz (SQLite / InfluxDB)', `${chart.sqliteMs} / ${influx?.chartMs ?? '-'} ms`],
     [

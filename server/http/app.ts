@@ -17,6 +17,7 @@ import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
 import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
+import { reportRoutes } from './reports.ts';
 import { shiftRoutes } from './shifts.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
@@ -83,6 +84,7 @@ export async function buildHttpApp(
   await app.register(escalationRoutes, { ctx });
   await app.register(privacyRoutes, { ctx });
   await app.register(shiftRoutes, { ctx });
+  await app.register(reportRoutes, { ctx });
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
   await app.register(wsRoutes, { ctx });

@@ -198,7 +198,7 @@ export function createIngest(deps: IngestDeps) {
               })),
             );
           }
-          changed.push(...(await raiseFor(tx, event, topic, ctx)));
+          changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
         }
       });
     } catch (err) {
@@ -216,8 +216,20 @@ export function createIngest(deps: IngestDeps) {
     await engine.publish(changed);
   }
 
-  async function raiseFor(tx: Db, event: DeviceEvent, topic: ParsedTopic, ctx: Context) {
+  async function raiseFor(tx: Db, received: DeviceEvent, topic: ParsedTopic, ctx: Context, receivedAt: string) {
     const { device, resident } = ctx;
+    // A device clock far off (over 10 min ahead, or a day behind) must not decide whether it is
+    // night: judge by the time of receipt, and flag it. The event is alarmed on all the same.
+    const skewMs = Date.parse(received.ts) - Date.parse(receivedAt);
+    const wild = skewMs > 10 * 60_000 || skewMs < -24 * 3600_000;
+    const event = wild ? { ...received, ts: receivedAt } : received;
+    if (wild) {
+      metrics.rejected.inc({ kind: 'events', reason: 'wild_timestamp_flagged' });
+      log.warn(
+        { gatewayId: topic.gatewayId, deviceId: received.device, deviceTs: received.ts },
+        'device clock far off; judged by time of receipt',
+      );
+    }
     const requests = evaluateEvent({
       event,
       timezone: ctx.timezone,
@@ -225,6 +237,7 @@ export function createIngest(deps: IngestDeps) {
       settingsDefaults: effectiveSettings(undefined),
     });
     if (requests.length === 0) return [];
+    if (wild) for (const r of requests) if (r.kind === 'raise') r.detail = { ...r.detail, wildTimestamp: received.ts };
     const subject: AlarmSubject = {
       siteId: topic.siteId,
       gatewayId: topic.gatewayId,

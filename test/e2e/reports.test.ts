@@ -1,0 +1,87 @@
+// Response KPIs, and events whose device clock is far off: alarmed on all the same, and flagged.
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+
+const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
+let server: TestServer;
+let site: DemoSite;
+let gw: MqttClient;
+let n = 0;
+
+async function raise(device: string, type: string, ts = clock.iso()): Promise<Alarm> {
+  n += 1;
+  await gw.publishAsync(
+    gatewayTopic(site.siteId, site.gatewayId, 'events'),
+    JSON.stringify({ v: 1, id: `r-${n}`, seq: n, ts, device, type }),
+    { qos: 1 },
+  );
+  return waitFor(
+    async () =>
+      (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.find(
+        (a) => a.deviceId === device && a.type === type,
+      ),
+    `${type} alarm`,
+  );
+}
+
+beforeAll(async () => {
+  server = await startTestServer(undefined, { clock });
+  site = await registerSite(server);
+  gw = await mqtt.connectAsync(server.mqttUrl, {
+    clientId: site.gatewayId,
+    username: site.gatewayId,
+    password: site.secret,
+    reconnectPeriod: 0,
+  });
+});
+afterAll(async () => {
+  await gw?.endAsync();
+  await server?.stop();
+});
+
+describe('response KPIs', () => {
+  it('reports time to acknowledge and resolve, calls answered within 60 s and 3 min, and false alarms', async () => {
+    const a = await raise('btn-203', 'call');
+    clock.advance(30_000);
+    await server.api('POST', `/api/v1/alarms/${a.id}/ack`);
+    clock.advance(60_000);
+    await server.api('POST', `/api/v1/alarms/${a.id}/resolve`, { outcome: 'false_alarm' });
+    const b = await raise('radar-203', 'call');
+    clock.advance(120_000);
+    await server.api('POST', `/api/v1/alarms/${b.id}/ack`);
+    clock.advance(60_000);
+    await server.api('POST', `/api/v1/alarms/${b.id}/resolve`, { outcome: 'assisted' });
+
+    const r = await server.api<{ all: Record<string, number | null> }>('GET', '/api/v1/reports/response');
+    expect(r.body.all).toMatchObject({
+      alarms: 2,
+      calls: 2,
+      ackSecondsP50: 30,
+      ackSecondsP90: 120,
+      resolveSecondsP50: 90,
+      callsAckWithin60sPercent: 50,
+      callsAckWithin180sPercent: 100,
+      falseAlarmPercent: 50,
+    });
+    const csv = await fetch(`${server.url}/api/v1/reports/response?format=csv`, { headers: { authorization: `Bearer ${server.token}` } });
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines[0]).toMatch(/^siteId,alarms,ackSecondsP50/);
+    expect(lines[1]).toMatch(/^all,2,30,120,/);
+  });
+});
+
+describe('device clocks', () => {
+  it('an event with a wild timestamp is still alarmed on, and flagged', async () => {
+    const wild = await raise('bed-203', 'fall', '2031-01-01T00:00:00.000Z');
+    const detail = await server.api<{ history: Array<{ action: string; detail: { wildTimestamp?: string } }> }>(
+      'GET',
+      `/api/v1/alarms/${wild.id}`,
+    );
+    expect(detail.body.history[0]?.detail.wildTimestamp).toBe('2031-01-01T00:00:00.000Z');
+    expect(wild.lastEventAt).toBe(clock.iso());
+  });
+});
