@@ -37,7 +37,11 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 
 /** A random secret for a gateway or a generated admin password: URL- and shell-safe. */
 export function generateSecret(bytes = 24): string {
-  return randomBytes(bytes).toString('base64url');
+  // Never starting with `-` or `_`: a secret that looks like an option breaks command lines.
+  for (;;) {
+    const s = randomBytes(bytes).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(s)) return s;
+  }
 }
 
 /** Session tokens are stored only as their SHA-256, so a database leak does not leak sessions. */
