@@ -25,7 +25,7 @@ if (values.help) {
 }
 const quick = Boolean(values.quick);
 const P = quick
-  ? { floorMs: 3000, alarmMs: 4000, ingestRates: [2000, 5000, 10000], pointRates: [20000, 50000], stepMs: 2000, gateways: 300 }
+  ? { floorMs: 2500, alarmMs: 3000, ingestRates: [2000, 5000, 10000], pointRates: [20000, 50000], stepMs: 1500, gateways: 200 }
   : {
       floorMs: 10000,
       alarmMs: 15000,
@@ -469,7 +469,7 @@ async function main() {
     deliveredPerSec: await (async () => {
       const s = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-deliver-')));
       try {
-        return await deliveryRate(s, quick ? 2000 : 10_000);
+        return await deliveryRate(s, quick ? 1000 : 10_000);
       } finally {
         await s.stop();
       }
