@@ -170,6 +170,8 @@ export const Alarm = Type.Object({
   onSiteBy: Nullable(Type.String()),
   count: Type.Integer(),
   unregistered: Type.Boolean(),
+  /** Raised by a device test: shown as a test on screens, never escalated. */
+  test: Type.Boolean(),
 });
 export type Alarm = Static<typeof Alarm>;
 

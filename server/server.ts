@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { type Alarm, type Clock, gatewayTopic, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
+import { createDeviceTests } from './alarms/device-tests.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
@@ -107,11 +108,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     if (removed > 0) log.info({ removed }, 'old telemetry pruned');
   }
   const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
+  const deviceTests = createDeviceTests({ db, engine, now });
+  await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => feed.connectedUsers() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
   const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
+    ['device tests', () => deviceTests.failDue()],
     ['telemetry retention', () => pruneTelemetry()],
     ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
   ]);
@@ -156,6 +160,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     onDeviceStatus: (u) => fanout.status(u),
     supervision,
     lookups,
+    deviceTests,
   });
   if (config.mqttUrl) {
     external = await createExternalBroker({
@@ -194,6 +199,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       feed,
       policies,
       shifts,
+      deviceTests,
       notifier,
       metrics,
       ids,

@@ -16,6 +16,8 @@ export interface AlarmSubject {
   residentId: string | null;
   room: string | null;
   unregistered: boolean;
+  /** The device is under test: the alarm is a test alarm. */
+  test?: boolean;
   /** When the cause was observed (the device's timestamp). */
   at: string;
 }
@@ -94,7 +96,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           escalation_level: 0,
           count: 1,
           unregistered: subject.unregistered ? 1 : 0,
-          next_escalation_at: nextEscalation(subject.siteId, 0, req.priority, raisedAt),
+          test: subject.test ? 1 : 0,
+          // A test alarm never leaves the caregivers' screens for family or responders.
+          next_escalation_at: subject.test ? null : nextEscalation(subject.siteId, 0, req.priority, raisedAt),
           upgrade_at: req.upgradeAfterMs ? after(raisedAt, req.upgradeAfterMs) : null,
           on_site_by: null,
         });
@@ -103,7 +107,13 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           actor,
           action: 'raised',
           alarmId: id,
-          detail: { type: req.type, priority: req.priority, unregistered: subject.unregistered, ...req.detail },
+          detail: {
+            type: req.type,
+            priority: req.priority,
+            unregistered: subject.unregistered,
+            ...(subject.test ? { test: true } : {}),
+            ...req.detail,
+          },
         });
         changed.push(id);
       } else if (open && (!req.onlyIfUnacknowledged || open.state === 'active')) {

@@ -2,6 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { IdSource } from '../../protocol/index.ts';
+import type { DeviceTests } from '../alarms/device-tests.ts';
 import type { AlarmEngine } from '../alarms/engine.ts';
 import type { Notifier } from '../alarms/notify.ts';
 import type { Policies } from '../alarms/policies.ts';
@@ -24,6 +25,7 @@ export interface HttpContext {
   feed: Feed;
   policies: Policies;
   shifts: Shifts;
+  deviceTests: DeviceTests;
   notifier: Notifier;
   metrics: Metrics;
   ids: IdSource;

@@ -310,6 +310,49 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       return { devices: devices.filter((d) => req.access.canSeeSite(gateways.get(d.gatewayId) ?? null)) };
     },
   );
+  // Device tests: the next alarm from the device within the window is a test alarm and passes the
+  // test; silence past the window fails it and raises a technical alarm.
+  app.post(
+    '/api/v1/devices/:id/test',
+    {
+      schema: {
+        tags: ['registry'],
+        params: IdParams,
+        body: Type.Optional(
+          Type.Object({ windowSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })) }, { additionalProperties: false }),
+        ),
+      },
+    },
+    async (req, reply) => {
+      if (!req.access.canAct) throw forbidden();
+      const { id } = req.params as { id: string };
+      const d = await registry.getDevice(id);
+      const g = d && (await registry.getGateway(d.gatewayId));
+      if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
+      const windowSeconds = (req.body as { windowSeconds?: number } | undefined)?.windowSeconds ?? 300;
+      const test = await ctx.deviceTests.start(id, req.access.user.username, windowSeconds, `test-${ctx.ids.next().toLowerCase()}`);
+      return reply.code(201).send(test);
+    },
+  );
+  app.get('/api/v1/devices/:id/tests', { schema: { tags: ['registry'], params: IdParams } }, async (req) => {
+    const { id } = req.params as { id: string };
+    const d = await registry.getDevice(id);
+    const g = d && (await registry.getGateway(d.gatewayId));
+    if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
+    const rows = await ctx.deviceTests.list(id);
+    return {
+      tests: rows.map((t) => ({
+        id: t.id,
+        startedAt: t.started_at,
+        dueAt: t.due_at,
+        result: t.result,
+        finishedAt: t.finished_at,
+        alarmId: t.alarm_id,
+        by: t.requested_by,
+      })),
+    };
+  });
+
   app.get('/api/v1/devices/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: DeviceSchema } } }, async (req) => {
     const { id } = req.params as { id: string };
     const d = await registry.getDevice(id);

@@ -50,6 +50,8 @@ export interface IngestDeps {
   onDeviceStatus: (u: DeviceStatusUpdate) => void;
   supervision: Supervision;
   lookups: LookupCache;
+  /** Devices under test raise test alarms. */
+  deviceTests?: { inTest(deviceId: string): boolean; passed(deviceId: string, alarmId: string): Promise<void> };
   /** Battery percentage under which a device raises `low_battery`. */
   lowBatteryPercent?: number;
   /** Events waiting for a commit; past it new ones are left unconfirmed for the gateway to resend. */
@@ -70,6 +72,8 @@ export function createIngest(deps: IngestDeps) {
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
   const siteOfGateway = new Map<string, string>();
+  /** Test alarms raised in the batch being committed. */
+  const tested: Array<{ device: string; alarmId: string }> = [];
   const vitals = createVitalsTracker();
   const lowBattery = deps.lowBatteryPercent ?? 20;
   // Effective settings per cached resident object: the telemetry path must not re-validate per point.
@@ -140,6 +144,7 @@ export function createIngest(deps: IngestDeps) {
     const confirmed: QueuedEvent[] = [];
     const changed: string[] = [];
     const touched: DeviceStatusUpdate[] = [];
+    tested.length = 0;
     // Counted after the commit: a rolled-back attempt must not count.
     let stored = 0;
     let duplicates = 0;
@@ -209,6 +214,7 @@ export function createIngest(deps: IngestDeps) {
     } finally {
       end();
     }
+    for (const t of tested.splice(0)) await deps.deviceTests?.passed(t.device, t.alarmId);
     metrics.events.inc({ outcome: 'stored' }, stored);
     metrics.events.inc({ outcome: 'duplicate' }, duplicates);
     for (const { topic, event } of confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
@@ -246,6 +252,7 @@ export function createIngest(deps: IngestDeps) {
       room: resident?.room ?? device?.room ?? null,
       unregistered: !device || !resident,
       at: event.ts,
+      test: deps.deviceTests?.inTest(event.device) ?? false,
     };
     if (subject.unregistered) {
       log.warn(
@@ -253,7 +260,9 @@ export function createIngest(deps: IngestDeps) {
         'event from an unregistered or unassigned device; alarm raised and flagged',
       );
     }
-    return engine.apply(tx, requests, subject, `gateway:${topic.gatewayId}`);
+    const ids = await engine.apply(tx, requests, subject, `gateway:${topic.gatewayId}`);
+    if (subject.test && ids[0]) tested.push({ device: event.device, alarmId: ids[0] });
+    return ids;
   }
 
   function drain(): Promise<void> {

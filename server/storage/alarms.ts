@@ -31,6 +31,7 @@ export function toAlarm(r: Row): Alarm {
     onSiteBy: r.on_site_by,
     count: Number(r.count),
     unregistered: Boolean(r.unregistered),
+    test: Boolean(r.test),
   };
 }
 

@@ -190,6 +190,27 @@ migrations['0004_shifts'] = {
   },
 };
 
+migrations['0005_device_tests'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('alarms')
+      .addColumn('test', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('device_tests')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('requested_by', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('due_at', 'text', (c) => c.notNull())
+      .addColumn('result', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .addColumn('alarm_id', 'text')
+      .execute();
+    await db.schema.createIndex('device_tests_pending').on('device_tests').columns(['result', 'due_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

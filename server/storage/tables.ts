@@ -96,6 +96,8 @@ export interface AlarmsTable {
   escalation_level: number;
   count: number;
   unregistered: number;
+  /** 1 for an alarm raised by a device test: shown as a test, never escalated. */
+  test: number;
   next_escalation_at: string | null;
   upgrade_at: string | null;
   on_site_by: string | null;
@@ -151,6 +153,17 @@ export interface ShiftsTable {
   created_at: string;
 }
 
+export interface DeviceTestsTable {
+  id: string;
+  device_id: string;
+  requested_by: string;
+  started_at: string;
+  due_at: string;
+  result: 'pending' | 'passed' | 'failed';
+  finished_at: string | null;
+  alarm_id: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -165,4 +178,5 @@ export interface Database {
   escalation_policies: EscalationPoliciesTable;
   notifications: NotificationsTable;
   shifts: ShiftsTable;
+  device_tests: DeviceTestsTable;
 }

@@ -25,6 +25,7 @@ export function alarm(over: Partial<Alarm> & { id: string }): Alarm {
     onSiteBy: null,
     count: 1,
     unregistered: false,
+    test: false,
     ...over,
   };
 }

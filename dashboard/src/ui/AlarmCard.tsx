@@ -63,6 +63,7 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
         </span>
         {a.escalationLevel > 0 && <span class="tag tag-escalated">{t('card.escalation', { level: a.escalationLevel })}</span>}
         {a.unregistered && <span class="tag tag-unregistered">⚠ {t('card.unregistered')}</span>}
+        {a.test && <span class="tag tag-test">{t('card.test')}</span>}
       </div>
       {a.state === 'acknowledged' && a.ackBy && (
         <div class="card-ackby">

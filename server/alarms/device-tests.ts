@@ -1,0 +1,82 @@
+// Device tests (the care standard asks for a weekly check of every alarm button): while a test is
+// pending, an alarm from the device is a test alarm (shown as a test, never escalated) and the
+// test passes; a device that stays silent past the test window fails, which raises a technical
+// alarm. Every result is recorded.
+import type { Db } from '../storage/registry.ts';
+import type { AlarmEngine } from './engine.ts';
+
+export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () => string }) {
+  const { db, now } = deps;
+  let pending = new Map<string, string>(); // device id -> test id
+
+  async function refresh() {
+    const rows = await db.selectFrom('device_tests').select(['id', 'device_id']).where('result', '=', 'pending').execute();
+    pending = new Map(rows.map((r) => [r.device_id, r.id]));
+  }
+
+  return {
+    refresh,
+    async start(deviceId: string, by: string, windowSeconds: number, id: string) {
+      const at = now();
+      await db
+        .insertInto('device_tests')
+        .values({
+          id,
+          device_id: deviceId,
+          requested_by: by,
+          started_at: at,
+          due_at: new Date(Date.parse(at) + windowSeconds * 1000).toISOString(),
+          result: 'pending',
+          finished_at: null,
+          alarm_id: null,
+        })
+        .execute();
+      await refresh();
+      return { id, deviceId, startedAt: at, dueAt: new Date(Date.parse(at) + windowSeconds * 1000).toISOString(), result: 'pending' };
+    },
+    /** Whether an alarm from this device now is a test alarm. */
+    inTest: (deviceId: string) => pending.has(deviceId),
+    /** The device raised its test alarm: the test passed. */
+    async passed(deviceId: string, alarmId: string) {
+      const id = pending.get(deviceId);
+      if (!id) return;
+      pending.delete(deviceId);
+      await db.updateTable('device_tests').set({ result: 'passed', finished_at: now(), alarm_id: alarmId }).where('id', '=', id).execute();
+    },
+    /** Tests past their window fail, and each failure is a technical alarm for the device. */
+    async failDue() {
+      const due = await db.selectFrom('device_tests').selectAll().where('result', '=', 'pending').where('due_at', '<=', now()).execute();
+      for (const t of due) {
+        const device = await db
+          .selectFrom('devices')
+          .innerJoin('gateways', 'gateways.id', 'devices.gateway_id')
+          .select(['devices.gateway_id', 'devices.resident_id', 'devices.room', 'gateways.site_id'])
+          .where('devices.id', '=', t.device_id)
+          .executeTakeFirst();
+        const changed = await db.transaction().execute(async (tx) => {
+          await tx.updateTable('device_tests').set({ result: 'failed', finished_at: now() }).where('id', '=', t.id).execute();
+          return deps.engine.apply(
+            tx,
+            [{ kind: 'raise', type: 'device_fault', priority: 'low', detail: { test: 'failed', testId: t.id } }],
+            {
+              siteId: device?.site_id ?? null,
+              gatewayId: device?.gateway_id ?? null,
+              deviceId: t.device_id,
+              residentId: device?.resident_id ?? null,
+              room: device?.room ?? null,
+              unregistered: !device,
+              at: now(),
+            },
+            'system',
+          );
+        });
+        await deps.engine.publish(changed);
+      }
+      if (due.length > 0) await refresh();
+    },
+    async list(deviceId: string) {
+      return db.selectFrom('device_tests').selectAll().where('device_id', '=', deviceId).orderBy('started_at', 'desc').limit(100).execute();
+    },
+  };
+}
+export type DeviceTests = ReturnType<typeof createDeviceTests>;
