@@ -127,6 +127,26 @@ describe('payloads', () => {
     expect(await metric('care_security_events_total', 'kind="forged_topic"')).toBeGreaterThanOrEqual(1);
   });
 
+  it("a last will on another gateway's topic is checked like a publish, and dropped", async () => {
+    const r = await connect({
+      clientId: other.gatewayId,
+      username: other.gatewayId,
+      password: other.secret,
+      will: {
+        topic: gatewayTopic(site.siteId, site.gatewayId, 'status'),
+        payload: Buffer.from('{"v":1,"state":"offline"}'),
+        qos: 1,
+        retain: true,
+      },
+    });
+    if (!('client' in r)) throw r.error;
+    const before = await metric('care_security_events_total', 'kind="forged_topic"');
+    r.client.stream.destroy(); // no DISCONNECT: the broker would publish the will
+    await waitFor(async () => (await metric('care_security_events_total', 'kind="forged_topic"')) > before, 'forged will refused');
+    const gw = await server.api<{ state: string }>('GET', `/api/v1/gateways/${site.gatewayId}`);
+    expect(gw.body.state).not.toBe('offline');
+  });
+
   it("a gateway may not subscribe to another gateway's commands or to everything", async () => {
     // The broker answers SUBACK 0x80 (refused) for both; mqtt.js turns that into an error.
     await expect(client.subscribeAsync('care/v1/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
