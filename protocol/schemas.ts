@@ -172,6 +172,8 @@ export const Alarm = Type.Object({
   unregistered: Type.Boolean(),
   /** Raised by a device test: shown as a test on screens, never escalated. */
   test: Type.Boolean(),
+  /** A snoozed (never high-priority) alarm does not escalate until then. */
+  snoozedUntil: Nullable(Type.String()),
 });
 export type Alarm = Static<typeof Alarm>;
 

@@ -63,9 +63,10 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       if (req.kind === 'raise') {
         if (open) {
           const priority = higherPriority(open.priority as Priority, req.priority);
+          // Becoming high priority ends a snooze: a high-priority alarm is never silenced.
           const sooner =
             priority !== open.priority && open.state === 'active'
-              ? { next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()) }
+              ? { next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()), snoozed_until: null }
               : {};
           await alarms.repeat(tx, open.id, { last_event_at: subject.at, priority, ...sooner });
           await appendAudit(tx, { at: now(), actor, action: 'repeat', alarmId: open.id, detail: { at: subject.at } });
@@ -97,6 +98,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           count: 1,
           unregistered: subject.unregistered ? 1 : 0,
           test: subject.test ? 1 : 0,
+          snoozed_until: null,
           // A test alarm never leaves the caregivers' screens for family or responders.
           next_escalation_at: subject.test ? null : nextEscalation(subject.siteId, 0, req.priority, raisedAt),
           upgrade_at: req.upgradeAfterMs ? after(raisedAt, req.upgradeAfterMs) : null,
@@ -252,6 +254,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           .set({
             priority: 'high',
             upgrade_at: null,
+            snoozed_until: null,
             next_escalation_at: nextEscalation(a.site_id, Number(a.escalation_level), 'high', at),
           })
           .where('id', '=', a.id)
@@ -265,6 +268,30 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     }
     await publish(changed);
     return changed.length;
+  }
+
+  /**
+   * Snooze: a medium or low alarm stops escalating for a while (it stays on the screens). A
+   * high-priority alarm can never be silenced.
+   */
+  async function snooze(id: string, actor: string, minutes: number): Promise<Alarm> {
+    await deps.db.transaction().execute(async (tx) => {
+      const row = await alarms.get(id, tx);
+      if (!row) throw new AlarmError('not_found', `alarm ${id} not found`);
+      if (row.priority === 'high') throw new AlarmError('invalid_transition', 'a high-priority alarm cannot be snoozed');
+      if (row.state !== 'active')
+        throw new AlarmError('invalid_transition', `alarm ${id} is ${row.state}; only an active alarm can be snoozed`);
+      const at = now();
+      const until = new Date(Date.parse(at) + minutes * 60_000).toISOString();
+      const current = await tx.selectFrom('alarms').select('next_escalation_at').where('id', '=', id).executeTakeFirst();
+      const next = current?.next_escalation_at && current.next_escalation_at > until ? current.next_escalation_at : until;
+      await alarms.update(tx, id, { snoozed_until: until, next_escalation_at: current?.next_escalation_at ? next : null });
+      await appendAudit(tx, { at, actor, action: 'snoozed', alarmId: id, detail: { minutes, until } });
+    });
+    const alarm = await alarms.get(id);
+    if (!alarm) throw new AlarmError('not_found', `alarm ${id} not found`);
+    deps.onChange([alarm]);
+    return alarm;
   }
 
   /** A caregiver is with the resident: escalation pauses; the alarm still needs resolving. */
@@ -293,6 +320,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     escalateDue,
     upgradeDue,
     markOnSite,
+    snooze,
     acknowledge: (id: string, actor: string) => transition(id, actor, 'acknowledged'),
     resolve: (id: string, actor: string, outcome?: string, note?: string) => transition(id, actor, 'resolved', { outcome, note }),
   };

@@ -170,6 +170,7 @@ export function createSupervision(
         .select([
           'devices.id',
           'devices.kind',
+          'devices.supervision_seconds',
           'devices.last_seen',
           'devices.gateway_id',
           'devices.resident_id',
@@ -183,7 +184,7 @@ export function createSupervision(
       for (const d of devices) {
         // When the whole gateway is offline, its own alarm says so; no flood of device alarms.
         if (d.state === 'offline') continue;
-        const limit = (DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000;
+        const limit = (d.supervision_seconds ?? DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000;
         if (!d.last_seen || Date.parse(d.last_seen) > nowMs - limit) continue;
         const ids = await db.transaction().execute(async (tx) => {
           await tx.updateTable('devices').set({ offline_since: d.last_seen }).where('id', '=', d.id).execute();

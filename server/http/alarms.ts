@@ -89,6 +89,24 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
     return act(() => ctx.engine.acknowledge(id, req.access.user.username));
   });
 
+  app.post(
+    '/api/v1/alarms/:id/snooze',
+    {
+      schema: {
+        tags: ['alarms'],
+        params: IdParams,
+        body: Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: 60 }) }, { additionalProperties: false }),
+        response: { 200: Alarm },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      if (!req.access.canAct) throw forbidden();
+      await loadVisible(id, req.access);
+      return act(() => ctx.engine.snooze(id, req.access.user.username, (req.body as { minutes: number }).minutes));
+    },
+  );
+
   app.post('/api/v1/alarms/:id/on-site', { schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm } } }, async (req) => {
     const { id } = req.params as { id: string };
     if (!req.access.canAct) throw forbidden();

@@ -49,6 +49,7 @@ const DeviceSchema = Type.Object({
   lastSeen: Nullable(Type.String()),
   battery: Nullable(Type.Number()),
   createdAt: Type.String(),
+  supervisionSeconds: Type.Optional(Nullable(Type.Number())),
 });
 
 function requireAdmin(req: FastifyRequest) {
@@ -265,6 +266,8 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
             kind: Type.Enum(DEVICE_KINDS),
             residentId: Type.Optional(Type.String({ maxLength: 64 })),
             room: Type.Optional(Type.String({ maxLength: 50 })),
+            /** How long the device may be silent before it is reported offline; default by kind. */
+            supervisionSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 86_400 })),
           },
           { additionalProperties: false },
         ),
@@ -273,7 +276,14 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { id: string; gatewayId: string; kind: string; residentId?: string; room?: string };
+      const b = req.body as {
+        id: string;
+        gatewayId: string;
+        kind: string;
+        residentId?: string;
+        room?: string;
+        supervisionSeconds?: number;
+      };
       const gw = await registry.getGateway(b.gatewayId);
       if (!gw) throw badRequest(`gateway ${b.gatewayId} does not exist`);
       let room = b.room ?? null;
@@ -285,7 +295,14 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       }
       if (await registry.getDevice(b.id)) throw conflict(`device ${b.id} exists`);
       const d = await registry.createDevice(
-        { id: b.id, gatewayId: b.gatewayId, kind: b.kind, residentId: b.residentId ?? null, room },
+        {
+          id: b.id,
+          gatewayId: b.gatewayId,
+          kind: b.kind,
+          residentId: b.residentId ?? null,
+          room,
+          supervisionSeconds: b.supervisionSeconds ?? null,
+        },
         ctx.now(),
       );
       return reply.code(201).send(d);

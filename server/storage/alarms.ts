@@ -32,6 +32,7 @@ export function toAlarm(r: Row): Alarm {
     count: Number(r.count),
     unregistered: Boolean(r.unregistered),
     test: Boolean(r.test),
+    snoozedUntil: r.snoozed_until,
   };
 }
 

@@ -211,6 +211,13 @@ migrations['0005_device_tests'] = {
   },
 };
 
+migrations['0006_snooze_and_supervision'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('alarms').addColumn('snoozed_until', 'text').execute();
+    await db.schema.alterTable('devices').addColumn('supervision_seconds', 'integer').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

@@ -38,6 +38,7 @@ export interface Device {
   battery: number | null;
   createdAt: string;
   offlineSince: string | null;
+  supervisionSeconds: number | null;
 }
 
 const site = (r: SitesTable): Site => ({
@@ -74,6 +75,7 @@ const device = (r: DevicesTable): Device => ({
   battery: r.battery,
   createdAt: r.created_at,
   offlineSince: r.offline_since,
+  supervisionSeconds: r.supervision_seconds,
 });
 
 export function createRegistry(db: Db) {
@@ -160,7 +162,12 @@ export function createRegistry(db: Db) {
       await db.updateTable('gateways').set({ state, last_seen: lastSeen }).where('id', '=', id).execute();
     },
 
-    async createDevice(d: Omit<Device, 'createdAt' | 'lastSeen' | 'battery' | 'offlineSince'>, now: string): Promise<Device> {
+    async createDevice(
+      d: Omit<Device, 'createdAt' | 'lastSeen' | 'battery' | 'offlineSince' | 'supervisionSeconds'> & {
+        supervisionSeconds?: number | null;
+      },
+      now: string,
+    ): Promise<Device> {
       const row: DevicesTable = {
         id: d.id,
         gateway_id: d.gatewayId,
@@ -171,6 +178,7 @@ export function createRegistry(db: Db) {
         battery: null,
         created_at: now,
         offline_since: null,
+        supervision_seconds: d.supervisionSeconds ?? null,
       };
       await db.insertInto('devices').values(row).execute();
       return device(row);

@@ -60,6 +60,8 @@ export interface DevicesTable {
   battery: number | null;
   created_at: string;
   offline_since: string | null;
+  /** Overrides the kind's silence limit for this device. */
+  supervision_seconds: number | null;
 }
 
 export interface EventsTable {
@@ -98,6 +100,7 @@ export interface AlarmsTable {
   unregistered: number;
   /** 1 for an alarm raised by a device test: shown as a test, never escalated. */
   test: number;
+  snoozed_until: string | null;
   next_escalation_at: string | null;
   upgrade_at: string | null;
   on_site_by: string | null;

@@ -234,3 +234,79 @@ describe('supervision', () => {
     expect(off.gatewayId).toBe(site.gatewayId);
   });
 });
+
+describe('restart', () => {
+  it('a server restarted in the middle of an escalation continues it where it was', async () => {
+    const dataDir = (await import('../helpers/harness.ts')).tempDir();
+    const c = new FakeClock(Date.parse('2026-11-23T03:00:00.000Z'));
+    let s = await startTestServer(dataDir, { clock: c });
+    const st = await registerSite(s);
+    const g = await mqtt.connectAsync(s.mqttUrl, {
+      clientId: st.gatewayId,
+      username: st.gatewayId,
+      password: st.secret,
+      reconnectPeriod: 0,
+    });
+    await g.publishAsync(
+      gatewayTopic(st.siteId, st.gatewayId, 'events'),
+      JSON.stringify({ v: 1, id: 'restart-1', seq: 1, ts: c.iso(), device: 'btn-203', type: 'call' }),
+      { qos: 1 },
+    );
+    const alarm = await waitFor(async () => (await s.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms[0], 'alarm');
+    c.advance(61_000);
+    await s.tick();
+    expect((await s.api<Alarm>('GET', `/api/v1/alarms/${alarm.id}`)).status).toBe(200);
+    await g.endAsync();
+    await s.stop();
+    // 100 s later the next level (120 s for the default nurse lead at high priority) is 81 s away.
+    c.advance(100_000);
+    s = await startTestServer(dataDir, { clock: c });
+    await s.tick();
+    const mid = (await s.api<{ alarm: Alarm }>('GET', `/api/v1/alarms/${alarm.id}`)).body.alarm;
+    expect(mid.escalationLevel).toBe(1);
+    c.advance(25_000);
+    await s.tick();
+    const next = (await s.api<{ alarm: Alarm }>('GET', `/api/v1/alarms/${alarm.id}`)).body.alarm;
+    expect(next.escalationLevel).toBe(2);
+    await s.stop();
+  });
+});
+
+describe('snooze', () => {
+  it('a medium alarm can be snoozed and does not escalate meanwhile; a high one cannot be snoozed', async () => {
+    const c = new FakeClock(Date.parse('2026-11-23T15:00:00.000Z'));
+    const s = await startTestServer(undefined, { clock: c });
+    const st = await registerSite(s, [
+      { id: 'pad-1', kind: 'bed_sensor' },
+      { id: 'btn-1', kind: 'call_button' },
+    ]);
+    const g = await mqtt.connectAsync(s.mqttUrl, {
+      clientId: st.gatewayId,
+      username: st.gatewayId,
+      password: st.secret,
+      reconnectPeriod: 0,
+    });
+    const send = (id: string, device: string, type: string, ts: string) =>
+      g.publishAsync(gatewayTopic(st.siteId, st.gatewayId, 'events'), JSON.stringify({ v: 1, id, seq: 1, ts, device, type }), { qos: 1 });
+    // 23:00 in Asia/Shanghai: a night bed exit, medium.
+    await send('s-1', 'pad-1', 'bed_exit', c.iso());
+    await send('s-2', 'btn-1', 'call', c.iso());
+    const list = async () => (await s.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms;
+    await waitFor(async () => (await list()).length === 2, 'two alarms');
+    const exit = (await list()).find((a) => a.type === 'bed_exit') as Alarm;
+    const call = (await list()).find((a) => a.type === 'call') as Alarm;
+    expect((await s.api('POST', `/api/v1/alarms/${call.id}/snooze`, { minutes: 10 })).status).toBe(409);
+    const snoozed = await s.api<Alarm>('POST', `/api/v1/alarms/${exit.id}/snooze`, { minutes: 9 });
+    expect(snoozed.body.snoozedUntil).toBe(new Date(Date.parse(c.iso()) + 9 * 60_000).toISOString());
+    c.advance(6 * 60_000); // past the 5 min medium timeout, inside the snooze
+    await s.tick();
+    expect((await list()).find((a) => a.id === exit.id)?.escalationLevel).toBe(0);
+    c.advance(4 * 60_000); // the bed exit became high (10 min, no return): the snooze is over
+    await s.tick();
+    const after = (await list()).find((a) => a.id === exit.id) as Alarm;
+    expect(after.priority).toBe('high');
+    expect(after.snoozedUntil).toBeNull();
+    await g.endAsync();
+    await s.stop();
+  });
+});

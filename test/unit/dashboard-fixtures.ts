@@ -26,6 +26,7 @@ export function alarm(over: Partial<Alarm> & { id: string }): Alarm {
     count: 1,
     unregistered: false,
     test: false,
+    snoozedUntil: null,
     ...over,
   };
 }
