@@ -115,6 +115,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
+    ['confirmations', () => engine.confirmDue()],
     ['device tests', () => deviceTests.failDue()],
     ['telemetry retention', () => pruneTelemetry()],
     ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],

@@ -60,6 +60,26 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     for (const req of requests) {
       const key = causeKey(req.type, subject);
       const open = await alarms.findOpenByCause(tx, key);
+      if (req.kind === 'raise' && req.confirmAfterMs && !open) {
+        // Held until confirmed: the scheduler raises it when due, unless the cause ends first.
+        const due = new Date(Date.parse(now()) + req.confirmAfterMs).toISOString();
+        const { confirmAfterMs: _, ...held } = req;
+        const r = await tx
+          .insertInto('pending_alarms')
+          .values({ cause_key: key, request: JSON.stringify(held), subject: JSON.stringify(subject), due_at: due })
+          .onConflict((oc) => oc.column('cause_key').doNothing())
+          .executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
+          await appendAudit(tx, { at: now(), actor, action: 'confirmation.held', subject: key, detail: { type: req.type, until: due } });
+        }
+        continue;
+      }
+      if (req.kind === 'clear') {
+        const r = await tx.deleteFrom('pending_alarms').where('cause_key', '=', key).executeTakeFirst();
+        if (Number(r.numDeletedRows) > 0) {
+          await appendAudit(tx, { at: now(), actor, action: 'confirmation.cancelled', subject: key, detail: req.detail });
+        }
+      }
       if (req.kind === 'raise') {
         if (open) {
           const priority = higherPriority(open.priority as Priority, req.priority);
@@ -237,6 +257,26 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     return moved;
   }
 
+  /** Held alarms whose confirmation delay passed without the cause ending are raised now. */
+  async function confirmDue(): Promise<number> {
+    const due = await deps.db.selectFrom('pending_alarms').selectAll().where('due_at', '<=', now()).limit(500).execute();
+    const changed: string[] = [];
+    for (const p of due) {
+      const ids = await deps.db.transaction().execute(async (tx) => {
+        const r = await tx
+          .deleteFrom('pending_alarms')
+          .where('cause_key', '=', p.cause_key)
+          .where('due_at', '=', p.due_at)
+          .executeTakeFirst();
+        if (Number(r.numDeletedRows) !== 1) return [];
+        return apply(tx, [JSON.parse(p.request) as AlarmRequest], JSON.parse(p.subject) as AlarmSubject, 'system');
+      });
+      changed.push(...ids);
+    }
+    await publish(changed);
+    return changed.length;
+  }
+
   /** A bed exit with no return in time becomes high priority. */
   async function upgradeDue(): Promise<number> {
     const at = now();
@@ -321,6 +361,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     upgradeDue,
     markOnSite,
     snooze,
+    confirmDue,
     acknowledge: (id: string, actor: string) => transition(id, actor, 'acknowledged'),
     resolve: (id: string, actor: string, outcome?: string, note?: string) => transition(id, actor, 'resolved', { outcome, note }),
   };

@@ -10,6 +10,8 @@ export type AlarmRequest =
       priority: Priority;
       /** Becomes high priority if still active this long after it was raised (bed exit, no return). */
       upgradeAfterMs?: number;
+      /** Raised only if the cause has not ended within this time (never for high priority). */
+      confirmAfterMs?: number;
       detail?: Record<string, unknown>;
     }
   | { kind: 'clear'; type: AlarmType; onlyIfUnacknowledged: boolean; detail?: Record<string, unknown> };
@@ -23,6 +25,16 @@ export interface EventContext {
 }
 
 export function evaluateEvent(ctx: EventContext): AlarmRequest[] {
+  const requests = evaluateRules(ctx);
+  const delays = ctx.settings?.confirmDelaySeconds ?? {};
+  return requests.map((r) =>
+    r.kind === 'raise' && r.priority !== 'high' && (delays[r.type] ?? 0) > 0
+      ? { ...r, confirmAfterMs: (delays[r.type] as number) * 1000 }
+      : r,
+  );
+}
+
+function evaluateRules(ctx: EventContext): AlarmRequest[] {
   const { event } = ctx;
   // A config gap never hides an alarm: without a resident, judge by the defaults.
   const settings = ctx.settings ?? ctx.settingsDefaults;

@@ -19,6 +19,20 @@ export const ResidentSettings = Type.Object(
     bedExitReturnMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 240 })),
     inactivityMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 2880 })),
     vitals: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]{1,32}$' }), Limit)),
+    /**
+     * Seconds to wait before a medium or low alarm is raised, so a cause that ends by itself (a
+     * quick bed return) raises nothing. High-priority alarms are never delayed.
+     */
+    confirmDelaySeconds: Type.Optional(
+      Type.Object(
+        {
+          bed_exit: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+          inactivity: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+          vitals: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -40,6 +54,7 @@ export function effectiveSettings(stored: Record<string, unknown> | undefined) {
     bedExitReturnMinutes: s.bedExitReturnMinutes ?? DEFAULT_SETTINGS.bedExitReturnMinutes,
     inactivityMinutes: s.inactivityMinutes ?? DEFAULT_SETTINGS.inactivityMinutes,
     vitals: s.vitals ?? {},
+    confirmDelaySeconds: (s.confirmDelaySeconds ?? {}) as Partial<Record<string, number>>,
   };
 }
 export type EffectiveSettings = ReturnType<typeof effectiveSettings>;

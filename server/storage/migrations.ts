@@ -218,6 +218,18 @@ migrations['0006_snooze_and_supervision'] = {
   },
 };
 
+migrations['0007_pending_alarms'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('pending_alarms')
+      .addColumn('cause_key', 'text', (c) => c.primaryKey())
+      .addColumn('request', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('due_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

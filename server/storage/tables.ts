@@ -167,6 +167,13 @@ export interface DeviceTestsTable {
   alarm_id: string | null;
 }
 
+export interface PendingAlarmsTable {
+  cause_key: string;
+  request: string;
+  subject: string;
+  due_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -182,4 +189,5 @@ export interface Database {
   notifications: NotificationsTable;
   shifts: ShiftsTable;
   device_tests: DeviceTestsTable;
+  pending_alarms: PendingAlarmsTable;
 }

@@ -310,3 +310,59 @@ describe('snooze', () => {
     await s.stop();
   });
 });
+
+describe('confirmation delay', () => {
+  it('a bed exit ended within the delay raises nothing; one that lasts is raised; a call is never delayed', async () => {
+    const c = new FakeClock(Date.parse('2026-11-23T15:00:00.000Z')); // 23:00 in Asia/Shanghai
+    const s = await startTestServer(undefined, { clock: c });
+    const st = await registerSite(s, [
+      { id: 'pad-2', kind: 'bed_sensor' },
+      { id: 'btn-2', kind: 'call_button' },
+    ]);
+    await s.api('PUT', `/api/v1/residents/${st.residentId}/settings`, { confirmDelaySeconds: { bed_exit: 60 } });
+    const g = await mqtt.connectAsync(s.mqttUrl, {
+      clientId: st.gatewayId,
+      username: st.gatewayId,
+      password: st.secret,
+      reconnectPeriod: 0,
+    });
+    let i = 0;
+    const send = async (device: string, type: string) => {
+      i += 1;
+      await g.publishAsync(
+        gatewayTopic(st.siteId, st.gatewayId, 'events'),
+        JSON.stringify({ v: 1, id: `cd-${i}`, seq: i, ts: c.iso(), device, type }),
+        { qos: 1 },
+      );
+    };
+    const list = async () => (await s.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms;
+
+    await send('btn-2', 'call');
+    await waitFor(async () => (await list()).some((a) => a.type === 'call'), 'call at once');
+    await send('pad-2', 'bed_exit');
+    c.advance(30_000);
+    await send('pad-2', 'bed_return');
+    await waitFor(async () => {
+      const audit = await s.api<{ entries: Array<{ action: string }> }>('GET', '/api/v1/audit?action=confirmation.cancelled');
+      return audit.body.entries.length === 1;
+    }, 'held bed exit cancelled');
+    c.advance(60_000);
+    await s.tick();
+    expect((await list()).some((a) => a.type === 'bed_exit')).toBe(false);
+
+    await send('pad-2', 'bed_exit');
+    await waitFor(async () => {
+      const audit = await s.api<{ entries: Array<{ action: string }> }>('GET', '/api/v1/audit?action=confirmation.held');
+      return audit.body.entries.length === 2;
+    }, 'second bed exit held');
+    c.advance(59_000);
+    await s.tick();
+    expect((await list()).some((a) => a.type === 'bed_exit')).toBe(false);
+    c.advance(2_000);
+    await s.tick();
+    const exit = (await list()).find((a) => a.type === 'bed_exit');
+    expect(exit?.priority).toBe('medium');
+    await g.endAsync();
+    await s.stop();
+  });
+});
