@@ -118,6 +118,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ['confirmations', () => engine.confirmDue()],
     ['device tests', () => deviceTests.failDue()],
     ['telemetry retention', () => pruneTelemetry()],
+    [
+      'call trees',
+      () =>
+        notifier.fallbackDue(
+          (id) => alarms.get(id),
+          (a) => policies.get(a.siteId),
+        ),
+    ],
     ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
   ]);
   // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.

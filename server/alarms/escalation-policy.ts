@@ -15,6 +15,11 @@ export const EscalationPolicy = Type.Object(
             Seconds,
             Type.Object({ high: Seconds, medium: Seconds, low: Seconds }, { additionalProperties: false }),
           ]),
+          /**
+           * With this set, the level's contacts are tried one after another: the next one is
+           * notified when the previous has not accepted within it. Without it, all at once.
+           */
+          acceptSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })),
           contacts: Type.Array(
             Type.Object(
               { kind: Type.Enum(['user', 'webhook', 'sms'] as const), target: Type.String({ minLength: 1, maxLength: 500 }) },

@@ -96,40 +96,102 @@ export function createNotifier(deps: NotifierDeps) {
 
   const secrets = new Map<string, string | undefined>();
 
+  async function notify(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
+    const row: NotificationsTable = {
+      id: deps.ids.next(),
+      alarm_id: alarm.id,
+      level,
+      channel: c.kind,
+      target: c.target,
+      payload: JSON.stringify({ type: 'alarm', level, alarm }),
+      // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
+      state: c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
+      attempts: 0,
+      next_attempt_at: null,
+      last_error: null,
+      created_at: now(),
+      contact_index: index,
+      receipt_at: null,
+    };
+    await db.insertInto('notifications').values(row).execute();
+    await appendAudit(db, {
+      at: now(),
+      actor: 'system',
+      action: `notify.${row.state}`,
+      alarmId: alarm.id,
+      subject: `${c.kind}:${c.target}`,
+      detail: { level },
+    });
+    if (c.kind === 'webhook') {
+      secrets.set(row.id, policy.webhookSecret);
+      await attempt(row, policy.webhookSecret);
+    }
+  }
+
   return {
     /** Queues the level's contacts and tries each at once. */
+    /** Notifies a level's contacts: all at once, or the first of a call tree (`acceptSeconds`). */
     async escalated(alarm: Alarm, level: number, policy: EscalationPolicy) {
       const contacts: Contact[] = policy.levels[level]?.contacts ?? [];
-      const body = JSON.stringify({ type: 'alarm', level, alarm });
-      for (const c of contacts) {
-        const row: NotificationsTable = {
-          id: deps.ids.next(),
-          alarm_id: alarm.id,
-          level,
-          channel: c.kind,
-          target: c.target,
-          payload: body,
-          // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
-          state: c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
-          attempts: 0,
-          next_attempt_at: null,
-          last_error: null,
-          created_at: now(),
-        };
-        await db.insertInto('notifications').values(row).execute();
-        await appendAudit(db, {
-          at: now(),
-          actor: 'system',
-          action: `notify.${row.state}`,
-          alarmId: alarm.id,
-          subject: `${c.kind}:${c.target}`,
-          detail: { level },
-        });
-        if (c.kind === 'webhook') {
-          secrets.set(row.id, policy.webhookSecret);
-          await attempt(row, policy.webhookSecret);
-        }
+      const tree = policy.levels[level]?.acceptSeconds !== undefined;
+      for (const [index, c] of contacts.entries()) {
+        await notify(alarm, level, policy, c, index);
+        if (tree) break;
       }
+    },
+    /**
+     * Call trees: a contact who has not accepted within the level's `acceptSeconds` hands over to the
+     * next one, for as long as the alarm is unacknowledged.
+     */
+    async fallbackDue(alarmOf: (id: string) => Promise<Alarm | undefined>, policyFor: (alarm: Alarm) => EscalationPolicy) {
+      const open = await db
+        .selectFrom('notifications')
+        .select(['alarm_id', 'level', (eb) => eb.fn.max('contact_index').as('last'), (eb) => eb.fn.max('created_at').as('since')])
+        .where('state', '<>', 'accepted')
+        .groupBy(['alarm_id', 'level'])
+        .limit(1000)
+        .execute();
+      for (const n of open) {
+        const alarm = await alarmOf(n.alarm_id);
+        if (!alarm || alarm.state !== 'active' || alarm.escalationLevel !== Number(n.level)) continue;
+        const level = policyFor(alarm).levels[Number(n.level)];
+        if (level?.acceptSeconds === undefined) continue;
+        if (Date.parse(now()) - Date.parse(String(n.since)) < level.acceptSeconds * 1000) continue;
+        const accepted = await db
+          .selectFrom('notifications')
+          .select('id')
+          .where('alarm_id', '=', n.alarm_id)
+          .where('level', '=', Number(n.level))
+          .where('state', '=', 'accepted')
+          .executeTakeFirst();
+        const next = Number(n.last) + 1;
+        const contact = level.contacts[next];
+        if (accepted || !contact) continue;
+        await notify(alarm, Number(n.level), policyFor(alarm), contact, next);
+      }
+    },
+    /** A receipt from the recipient's side: seen, or accepted (which acknowledges the alarm). */
+    async receipt(id: string, status: 'delivered' | 'seen' | 'accepted', actor: string) {
+      const row = await db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return null;
+      const order = ['failed', 'pending', 'queued', 'delivered', 'seen', 'accepted'];
+      if (order.indexOf(status) > order.indexOf(row.state)) {
+        await db.updateTable('notifications').set({ state: status, receipt_at: now() }).where('id', '=', id).execute();
+      }
+      await appendAudit(db, {
+        at: now(),
+        actor,
+        action: `notify.${status}`,
+        alarmId: row.alarm_id,
+        subject: `${row.channel}:${row.target}`,
+      });
+      return {
+        id,
+        alarmId: row.alarm_id,
+        state: order.indexOf(status) > order.indexOf(row.state) ? status : row.state,
+        target: row.target,
+        channel: row.channel,
+      };
     },
     /** Retries webhooks whose backoff has passed. */
     async retryDue(policyFor: (alarmId: string) => Promise<EscalationPolicy>) {

@@ -103,6 +103,30 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
     },
   );
 
+  app.post(
+    '/api/v1/notifications/:id/receipt',
+    {
+      schema: {
+        tags: ['alarms'],
+        params: IdParams,
+        body: Type.Object({ status: Type.Enum(['delivered', 'seen', 'accepted'] as const) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      if (!req.access.canAct) throw forbidden();
+      const { id } = req.params as { id: string };
+      const { status } = req.body as { status: 'delivered' | 'seen' | 'accepted' };
+      const r = await ctx.notifier.receipt(id, status, req.access.user.username);
+      if (!r) throw notFound('notification', id);
+      // Accepting means taking the alarm: it is acknowledged in the recipient's name.
+      if (status === 'accepted') {
+        const alarm = await ctx.alarms.get(r.alarmId);
+        if (alarm?.state === 'active') await ctx.engine.acknowledge(r.alarmId, `${r.channel}:${r.target}`);
+      }
+      return r;
+    },
+  );
+
   app.post('/api/v1/notifications/:id/delivered', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
     if (!req.access.isAdmin) throw forbidden('administrators only');
     const { id } = req.params as { id: string };

@@ -230,6 +230,16 @@ migrations['0007_pending_alarms'] = {
   },
 };
 
+migrations['0008_notification_receipts'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('notifications')
+      .addColumn('contact_index', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('notifications').addColumn('receipt_at', 'text').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

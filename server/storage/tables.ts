@@ -119,11 +119,14 @@ export interface NotificationsTable {
   channel: string;
   target: string;
   payload: string;
-  state: 'pending' | 'delivered' | 'failed' | 'queued';
+  state: 'pending' | 'delivered' | 'failed' | 'queued' | 'seen' | 'accepted';
   attempts: number;
   next_attempt_at: string | null;
   last_error: string | null;
   created_at: string;
+  /** Position of the contact in its level (a call tree tries them in order). */
+  contact_index: number;
+  receipt_at: string | null;
 }
 
 export interface AuditTable {

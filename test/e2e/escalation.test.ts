@@ -366,3 +366,59 @@ describe('confirmation delay', () => {
     await s.stop();
   });
 });
+
+describe('call trees and receipts', () => {
+  it('a contact who does not accept in time hands over to the next; accepting acknowledges the alarm', async () => {
+    const c = new FakeClock(Date.parse('2026-11-23T04:00:00.000Z'));
+    const s = await startTestServer(undefined, { clock: c });
+    const st = await registerSite(s, [{ id: 'btn-3', kind: 'call_button' }]);
+    await s.api('PUT', `/api/v1/sites/${st.siteId}/escalation`, {
+      levels: [
+        { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+        {
+          name: 'family',
+          timeoutSeconds: 600,
+          acceptSeconds: 30,
+          contacts: [
+            { kind: 'sms', target: '+86-daughter' },
+            { kind: 'sms', target: '+86-son' },
+            { kind: 'sms', target: '+86-neighbour' },
+          ],
+        },
+        { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
+      ],
+    });
+    const g = await mqtt.connectAsync(s.mqttUrl, {
+      clientId: st.gatewayId,
+      username: st.gatewayId,
+      password: st.secret,
+      reconnectPeriod: 0,
+    });
+    await g.publishAsync(
+      gatewayTopic(st.siteId, st.gatewayId, 'events'),
+      JSON.stringify({ v: 1, id: 'tree-1', seq: 1, ts: c.iso(), device: 'btn-3', type: 'call' }),
+      { qos: 1 },
+    );
+    const alarm = await waitFor(async () => (await s.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms[0], 'alarm');
+    type N = { id: string; target: string; state: string };
+    const sms = async () => (await s.api<{ notifications: N[] }>('GET', '/api/v1/notifications?channel=sms')).body.notifications;
+
+    c.advance(61_000);
+    await s.tick();
+    expect((await sms()).map((n) => n.target)).toEqual(['+86-daughter']);
+    c.advance(31_000);
+    await s.tick();
+    expect((await sms()).map((n) => n.target)).toEqual(['+86-daughter', '+86-son']);
+    const son = (await sms()).find((n) => n.target === '+86-son') as N;
+    const seen = await s.api<{ state: string }>('POST', `/api/v1/notifications/${son.id}/receipt`, { status: 'seen' });
+    expect(seen.body.state).toBe('seen');
+    await s.api('POST', `/api/v1/notifications/${son.id}/receipt`, { status: 'accepted' });
+    const acked = (await s.api<{ alarm: Alarm }>('GET', `/api/v1/alarms/${alarm.id}`)).body.alarm;
+    expect(acked).toMatchObject({ state: 'acknowledged', ackBy: 'sms:+86-son' });
+    c.advance(120_000);
+    await s.tick();
+    expect((await sms()).map((n) => n.target)).toEqual(['+86-daughter', '+86-son']);
+    await g.endAsync();
+    await s.stop();
+  });
+});
