@@ -117,6 +117,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ['upgrades', () => engine.upgradeDue()],
     ['confirmations', () => engine.confirmDue()],
     ['device tests', () => deviceTests.failDue()],
+    ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
     ['telemetry retention', () => pruneTelemetry()],
     [
       'call trees',

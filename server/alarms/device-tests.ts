@@ -5,6 +5,29 @@
 import type { Db } from '../storage/registry.ts';
 import type { AlarmEngine } from './engine.ts';
 
+export interface TestSchedule {
+  weekday: number;
+  time: string;
+  windowSeconds: number;
+  kinds: string[];
+}
+
+function localParts(iso: string, timeZone: string) {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    weekday: 'short',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(iso));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday'));
+  return { date: `${get('year')}-${get('month')}-${get('day')}`, hhmm: `${get('hour')}:${get('minute')}`, weekday };
+}
+
 export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () => string }) {
   const { db, now } = deps;
   let pending = new Map<string, string>(); // device id -> test id
@@ -73,6 +96,35 @@ export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () =
         await deps.engine.publish(changed);
       }
       if (due.length > 0) await refresh();
+    },
+    /** Weekly tests: each site's schedule starts a test of every device of the listed kinds. */
+    async runSchedules(newId: () => string) {
+      const at = now();
+      const schedules = await db
+        .selectFrom('test_schedules')
+        .innerJoin('sites', 'sites.id', 'test_schedules.site_id')
+        .select(['test_schedules.site_id', 'test_schedules.schedule', 'test_schedules.last_run', 'sites.timezone'])
+        .execute();
+      for (const row of schedules) {
+        const sch = JSON.parse(row.schedule) as TestSchedule;
+        const local = localParts(at, row.timezone);
+        if (local.weekday !== sch.weekday || local.hhmm < sch.time || row.last_run === local.date) continue;
+        const won = await db
+          .updateTable('test_schedules')
+          .set({ last_run: local.date })
+          .where('site_id', '=', row.site_id)
+          .where((eb) => (row.last_run === null ? eb('last_run', 'is', null) : eb('last_run', '=', row.last_run)))
+          .executeTakeFirst();
+        if (Number(won.numUpdatedRows) !== 1) continue; // another instance took it
+        const devices = await db
+          .selectFrom('devices')
+          .innerJoin('gateways', 'gateways.id', 'devices.gateway_id')
+          .select('devices.id')
+          .where('gateways.site_id', '=', row.site_id)
+          .where('devices.kind', 'in', sch.kinds)
+          .execute();
+        for (const d of devices) await this.start(d.id, 'schedule', sch.windowSeconds, newId());
+      }
     },
     async list(deviceId: string) {
       return db.selectFrom('device_tests').selectAll().where('device_id', '=', deviceId).orderBy('started_at', 'desc').limit(100).execute();

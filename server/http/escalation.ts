@@ -2,6 +2,7 @@
 // SMS/voice gateway polls.
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
+import { DEVICE_KINDS } from '../../protocol/index.ts';
 import { EscalationPolicy } from '../alarms/escalation-policy.ts';
 import type { HttpContext } from './context.ts';
 import { forbidden, notFound } from './errors.ts';
@@ -28,6 +29,39 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
     const policy = ctx.policies.get(id);
     return { ...policy, webhookSecret: policy.webhookSecret ? '(set)' : undefined };
   });
+
+  // The weekly device check (a test of every alarm button, as the care standard asks).
+  app.put(
+    '/api/v1/sites/:id/test-schedule',
+    {
+      schema: {
+        tags: ['alarms'],
+        params: IdParams,
+        body: Type.Object(
+          {
+            weekday: Type.Integer({ minimum: 0, maximum: 6 }),
+            time: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+            windowSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 3600 })),
+            kinds: Type.Optional(Type.Array(Type.Enum(DEVICE_KINDS), { minItems: 1 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      if (!req.access.isAdmin) throw forbidden('administrators only');
+      const { id } = req.params as { id: string };
+      if (!(await ctx.registry.getSite(id))) throw notFound('site', id);
+      const b = req.body as { weekday: number; time: string; windowSeconds?: number; kinds?: string[] };
+      const schedule = { weekday: b.weekday, time: b.time, windowSeconds: b.windowSeconds ?? 900, kinds: b.kinds ?? ['call_button'] };
+      await ctx.db
+        .insertInto('test_schedules')
+        .values({ site_id: id, schedule: JSON.stringify(schedule), last_run: null })
+        .onConflict((oc) => oc.column('site_id').doUpdateSet({ schedule: JSON.stringify(schedule) }))
+        .execute();
+      return schedule;
+    },
+  );
 
   app.get(
     '/api/v1/audit',

@@ -240,6 +240,17 @@ migrations['0008_notification_receipts'] = {
   },
 };
 
+migrations['0009_test_schedules'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('test_schedules')
+      .addColumn('site_id', 'text', (c) => c.primaryKey())
+      .addColumn('schedule', 'text', (c) => c.notNull())
+      .addColumn('last_run', 'text')
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

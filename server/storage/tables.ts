@@ -177,6 +177,14 @@ export interface PendingAlarmsTable {
   due_at: string;
 }
 
+export interface TestSchedulesTable {
+  site_id: string;
+  /** JSON: {weekday 0-6 (Sunday 0), time "HH:MM" site-local, windowSeconds, kinds} */
+  schedule: string;
+  /** Site-local date (YYYY-MM-DD) of the last scheduled run. */
+  last_run: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -193,4 +201,5 @@ export interface Database {
   shifts: ShiftsTable;
   device_tests: DeviceTestsTable;
   pending_alarms: PendingAlarmsTable;
+  test_schedules: TestSchedulesTable;
 }

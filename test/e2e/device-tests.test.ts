@@ -61,3 +61,29 @@ describe('device tests', () => {
     expect(fault).toMatchObject({ priority: 'low', test: false });
   });
 });
+
+describe('weekly device check', () => {
+  it('starts a test of every call button of the site at the scheduled local time, once', async () => {
+    // Monday 2026-11-23 09:59 in Asia/Shanghai is 01:59 UTC.
+    const c = new FakeClock(Date.parse('2026-11-23T01:59:00.000Z'));
+    const s = await startTestServer(undefined, { clock: c });
+    const st = await registerSite(s, [
+      { id: 'btn-w1', kind: 'call_button' },
+      { id: 'btn-w2', kind: 'call_button' },
+      { id: 'radar-w', kind: 'fall_detector' },
+    ]);
+    const put = await s.api('PUT', `/api/v1/sites/${st.siteId}/test-schedule`, { weekday: 1, time: '10:00', windowSeconds: 600 });
+    expect(put.status).toBe(200);
+    const testsOf = async (d: string) =>
+      (await s.api<{ tests: Array<{ result: string; by: string }> }>('GET', `/api/v1/devices/${d}/tests`)).body.tests;
+    await s.tick();
+    expect(await testsOf('btn-w1')).toHaveLength(0);
+    c.advance(61_000);
+    await s.tick();
+    await s.tick();
+    expect(await testsOf('btn-w1')).toEqual([expect.objectContaining({ result: 'pending', by: 'schedule' })]);
+    expect(await testsOf('btn-w2')).toHaveLength(1);
+    expect(await testsOf('radar-w')).toHaveLength(0);
+    await s.stop();
+  });
+});
