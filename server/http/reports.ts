@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import type { Alarm } from '../../protocol/index.ts';
+import { covers } from '../alarms/shifts.ts';
 import type { HttpContext } from './context.ts';
 import { badRequest, forbidden } from './errors.ts';
 
@@ -79,6 +80,18 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
       const bySite = new Map<string, Alarm[]>();
       for (const a of alarms) bySite.set(a.siteId ?? '-', [...(bySite.get(a.siteId ?? '-') ?? []), a]);
       const sites = [...bySite].map(([siteId, list]) => ({ siteId, ...responseKpis(list) }));
+      // Per shift: the alarms raised inside a shift, in the area it covers.
+      const shiftRows = (await ctx.shifts.list({ siteId: q.siteId })).filter(
+        (s) => s.end > from && s.start < to && req.access.canSeeSite(s.siteId),
+      );
+      const shifts = shiftRows.map((s) => ({
+        shiftId: s.id,
+        siteId: s.siteId,
+        userId: s.userId,
+        start: s.start,
+        end: s.end,
+        ...responseKpis(alarms.filter((a) => a.raisedAt >= s.start && a.raisedAt < s.end && covers(s, a))),
+      }));
       const all = { siteId: 'all', ...responseKpis(alarms) };
       if (q.format === 'csv') {
         const keys = Object.keys(all) as Array<keyof typeof all>;
@@ -88,7 +101,7 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
           .header('content-disposition', 'attachment; filename="response-kpis.csv"')
           .send(`${csv}\n`);
       }
-      return { from, to, all, sites };
+      return { from, to, all, sites, shifts };
     },
   );
 };

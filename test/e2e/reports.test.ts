@@ -66,6 +66,8 @@ describe('response KPIs', () => {
       callsAckWithin180sPercent: 100,
       falseAlarmPercent: 50,
     });
+    const shifts = await server.api<{ shifts: unknown[] }>('GET', '/api/v1/reports/response');
+    expect(shifts.body.shifts).toEqual([]);
     const csv = await fetch(`${server.url}/api/v1/reports/response?format=csv`, { headers: { authorization: `Bearer ${server.token}` } });
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = (await csv.text()).trim().split('\n');
@@ -83,5 +85,21 @@ describe('device clocks', () => {
     );
     expect(detail.body.history[0]?.detail.wildTimestamp).toBe('2031-01-01T00:00:00.000Z');
     expect(wild.lastEventAt).toBe(clock.iso());
+  });
+});
+
+describe('KPIs per shift', () => {
+  it('groups the alarms raised inside each shift, in the area it covers', async () => {
+    const users = await server.api<{ users: Array<{ id: string; username: string }> }>('GET', '/api/v1/users');
+    const admin = users.body.users.find((u) => u.username === 'admin') as { id: string };
+    await server.api('POST', '/api/v1/shifts', {
+      siteId: site.siteId,
+      userId: admin.id,
+      rooms: ['203'],
+      start: '2026-11-23T01:00:00.000Z',
+      end: '2026-11-23T09:00:00.000Z',
+    });
+    const r = await server.api<{ shifts: Array<{ userId: string; alarms: number; calls: number }> }>('GET', '/api/v1/reports/response');
+    expect(r.body.shifts).toEqual([expect.objectContaining({ userId: admin.id, calls: 2 })]);
   });
 });
