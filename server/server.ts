@@ -171,6 +171,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     supervision,
     lookups,
     deviceTests,
+    alarms,
   });
   if (config.mqttUrl) {
     external = await createExternalBroker({

@@ -19,6 +19,7 @@ import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts
 import type { Supervision } from '../alarms/supervision.ts';
 import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
 import type { Metrics } from '../metrics.ts';
+import type { AlarmStore } from '../storage/alarms.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
@@ -50,6 +51,7 @@ export interface IngestDeps {
   onDeviceStatus: (u: DeviceStatusUpdate) => void;
   supervision: Supervision;
   lookups: LookupCache;
+  alarms: AlarmStore;
   /** Devices under test raise test alarms. */
   deviceTests?: { inTest(deviceId: string): boolean; passed(deviceId: string, alarmId: string): Promise<void> };
   /** Battery percentage under which a device raises `low_battery`. */
@@ -74,6 +76,8 @@ export function createIngest(deps: IngestDeps) {
   const siteOfGateway = new Map<string, string>();
   /** Test alarms raised in the batch being committed. */
   const tested: Array<{ device: string; alarmId: string }> = [];
+  /** Residents at whose side a caregiver's presence was reported (staff tag, presence button). */
+  const caregiverAt: Array<{ residentId: string; by: string }> = [];
   const vitals = createVitalsTracker();
   const lowBattery = deps.lowBatteryPercent ?? 20;
   // Effective settings per cached resident object: the telemetry path must not re-validate per point.
@@ -145,6 +149,7 @@ export function createIngest(deps: IngestDeps) {
     const changed: string[] = [];
     const touched: DeviceStatusUpdate[] = [];
     tested.length = 0;
+    caregiverAt.length = 0;
     // Counted after the commit: a rolled-back attempt must not count.
     let stored = 0;
     let duplicates = 0;
@@ -203,6 +208,13 @@ export function createIngest(deps: IngestDeps) {
               })),
             );
           }
+          const data = event.data as { caregiver?: unknown; staff?: unknown } | undefined;
+          if (event.type === 'presence' && ctx.resident && (typeof data?.caregiver === 'string' || data?.staff === true)) {
+            caregiverAt.push({
+              residentId: ctx.resident.id,
+              by: typeof data?.caregiver === 'string' ? data.caregiver : `presence:${event.device}`,
+            });
+          }
           changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
         }
       });
@@ -215,6 +227,12 @@ export function createIngest(deps: IngestDeps) {
       end();
     }
     for (const t of tested.splice(0)) await deps.deviceTests?.passed(t.device, t.alarmId);
+    // A caregiver's presence at the resident marks their open alarms "on site": escalation pauses.
+    for (const c of caregiverAt.splice(0)) {
+      for (const a of await deps.alarms.list({ open: true, residentId: c.residentId })) {
+        if (!a.onSiteBy) await engine.markOnSite(a.id, c.by.slice(0, 64)).catch(() => undefined);
+      }
+    }
     metrics.events.inc({ outcome: 'stored' }, stored);
     metrics.events.inc({ outcome: 'duplicate' }, duplicates);
     for (const { topic, event } of confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);

@@ -422,3 +422,39 @@ describe('call trees and receipts', () => {
     await s.stop();
   });
 });
+
+describe('caregiver presence', () => {
+  it("a caregiver's presence reported at the resident marks the open alarm on site and pauses escalation", async () => {
+    const c = new FakeClock(Date.parse('2026-11-23T05:00:00.000Z'));
+    const s = await startTestServer(undefined, { clock: c });
+    const st = await registerSite(s, [
+      { id: 'btn-4', kind: 'call_button' },
+      { id: 'tag-4', kind: 'presence_sensor' },
+    ]);
+    const g = await mqtt.connectAsync(s.mqttUrl, {
+      clientId: st.gatewayId,
+      username: st.gatewayId,
+      password: st.secret,
+      reconnectPeriod: 0,
+    });
+    const send = (id: string, device: string, type: string, data?: object) =>
+      g.publishAsync(
+        gatewayTopic(st.siteId, st.gatewayId, 'events'),
+        JSON.stringify({ v: 1, id, seq: 1, ts: c.iso(), device, type, data }),
+        { qos: 1 },
+      );
+    await send('p-1', 'btn-4', 'call');
+    const alarm = await waitFor(async () => (await s.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms[0], 'call');
+    await send('p-2', 'tag-4', 'presence', { caregiver: 'carer-li' });
+    const onSite = await waitFor(async () => {
+      const a = (await s.api<{ alarm: Alarm }>('GET', `/api/v1/alarms/${alarm.id}`)).body.alarm;
+      return a.onSiteBy ? a : null;
+    }, 'on site');
+    expect(onSite).toMatchObject({ onSiteBy: 'carer-li', state: 'acknowledged' });
+    c.advance(3600_000);
+    await s.tick();
+    expect((await s.api<{ alarm: Alarm }>('GET', `/api/v1/alarms/${alarm.id}`)).body.alarm.escalationLevel).toBe(0);
+    await g.endAsync();
+    await s.stop();
+  });
+});
