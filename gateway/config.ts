@@ -122,7 +122,7 @@ export const GATEWAY_ENV_HELP = `Environment (defaults in brackets):
   CARE_SITE_ID          site this gateway belongs to (required)
   CARE_GATEWAY_ID       gateway id = MQTT client id = username (required)
   CARE_GATEWAY_SECRET   secret issued when the gateway was registered (required)
-  CARE_UPLINK_URL       the server's MQTT broker [mqtt://localhost:1883]
+  CARE_UPLINK_URL       the server's MQTT broker; several, comma-separated, for a cluster [mqtt://localhost:1883]
   CARE_GATEWAY_CONFIG   JSON file listing serial ports and Zigbee2MQTT devices [none: no devices]
   CARE_OUTBOX_DIR       durable outbox [./data/outbox]
   CARE_UPLINK_CA        PEM file of the CA that signed the server's certificate (mqtts) [system CAs]
@@ -143,7 +143,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   if (!isTopicSafeId(siteId)) throw new ConfigError(`CARE_SITE_ID: "${siteId}" is not a valid id`);
   if (!isTopicSafeId(gatewayId)) throw new ConfigError(`CARE_GATEWAY_ID: "${gatewayId}" is not a valid id`);
   const uplinkUrl = env.CARE_UPLINK_URL || 'mqtt://localhost:1883';
-  if (!/^mqtts?:\/\/[^/]+/.test(uplinkUrl)) throw new ConfigError(`CARE_UPLINK_URL: "${uplinkUrl}" is not an mqtt:// or mqtts:// URL`);
+  for (const u of uplinkUrl.split(',')) {
+    if (!/^mqtts?:\/\/[^/]+/.test(u.trim())) throw new ConfigError(`CARE_UPLINK_URL: "${u.trim()}" is not an mqtt:// or mqtts:// URL`);
+  }
   let file: GatewayFile = {};
   const configPath = env.CARE_GATEWAY_CONFIG;
   if (configPath) {

@@ -173,21 +173,23 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deviceTests,
     alarms,
   });
+  /** A feed message from any instance (itself included) goes to this instance's screens. */
+  function onFeed(payload: Buffer) {
+    try {
+      const m = JSON.parse(String(payload)) as { kind: 'alarm'; alarm: Alarm } | { kind: 'status'; status: StatusUpdate };
+      if (m.kind === 'alarm') feed.publishAlarm(m.alarm);
+      else feed.publishDeviceStatus(m.status);
+    } catch (err) {
+      log.warn({ err }, 'unreadable feed message from another instance');
+    }
+  }
   if (config.mqttUrl) {
     external = await createExternalBroker({
       url: config.mqttUrl,
       log: log.child({ part: 'broker' }),
       metrics,
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
-      onFeed: (payload) => {
-        try {
-          const m = JSON.parse(String(payload)) as { kind: 'alarm'; alarm: Alarm } | { kind: 'status'; status: StatusUpdate };
-          if (m.kind === 'alarm') feed.publishAlarm(m.alarm);
-          else feed.publishDeviceStatus(m.status);
-        } catch (err) {
-          log.warn({ err }, 'unreadable feed message from another instance');
-        }
-      },
+      onFeed,
     });
   } else {
     broker = await createEmbeddedBroker({
@@ -311,6 +313,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       stopping = true;
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
+      ingest.close();
       await scheduler.stop();
       await supervisionScheduler.stop();
       await broker?.close();

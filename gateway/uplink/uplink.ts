@@ -56,7 +56,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
       for (const t of outbox.oldestTelemetry(4)) {
         telemetryInFlight += 1;
         client.publish(topic('telemetry'), t.payload, { qos: 1 }, (err) => {
-          telemetryInFlight -= 1;
+          telemetryInFlight = Math.max(0, telemetryInFlight - 1);
           // Telemetry leaves on PUBACK: a reading lost in a server crash is not an alarm lost.
           if (!err) outbox.removeTelemetry(t.rowid);
           pump();
@@ -88,48 +88,74 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     if (client && connected) client.publish(topic('status'), JSON.stringify(status), { qos: 1, retain: true });
   }
 
+  // Several comma-separated URLs: server instances of one cluster, tried in turn.
+  const urls = opts.url.split(',').map((u) => u.trim());
+  let attempt = 0;
+  let stopped = true;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * One MQTT client per connection, never mqtt.js's own reconnect: its store would resend the
+   * messages it had not seen PUBACKed ahead of ones that were PUBACKed but never committed, and
+   * events would reach the server out of seq order. The outbox alone resends, in order.
+   */
+  function connect() {
+    reconnectTimer = null;
+    if (stopped) return;
+    const url = urls[attempt % urls.length] as string;
+    attempt += 1;
+    const c = mqtt.connect(url, {
+      clientId: opts.gatewayId,
+      username: opts.gatewayId,
+      password: opts.secret,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
+      ...(opts.tls?.cert ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
+      will: { topic: topic('status'), payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
+    });
+    client = c;
+    c.on('connect', () => {
+      connected = true;
+      // Everything unconfirmed goes again: the server de-duplicates by event id.
+      sentUpTo = 0;
+      inFlight.clear();
+      log.info({ url }, 'uplink connected');
+      c.subscribe(topic('cmd'), { qos: 1 }, (err) => {
+        if (err) log.error({ err: err.message }, 'could not subscribe to cmd');
+      });
+      if (lastStatus) publishStatus({ ...lastStatus, state: 'online', ts: new Date().toISOString() });
+      events.onConnectionChange?.(true);
+      pump();
+    });
+    c.on('close', () => {
+      if (client !== c) return;
+      if (connected) {
+        log.warn('uplink lost');
+        events.onConnectionChange?.(false);
+      }
+      connected = false;
+      telemetryInFlight = 0;
+      client = null;
+      c.end(true);
+      if (!stopped) reconnectTimer ??= setTimeout(connect, 2000);
+    });
+    c.on('error', (err) => log.warn({ err: err.message }, 'uplink error'));
+    c.on('message', (_t, payload) => {
+      const d = decodeCmd.decode(payload);
+      if (!d.ok) return log.warn({ error: d.error }, 'bad command from server ignored');
+      if (d.value.type === 'committed') onCommitted(d.value.ids);
+      else events.onAlarmAck?.(d.value);
+    });
+  }
+
   return {
     start() {
-      client = mqtt.connect(opts.url, {
-        clientId: opts.gatewayId,
-        username: opts.gatewayId,
-        password: opts.secret,
-        clean: true,
-        keepalive: 30,
-        reconnectPeriod: 2000,
-        connectTimeout: 10_000,
-        queueQoSZero: false,
-        ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
-        ...(opts.tls?.cert ? { cert: opts.tls.cert, key: opts.tls.key } : {}),
-        will: { topic: topic('status'), payload: Buffer.from(JSON.stringify({ v: 1, state: 'offline' })), qos: 1, retain: true },
-      });
-      client.on('connect', () => {
-        connected = true;
-        // Everything unconfirmed goes again: the server de-duplicates by event id.
-        sentUpTo = 0;
-        inFlight.clear();
-        log.info({ url: opts.url }, 'uplink connected');
-        client?.subscribe(topic('cmd'), { qos: 1 }, (err) => {
-          if (err) log.error({ err: err.message }, 'could not subscribe to cmd');
-        });
-        if (lastStatus) publishStatus({ ...lastStatus, state: 'online', ts: new Date().toISOString() });
-        events.onConnectionChange?.(true);
-        pump();
-      });
-      client.on('close', () => {
-        if (connected) {
-          log.warn('uplink lost');
-          events.onConnectionChange?.(false);
-        }
-        connected = false;
-      });
-      client.on('error', (err) => log.warn({ err: err.message }, 'uplink error'));
-      client.on('message', (_t, payload) => {
-        const d = decodeCmd.decode(payload);
-        if (!d.ok) return log.warn({ error: d.error }, 'bad command from server ignored');
-        if (d.value.type === 'committed') onCommitted(d.value.ids);
-        else events.onAlarmAck?.(d.value);
-      });
+      stopped = false;
+      connect();
       resendTimer = setInterval(resendStale, Math.min(resendAfterMs, 5000));
     },
     /** Call after the outbox gained something. */
@@ -140,6 +166,8 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     },
     inFlightCount: () => inFlight.size,
     async stop() {
+      stopped = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
       if (resendTimer) clearInterval(resendTimer);
       const c = client;
       client = null;

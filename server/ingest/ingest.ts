@@ -63,6 +63,7 @@ export interface IngestDeps {
 interface QueuedEvent {
   topic: ParsedTopic;
   event: DeviceEvent;
+  raw: string;
 }
 
 const MAX_BATCH = 500;
@@ -74,6 +75,7 @@ export function createIngest(deps: IngestDeps) {
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
   const siteOfGateway = new Map<string, string>();
+  let closed = false;
   /** Test alarms raised in the batch being committed. */
   const tested: Array<{ device: string; alarmId: string }> = [];
   /** Residents at whose side a caregiver's presence was reported (staff tag, presence button). */
@@ -117,6 +119,8 @@ export function createIngest(deps: IngestDeps) {
   }
 
   interface Context {
+    /** The topic names a real gateway of that site (false: refused, not confirmed). */
+    sender: boolean;
     device: Device | undefined;
     resident: Resident | undefined;
     timezone: string;
@@ -126,7 +130,8 @@ export function createIngest(deps: IngestDeps) {
   async function lookUp(batch: QueuedEvent[]): Promise<Context[]> {
     const sites = new Map<string, string>();
     const out: Context[] = [];
-    for (const { event, topic } of batch) {
+    for (const { event, topic, raw } of batch) {
+      const sender = await checkSender(topic, raw);
       const device = await lookups.getDevice(event.device);
       const resident = device?.residentId ? await lookups.getResident(device.residentId) : undefined;
       let timezone = sites.get(topic.siteId);
@@ -134,7 +139,7 @@ export function createIngest(deps: IngestDeps) {
         timezone = (await lookups.getSite(topic.siteId))?.timezone ?? defaultTimezone;
         sites.set(topic.siteId, timezone);
       }
-      out.push({ device, resident, timezone });
+      out.push({ device, resident, timezone, sender });
     }
     return out;
   }
@@ -160,6 +165,7 @@ export function createIngest(deps: IngestDeps) {
         for (const [i, item] of batch.entries()) {
           const { event, topic } = item;
           const ctx = contexts[i] as Context;
+          if (!ctx.sender) continue;
           const device = ctx.device;
           if (device && device.gatewayId !== topic.gatewayId) {
             // A gateway naming another gateway's device is a forgery: refuse and record it.
@@ -410,16 +416,21 @@ export function createIngest(deps: IngestDeps) {
   }
 
   return {
+    /** Stop taking messages (shutdown): what is queued still commits with `drain`. */
+    close() {
+      closed = true;
+    },
     /** Entry point for every message on `care/v1/+/+/{events,telemetry,status}`. */
     async onMessage(rawTopic: string, payload: Buffer): Promise<void> {
+      if (closed) return;
       const topic = parseGatewayTopic(rawTopic);
       if (!topic || topic.kind === 'cmd') {
         return reject('unknown', 'topic', rawTopic, 'not a gateway uplink topic');
       }
       try {
-        if (!(await checkSender(topic, rawTopic))) return;
-        deps.supervision.heardGateway(topic.gatewayId);
         if (topic.kind === 'events') {
+          // Queued at once, in arrival order (nothing awaited before the push): events commit in
+          // the order the gateway sent them. The sender is checked when the batch is read.
           const d = decodeEvent.decode(payload);
           if (!d.ok) return reject('events', d.reason, rawTopic, d.error);
           if (queue.length >= maxQueue) {
@@ -427,9 +438,14 @@ export function createIngest(deps: IngestDeps) {
             log.warn({ topic: rawTopic, eventId: d.value.id }, 'ingest queue full; left unconfirmed for the gateway to resend');
             return;
           }
-          queue.push({ topic, event: d.value });
+          queue.push({ topic, event: d.value, raw: rawTopic });
+          deps.supervision.heardGateway(topic.gatewayId);
           await drain();
-        } else if (topic.kind === 'telemetry') {
+          return;
+        }
+        if (!(await checkSender(topic, rawTopic))) return;
+        deps.supervision.heardGateway(topic.gatewayId);
+        if (topic.kind === 'telemetry') {
           await onTelemetry(topic, rawTopic, payload);
         } else {
           await onStatus(topic, rawTopic, payload);

@@ -50,8 +50,10 @@ describe('SQLite telemetry', () => {
     expect(week.body.points.length).toBeLessThanOrEqual(1500);
     expect(week.body.points.length).toBeGreaterThan(100);
     const values = week.body.points.map((p) => p.value);
-    expect(Math.min(...values)).toBeGreaterThan(60);
-    expect(Math.max(...values)).toBeLessThan(70);
+    // Readings alternate 60 and 70: a bucket mean lies between (an edge bucket may hold one reading).
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(60);
+    expect(Math.max(...values)).toBeLessThanOrEqual(70);
+    expect(values.filter((v) => v > 60 && v < 70).length).toBeGreaterThan(values.length * 0.9);
   });
 });
 

@@ -197,6 +197,7 @@ describe('kill -9', () => {
       (r) => r.seq,
     );
     db.close();
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const outOfOrder = seqs.flatMap((q, i) => (i > 0 && q < (seqs[i - 1] as number) ? [`${seqs[i - 1]}->${q}@${i}`] : []));
+    expect(outOfOrder).toEqual([]);
   });
 });
