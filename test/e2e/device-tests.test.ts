@@ -1,10 +1,10 @@
 // Device tests: a button pressed during its test raises a test alarm that never escalates and
 // passes the test; a button that stays silent fails its test and raises a technical alarm.
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
 let server: TestServer;
@@ -14,12 +14,7 @@ let gw: MqttClient;
 beforeAll(async () => {
   server = await startTestServer(undefined, { clock });
   site = await registerSite(server);
-  gw = await mqtt.connectAsync(server.mqttUrl, {
-    clientId: site.gatewayId,
-    username: site.gatewayId,
-    password: site.secret,
-    reconnectPeriod: 0,
-  });
+  gw = await connectAsGateway(server, site);
 });
 afterAll(async () => {
   await gw?.endAsync();

@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 let server: TestServer;
 let site: DemoSite;
@@ -64,12 +64,7 @@ beforeAll(async () => {
     webhookSecret: SECRET,
   });
   expect(put.status).toBe(200);
-  gw = await mqtt.connectAsync(server.mqttUrl, {
-    clientId: site.gatewayId,
-    username: site.gatewayId,
-    password: site.secret,
-    reconnectPeriod: 0,
-  });
+  gw = await connectAsGateway(server, site);
 });
 afterAll(async () => {
   await gw?.endAsync();
@@ -241,12 +236,7 @@ describe('restart', () => {
     const c = new FakeClock(Date.parse('2026-11-23T03:00:00.000Z'));
     let s = await startTestServer(dataDir, { clock: c });
     const st = await registerSite(s);
-    const g = await mqtt.connectAsync(s.mqttUrl, {
-      clientId: st.gatewayId,
-      username: st.gatewayId,
-      password: st.secret,
-      reconnectPeriod: 0,
-    });
+    const g = await connectAsGateway(s, st);
     await g.publishAsync(
       gatewayTopic(st.siteId, st.gatewayId, 'events'),
       JSON.stringify({ v: 1, id: 'restart-1', seq: 1, ts: c.iso(), device: 'btn-203', type: 'call' }),
@@ -280,12 +270,7 @@ describe('snooze', () => {
       { id: 'pad-1', kind: 'bed_sensor' },
       { id: 'btn-1', kind: 'call_button' },
     ]);
-    const g = await mqtt.connectAsync(s.mqttUrl, {
-      clientId: st.gatewayId,
-      username: st.gatewayId,
-      password: st.secret,
-      reconnectPeriod: 0,
-    });
+    const g = await connectAsGateway(s, st);
     const send = (id: string, device: string, type: string, ts: string) =>
       g.publishAsync(gatewayTopic(st.siteId, st.gatewayId, 'events'), JSON.stringify({ v: 1, id, seq: 1, ts, device, type }), { qos: 1 });
     // 23:00 in Asia/Shanghai: a night bed exit, medium.
@@ -320,12 +305,7 @@ describe('confirmation delay', () => {
       { id: 'btn-2', kind: 'call_button' },
     ]);
     await s.api('PUT', `/api/v1/residents/${st.residentId}/settings`, { confirmDelaySeconds: { bed_exit: 60 } });
-    const g = await mqtt.connectAsync(s.mqttUrl, {
-      clientId: st.gatewayId,
-      username: st.gatewayId,
-      password: st.secret,
-      reconnectPeriod: 0,
-    });
+    const g = await connectAsGateway(s, st);
     let i = 0;
     const send = async (device: string, type: string) => {
       i += 1;
@@ -388,12 +368,7 @@ describe('call trees and receipts', () => {
         { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
       ],
     });
-    const g = await mqtt.connectAsync(s.mqttUrl, {
-      clientId: st.gatewayId,
-      username: st.gatewayId,
-      password: st.secret,
-      reconnectPeriod: 0,
-    });
+    const g = await connectAsGateway(s, st);
     await g.publishAsync(
       gatewayTopic(st.siteId, st.gatewayId, 'events'),
       JSON.stringify({ v: 1, id: 'tree-1', seq: 1, ts: c.iso(), device: 'btn-3', type: 'call' }),
@@ -431,12 +406,7 @@ describe('caregiver presence', () => {
       { id: 'btn-4', kind: 'call_button' },
       { id: 'tag-4', kind: 'presence_sensor' },
     ]);
-    const g = await mqtt.connectAsync(s.mqttUrl, {
-      clientId: st.gatewayId,
-      username: st.gatewayId,
-      password: st.secret,
-      reconnectPeriod: 0,
-    });
+    const g = await connectAsGateway(s, st);
     const send = (id: string, device: string, type: string, data?: object) =>
       g.publishAsync(
         gatewayTopic(st.siteId, st.gatewayId, 'events'),

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import WebSocket from 'ws';
@@ -128,6 +129,16 @@ export async function startTestGateway(server: TestServer, site: DemoSite, file:
   const gw = await startGateway(gatewayConfigFor(server, site, file), { logger: quietLogger() });
   await waitFor(() => gw.uplinkConnected(), 'gateway uplink connected');
   return gw;
+}
+
+/** A raw MQTT client logged in as the site's gateway, for tests that speak the wire contract. */
+export function connectAsGateway(server: { mqttUrl: string }, site: Pick<DemoSite, 'gatewayId' | 'secret'>): Promise<MqttClient> {
+  return mqtt.connectAsync(server.mqttUrl, {
+    clientId: site.gatewayId,
+    username: site.gatewayId,
+    password: site.secret,
+    reconnectPeriod: 0,
+  });
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
