@@ -31,6 +31,8 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
   };
   const ack = () => act(() => api.post(`/alarms/${encodeURIComponent(a.id)}/ack`));
   const onSite = () => act(() => api.post(`/alarms/${encodeURIComponent(a.id)}/on-site`));
+  // Only medium and low alarms: the server refuses to silence a high-priority one.
+  const snooze = () => act(() => api.post(`/alarms/${encodeURIComponent(a.id)}/snooze`, { minutes: 10 }));
   const resolve = (outcome: string) =>
     act(() => api.post(`/alarms/${encodeURIComponent(a.id)}/resolve`, note.trim() ? { outcome, note: note.trim() } : { outcome }));
 
@@ -81,6 +83,11 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
           {a.state === 'active' && (
             <button type="button" class="btn btn-ack" disabled={busy} onClick={ack} data-testid="ack">
               {t('action.ack')}
+            </button>
+          )}
+          {a.state === 'active' && a.priority !== 'high' && !a.snoozedUntil && (
+            <button type="button" class="btn btn-resolve" disabled={busy} onClick={snooze} data-testid="snooze">
+              {t('action.snooze')}
             </button>
           )}
           {!a.onSiteBy && (
