@@ -37,6 +37,7 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ADMIN_PASSWORD   password of user "admin", created on first start [generated, printed once]
   CARE_TOKEN_TTL_MINUTES  login session lifetime [720]
   CARE_LOG_LEVEL        pino level [info]
+  CARE_CONFIG_FILE      a JSON file of these keys (also --config FILE); the environment wins
   CARE_MQTT_URL         mqtt://user:pass@host:1883 of an external broker (Mosquitto 2 with the
                         dynamic-security plugin) to join instead of the embedded one; several
                         server instances then share ingest [unset: embedded Aedes]
@@ -54,6 +55,31 @@ Not yet available (setting them stops the server rather than running half-config
  CARE_INFLUX_URL`;
 
 export class ConfigError extends Error {}
+
+/**
+ * The optional config file (`--config FILE` or CARE_CONFIG_FILE): a JSON object of the same
+ * CARE_* keys. The environment wins over the file, so one file can serve several hosts.
+ */
+export function withConfigFile(env: NodeJS.ProcessEnv, file: string | undefined): NodeJS.ProcessEnv {
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`config file ${file}: must be a JSON object of CARE_* keys`);
+  const fromFile: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!/^CARE_[A-Z_]+$/.test(key)) throw new ConfigError(`config file ${file}: "${key}" is not a CARE_* setting`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`config file ${file}: ${key} must be a string, number or boolean`);
+    }
+    fromFile[key] = String(value);
+  }
+  return { ...fromFile, ...env };
+}
 
 function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
   const raw = env[key];

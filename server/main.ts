@@ -1,10 +1,10 @@
 // `npm run server`: the central process on its own.
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadServerConfig, SERVER_ENV_HELP } from './config.ts';
+import { ConfigError, loadServerConfig, SERVER_ENV_HELP, withConfigFile } from './config.ts';
 import { startServer } from './server.ts';
 
-const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string' } }, strict: true });
 if (values.help) {
   console.log(
     `Usage: npm run server\n\nStarts the eldercare server: embedded MQTT broker, ingest, alarm engine,\nREST API, WebSocket feed and the dashboard.\n\n${SERVER_ENV_HELP}`,
@@ -14,7 +14,7 @@ if (values.help) {
 
 let config: ReturnType<typeof loadServerConfig>;
 try {
-  config = loadServerConfig();
+  config = loadServerConfig(withConfigFile(process.env, values.config ?? process.env.CARE_CONFIG_FILE));
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`configuration error: ${err.message}`);

@@ -1,0 +1,36 @@
+// Server configuration: every bad key stops the start with a message naming it; the optional
+// config file holds the same keys, and the environment wins over it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadServerConfig, withConfigFile } from '../../server/config.ts';
+import { tempDir } from '../helpers/harness.ts';
+
+describe('server configuration', () => {
+  it.each([
+    [{ CARE_HTTP_PORT: 'eighty' }, /CARE_HTTP_PORT/],
+    [{ CARE_MQTT_PORT: '70000' }, /CARE_MQTT_PORT/],
+    [{ CARE_ADMIN_PASSWORD: 'short' }, /CARE_ADMIN_PASSWORD/],
+    [{ CARE_DATABASE_URL: 'mysql://x' }, /CARE_DATABASE_URL/],
+    [{ CARE_INFLUX_URL: 'http://influx:8086' }, /CARE_INFLUX_DATABASE/],
+    [{ CARE_INFLUX_URL: 'http://influx:8086', CARE_INFLUX_TOKEN: 't' }, /CARE_INFLUX_ORG/],
+    [{ CARE_TLS_CERT: '/nonexistent.pem' }, /CARE_TLS_KEY/],
+    [{ CARE_LOG_LEVEL: 'loud' }, /CARE_LOG_LEVEL/],
+    [{ CARE_ALLOWED_ORIGINS: 'evil' }, /CARE_ALLOWED_ORIGINS/],
+  ])('refuses %o naming the key', (env, key) => {
+    expect(() => loadServerConfig(env)).toThrow(key);
+  });
+
+  it('reads a config file of CARE_* keys, the environment winning', () => {
+    const file = path.join(tempDir(), 'server.json');
+    fs.writeFileSync(file, JSON.stringify({ CARE_HTTP_PORT: 9090, CARE_MQTT_PORT: '2883', CARE_LOG_LEVEL: 'warn' }));
+    const config = loadServerConfig(withConfigFile({ CARE_MQTT_PORT: '3883' }, file));
+    expect(config).toMatchObject({ httpPort: 9090, mqttPort: 3883, logLevel: 'warn' });
+  });
+
+  it('refuses a config file with keys that are not settings', () => {
+    const file = path.join(tempDir(), 'server.json');
+    fs.writeFileSync(file, JSON.stringify({ HTTP_PORT: 1 }));
+    expect(() => withConfigFile({}, file)).toThrow(/"HTTP_PORT" is not a CARE_\* setting/);
+  });
+});
