@@ -65,6 +65,18 @@ describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two i
     screenB.close();
   });
 
+  it('one instance stops mid-stream: the other takes all ingest and nothing is lost', async () => {
+    const screenB = await Screen.open(b);
+    for (let i = 0; i < 20; i += 1) gateway.sink.event({ device: 'radar-203', type: 'fall' });
+    await a.stop();
+    for (let i = 0; i < 20; i += 1) gateway.sink.event({ device: 'radar-203', type: 'fall' });
+    // Whatever A took but never committed stays unconfirmed; the gateway resends it to B.
+    await waitFor(() => gateway.outboxDepth().events === 0, 'every event confirmed', 40_000);
+    const fall = await screenB.waitForAlarm((x) => x.type === 'fall' && x.count === 40);
+    expect(fall.count).toBe(40);
+    screenB.close();
+  }, 60_000);
+
   it('the broker refuses anonymous clients, wrong secrets and foreign topics', async () => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const tryConnect = (opts: mqtt.IClientOptions) =>
@@ -78,7 +90,7 @@ describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two i
     expect(await tryConnect({ clientId: 'anon' })).toBe('refused');
     expect(await tryConnect({ clientId: site.gatewayId, username: site.gatewayId, password: 'wrong' })).toBe('refused');
 
-    const other = await registerSite(a, [{ id: 'btn-x', kind: 'call_button' }]);
+    const other = await registerSite(b, [{ id: 'btn-x', kind: 'call_button' }]);
     const c = await mqtt.connectAsync(url, {
       clientId: other.gatewayId,
       username: other.gatewayId,
@@ -88,7 +100,7 @@ describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two i
     // Publishing into another gateway's prefix: Mosquitto drops it (MQTT 3.1.1 has no refusal code).
     await c.publishAsync(
       gatewayTopic(site.siteId, site.gatewayId, 'events'),
-      JSON.stringify({ v: 1, id: 'forged-ext', seq: 1, ts: new Date().toISOString(), device: 'radar-203', type: 'fall' }),
+      JSON.stringify({ v: 1, id: 'forged-ext', seq: 1, ts: new Date().toISOString(), device: 'radar-203', type: 'tamper' }),
       { qos: 1 },
     );
     await expect(c.subscribeAsync('care/v1/#', { qos: 1 })).rejects.toThrow();
@@ -99,11 +111,11 @@ describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two i
       { qos: 1 },
     );
     await waitFor(
-      async () => (await a.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.find((x) => x.deviceId === 'btn-x'),
+      async () => (await b.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.find((x) => x.deviceId === 'btn-x'),
       'own event',
     );
-    const all = await a.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
-    expect(all.body.alarms.find((x) => x.deviceId === 'radar-203' && x.type === 'fall')).toBeUndefined();
+    const all = await b.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
+    expect(all.body.alarms.find((x) => x.deviceId === 'radar-203' && x.type === 'tamper')).toBeUndefined();
     await c.endAsync();
   });
 });
