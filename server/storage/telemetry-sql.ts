@@ -1,8 +1,12 @@
 // Telemetry in the state database's `telemetry` table (SQLite by default; the same code on
 // PostgreSQL). Long ranges are averaged per time bucket in SQL, per engine.
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from './registry.ts';
 import type { ChartPoint, TelemetryBackend, TelemetryPoint } from './telemetry.ts';
+
+/** Rows per pruning statement on SQLite: a few milliseconds of work each. */
+const PRUNE_CHUNK = 2000;
 
 export function sqlTelemetryBackend(db: Db, engine: 'sqlite' | 'postgres'): TelemetryBackend {
   return {
@@ -19,16 +23,17 @@ export function sqlTelemetryBackend(db: Db, engine: 'sqlite' | 'postgres'): Tele
     },
     async query(q, bucketSeconds) {
       if (bucketSeconds === null) {
+        // Past the limit the newest points are kept: a chart must not lose its recent end.
         let sel = db
           .selectFrom('telemetry')
           .select(['ts', 'metric', 'value', 'device_id'])
           .where('resident_id', '=', q.residentId)
           .where('ts', '>=', q.from)
           .where('ts', '<=', q.to)
-          .orderBy('ts')
+          .orderBy('ts', 'desc')
           .limit(q.limit ?? 20_000);
         if (q.metric) sel = sel.where('metric', '=', q.metric);
-        return (await sel.execute()).map((r) => ({ ts: r.ts, metric: r.metric, value: r.value, device: r.device_id }));
+        return (await sel.execute()).reverse().map((r) => ({ ts: r.ts, metric: r.metric, value: r.value, device: r.device_id }));
       }
       const epoch =
         engine === 'sqlite' ? sql<number>`CAST(strftime('%s', ts) AS INTEGER)` : sql<number>`EXTRACT(EPOCH FROM ts::timestamptz)`;
@@ -54,8 +59,26 @@ export function sqlTelemetryBackend(db: Db, engine: 'sqlite' | 'postgres'): Tele
       );
     },
     async prune(beforeIso) {
-      const r = await db.deleteFrom('telemetry').where('ts', '<', beforeIso).executeTakeFirst();
-      return Number(r.numDeletedRows);
+      if (engine === 'postgres') {
+        const r = await db.deleteFrom('telemetry').where('ts', '<', beforeIso).executeTakeFirst();
+        return Number(r.numDeletedRows);
+      }
+      // SQLite runs on the event loop: one `DELETE ... WHERE ts < ?` scans the whole table (no
+      // index leads with ts) and would stall alarms for seconds on a large table. Rows go in
+      // insertion (rowid) order, which is about time order, a few thousand per statement with a
+      // pause for other work between, until the oldest-inserted rows include one newer than the
+      // cut-off. A row that arrived late (a gateway's backlog) goes at most as late as it arrived.
+      let removed = 0;
+      for (;;) {
+        const r =
+          await sql`DELETE FROM telemetry WHERE rowid IN (SELECT rowid FROM telemetry ORDER BY rowid LIMIT ${PRUNE_CHUNK}) AND ts < ${beforeIso}`.execute(
+            db,
+          );
+        const n = Number(r.numAffectedRows ?? 0);
+        removed += n;
+        if (n < PRUNE_CHUNK) return removed;
+        await yieldToEvents();
+      }
     },
   };
 }

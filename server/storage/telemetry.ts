@@ -59,6 +59,7 @@ export interface BatchingOptions {
   maxBackoffMs: number;
 }
 
+const DROP_WARNING_MS = 10_000;
 const DEFAULTS: BatchingOptions = { maxBatch: 5000, flushMs: 250, maxBuffered: 200_000, maxBackoffMs: 30_000 };
 
 /** Ranges up to this are served raw; longer ones as bucket means, about this many per series. */
@@ -84,6 +85,9 @@ export function createBatchingTelemetry(
   let failures = 0;
   let dropped = 0;
   let lastError: string | null = null;
+  /** Dropped since the last warning: a long outage warns every few seconds, not per batch. */
+  let droppedUnwarned = 0;
+  let lastDropWarning = 0;
 
   async function writeOut(): Promise<void> {
     timer = null;
@@ -128,7 +132,15 @@ export function createBatchingTelemetry(
         const over = buffer.length - opts.maxBuffered;
         buffer = buffer.slice(over);
         dropped += over;
-        log.warn({ backend: backend.name, dropped: over }, 'telemetry buffer full; oldest points dropped');
+        droppedUnwarned += over;
+        if (Date.now() - lastDropWarning >= DROP_WARNING_MS) {
+          log.warn(
+            { backend: backend.name, dropped: droppedUnwarned, droppedTotal: dropped },
+            'telemetry buffer full; oldest points dropped',
+          );
+          droppedUnwarned = 0;
+          lastDropWarning = Date.now();
+        }
       }
       // While the store is failing, the retry timer owns the next attempt.
       if (failures === 0) schedule(buffer.length >= opts.maxBatch ? 0 : opts.flushMs);

@@ -1,8 +1,20 @@
 // Telemetry in SQLite (the default): raw points for short ranges, bucket means for long ones,
-// and pruning past the retention period.
+// and pruning past the retention period. Also the batching writer every back end shares.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
-import { type DemoSite, registerSite, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { openDatabase } from '../../server/storage/db.ts';
+import { createBatchingTelemetry, type TelemetryPoint } from '../../server/storage/telemetry.ts';
+import { sqlTelemetryBackend } from '../../server/storage/telemetry-sql.ts';
+import {
+  type DemoSite,
+  quietLogger,
+  registerSite,
+  startTestGateway,
+  startTestServer,
+  type TestServer,
+  tempDir,
+  waitFor,
+} from '../helpers/harness.ts';
 
 let server: TestServer;
 let site: DemoSite;
@@ -57,25 +69,113 @@ describe('SQLite telemetry', () => {
   });
 });
 
+const reading = (daysAgo: number, value = 97): TelemetryPoint => ({
+  site_id: 's',
+  device_id: 'd',
+  resident_id: 'r',
+  metric: 'spo2',
+  value,
+  ts: new Date(now - daysAgo * 86_400_000).toISOString(),
+});
+
 describe('retention', () => {
   it('prune removes readings older than the cut-off and keeps the rest', async () => {
-    const { openDatabase } = await import('../../server/storage/db.ts');
-    const { sqlTelemetryBackend } = await import('../../server/storage/telemetry-sql.ts');
-    const { tempDir } = await import('../helpers/harness.ts');
     const opened = await openDatabase(tempDir());
     const backend = sqlTelemetryBackend(opened.db, 'sqlite');
-    const p = (daysAgo: number) => ({
-      site_id: 's',
-      device_id: 'd',
-      resident_id: 'r',
-      metric: 'spo2',
-      value: 97,
-      ts: new Date(now - daysAgo * 86_400_000).toISOString(),
-    });
-    await backend.writeBatch([p(100), p(95), p(10), p(1)]);
+    await backend.writeBatch([reading(100), reading(95), reading(10), reading(1)]);
     expect(await backend.prune?.(new Date(now - 90 * 86_400_000).toISOString())).toBe(2);
     const left = await opened.db.selectFrom('telemetry').select('ts').execute();
     expect(left).toHaveLength(2);
     await opened.close();
+  });
+
+  it('prunes a large backlog in several statements, and a late arrival once the rows before it have gone', async () => {
+    const opened = await openDatabase(tempDir());
+    const backend = sqlTelemetryBackend(opened.db, 'sqlite');
+    // 5,000 old readings (more than one pruning statement takes), 2,500 newer ones, then a late
+    // old one (a gateway's backlog) behind them.
+    await backend.writeBatch(Array.from({ length: 5000 }, (_, i) => reading(120 - i / 1000)));
+    await backend.writeBatch(Array.from({ length: 2500 }, (_, i) => reading(30 - i / 1000)));
+    await backend.writeBatch([reading(100)]);
+    const cutOff = (days: number) => new Date(now - days * 86_400_000).toISOString();
+    expect(await backend.prune?.(cutOff(90))).toBe(5000);
+    expect(await backend.prune?.(cutOff(90))).toBe(0);
+    // The late reading sits behind newer ones; it goes when they do.
+    expect(await backend.prune?.(cutOff(10))).toBe(2501);
+    expect(await opened.db.selectFrom('telemetry').select('ts').execute()).toHaveLength(0);
+    await opened.close();
+  });
+});
+
+describe('raw charts past the point limit', () => {
+  it('keep the newest points', async () => {
+    const opened = await openDatabase(tempDir());
+    const backend = sqlTelemetryBackend(opened.db, 'sqlite');
+    await backend.writeBatch(Array.from({ length: 50 }, (_, i) => reading(i / 1000, i)));
+    const got = await backend.query(
+      { residentId: 'r', from: new Date(now - 86_400_000).toISOString(), to: new Date(now).toISOString(), limit: 10 },
+      null,
+    );
+    expect(got.map((p) => p.value)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    await opened.close();
+  });
+});
+
+describe('batching writer', () => {
+  /** A back end that records each batch, and fails while `down`. */
+  const fakeBackend = () => {
+    const batches: number[][] = [];
+    const state = { down: false, calls: 0 };
+    return {
+      batches,
+      state,
+      backend: {
+        name: 'fake',
+        async writeBatch(points: TelemetryPoint[]) {
+          state.calls += 1;
+          if (state.down) throw new Error('connection refused');
+          batches.push(points.map((p) => p.value));
+        },
+        query: async () => [],
+      },
+    };
+  };
+  const values = (n: number, from = 0) => Array.from({ length: n }, (_, i) => reading(0, from + i));
+
+  it('writes in batches of at most maxBatch, and close flushes what waits', async () => {
+    const fake = fakeBackend();
+    const store = createBatchingTelemetry(fake.backend, quietLogger(), () => {}, { maxBatch: 3, flushMs: 60_000 });
+    store.write(values(7));
+    await store.close();
+    expect(fake.batches).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
+  });
+
+  it('past the buffer bound, drops the oldest and counts them', async () => {
+    const fake = fakeBackend();
+    fake.state.down = true;
+    const store = createBatchingTelemetry(fake.backend, quietLogger(), () => {}, { maxBuffered: 5, flushMs: 60_000 });
+    store.write(values(4));
+    store.write(values(4, 4));
+    expect(store.status()).toMatchObject({ buffered: 5, dropped: 3 });
+    fake.state.down = false;
+    await store.close();
+    expect(fake.batches.flat()).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  it('while the store fails: buffers, reports it, retries with backoff, then writes the backlog in order', async () => {
+    const fake = fakeBackend();
+    fake.state.down = true;
+    let errors = 0;
+    const store = createBatchingTelemetry(fake.backend, quietLogger(), () => (errors += 1), { flushMs: 1, maxBackoffMs: 20 });
+    store.write(values(3));
+    await waitFor(() => fake.state.calls >= 3, 'retries while down');
+    store.write(values(3, 3));
+    expect(store.status()).toMatchObject({ backend: 'fake', ok: false, buffered: 6, lastError: 'connection refused' });
+    expect(errors).toBeGreaterThanOrEqual(3);
+    fake.state.down = false;
+    await waitFor(() => store.status().ok && store.status().buffered === 0, 'backlog written');
+    expect(fake.batches.flat()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(store.status()).toMatchObject({ ok: true, lastError: null, dropped: 0 });
+    await store.close();
   });
 });
