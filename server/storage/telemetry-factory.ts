@@ -1,4 +1,4 @@
-// Picks the telemetry back end from the configuration.
+// Picks the telemetry back end from the configuration and puts the shared batching writer in front.
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.ts';
 import type { Db } from './registry.ts';
@@ -22,7 +22,7 @@ export async function createTelemetryStore(
           retentionDays: config.telemetryRetentionDays,
         })
       : i?.version === 2
-        ? influx2Backend({ url: i.url, token: i.token, org: i.org, bucket: i.bucket })
+        ? influx2Backend({ url: i.url, token: i.token, org: i.org, bucket: i.bucket }, deps.log)
         : sqlTelemetryBackend(deps.db, deps.engine);
   deps.log.info({ backend: backend.name }, 'telemetry store');
   return createBatchingTelemetry(backend, deps.log, deps.onError);

@@ -27,7 +27,8 @@ export function influx1Query(q: TelemetryQuery, bucketSeconds: number | null): s
   const where = `"resident" = ${Influx.escape.stringLit(q.residentId)} AND time >= ${Influx.escape.stringLit(q.from)} AND time <= ${Influx.escape.stringLit(q.to)}`;
   return metrics.map((m) =>
     bucketSeconds === null
-      ? `SELECT "value", "device" FROM ${Influx.escape.quoted(m)} WHERE ${where} ORDER BY time LIMIT ${q.limit ?? 20_000}`
+      ? // Newest first, so that past the limit the chart keeps its recent end (sorted again after).
+        `SELECT "value", "device" FROM ${Influx.escape.quoted(m)} WHERE ${where} ORDER BY time DESC LIMIT ${q.limit ?? 20_000}`
       : `SELECT mean("value") AS "value" FROM ${Influx.escape.quoted(m)} WHERE ${where} GROUP BY time(${bucketSeconds}s), "device" fill(none)`,
   );
 }
@@ -63,9 +64,15 @@ export async function influx1Backend(config: Influx1Config): Promise<TelemetryBa
     if (prepared) return;
     const names = await client.getDatabaseNames();
     if (!names.includes(config.database)) await client.createDatabase(config.database);
-    await client.query(
-      `CREATE RETENTION POLICY "care_retention" ON ${Influx.escape.quoted(config.database)} DURATION ${config.retentionDays}d REPLICATION 1 DEFAULT`,
-    );
+    const policy = `"care_retention" ON ${Influx.escape.quoted(config.database)} DURATION ${config.retentionDays}d`;
+    try {
+      await client.query(`CREATE RETENTION POLICY ${policy} REPLICATION 1 DEFAULT`);
+    } catch (err) {
+      // CREATE is refused when the policy exists with another duration (CARE_TELEMETRY_RETENTION_DAYS
+      // changed): left as is, every write would fail for good.
+      if (!/already exists/.test((err as Error).message)) throw err;
+      await client.query(`ALTER RETENTION POLICY ${policy} DEFAULT`);
+    }
     prepared = true;
   }
   return {

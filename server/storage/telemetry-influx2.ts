@@ -1,7 +1,8 @@
 // Telemetry in InfluxDB 2.x / 3.x through `@influxdata/influxdb-client`: the same schema as 1.x
 // (measurement per metric; tags site, device, resident; field value), line protocol with
 // millisecond precision, and Flux queries with `aggregateWindow` for long ranges.
-import { InfluxDB, Point } from '@influxdata/influxdb-client';
+import { InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
 import type { ChartPoint, TelemetryBackend, TelemetryPoint, TelemetryQuery } from './telemetry.ts';
 
 export interface Influx2Config {
@@ -35,11 +36,18 @@ export function fluxQuery(bucket: string, q: TelemetryQuery, bucketSeconds: numb
   if (q.metric) lines.push(`  |> filter(fn: (r) => r._measurement == ${fluxString(q.metric)})`);
   if (bucketSeconds !== null) lines.push(`  |> aggregateWindow(every: ${bucketSeconds}s, fn: mean, createEmpty: false)`);
   lines.push('  |> keep(columns: ["_time", "_value", "_measurement", "device"])');
-  lines.push(`  |> limit(n: ${q.limit ?? 20_000})`);
+  // The newest points of each series past the limit: a chart must not lose its recent end.
+  lines.push(`  |> tail(n: ${q.limit ?? 20_000})`);
   return lines.join('\n');
 }
 
-export function influx2Backend(config: Influx2Config): TelemetryBackend {
+export function influx2Backend(config: Influx2Config, log?: Logger): TelemetryBackend {
+  // The client logs every failed write to the console itself; the batching writer already
+  // reports failures (once, then every tenth retry), so its messages go to debug.
+  if (log) {
+    const quiet = (message: string, err?: unknown) => log.debug({ err: (err as Error | undefined)?.message }, message);
+    setLogger({ error: quiet, warn: quiet });
+  }
   const client = new InfluxDB({ url: config.url, token: config.token, timeout: 10_000 });
   const write = client.getWriteApi(config.org, config.bucket, 'ms', { maxRetries: 0, batchSize: 10_000 });
   const reader = client.getQueryApi(config.org);

@@ -1,9 +1,11 @@
 // Telemetry in a real InfluxDB 1.x (Debian's influxd, started here): charts are served from it,
 // and when it is killed mid-stream alarms carry on at once while readings are buffered and
 // arrive once it is back.
+import * as Influx from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
+import { influx1Backend } from '../../server/storage/telemetry-influx1.ts';
 import { type DemoSite, registerSite, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influx.ts';
 
@@ -88,4 +90,23 @@ describe.skipIf(!influxdAvailable())('telemetry in InfluxDB 1.x', () => {
     );
     expect(back.map((p) => p.value)).toEqual(Array.from({ length: 30 }, (_, i) => 100 + i));
   }, 60_000);
+
+  it('a changed retention period is applied to the existing policy, and writes go on', async () => {
+    // The server created "care_retention" with 90 days; a restart with 30 days must alter it.
+    const backend = await influx1Backend({ url: influx.url, database: 'care', retentionDays: 30 });
+    await backend.writeBatch([
+      {
+        site_id: site.siteId,
+        device_id: 'radar-203',
+        resident_id: site.residentId,
+        metric: 'spo2',
+        value: 96,
+        ts: new Date().toISOString(),
+      },
+    ]);
+    const url = new URL(influx.url);
+    const client = new Influx.InfluxDB({ host: url.hostname, port: Number(url.port), database: 'care' });
+    const policies = await client.showRetentionPolicies('care');
+    expect(policies.find((p) => p.name === 'care_retention')).toMatchObject({ duration: '720h0m0s', default: true });
+  });
 });
