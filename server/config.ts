@@ -51,8 +51,13 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_MQTTS_PORT       MQTT over TLS [8883 when a certificate is set]
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
-Not yet available (setting them stops the server rather than running half-configured):
- CARE_INFLUX_URL`;
+  CARE_TELEMETRY_RETENTION_DAYS  days vital signs and battery readings are kept [90]
+  CARE_INFLUX_URL       http(s)://host:8086: telemetry in InfluxDB instead of the state database,
+                        with one of the two sets below [unset: telemetry in SQLite/PostgreSQL]
+  CARE_INFLUX_DATABASE  InfluxDB 1.x database (created if missing, with a retention policy)
+  CARE_INFLUX_USERNAME, CARE_INFLUX_PASSWORD  InfluxDB 1.x credentials [none]
+  CARE_INFLUX_TOKEN, CARE_INFLUX_ORG, CARE_INFLUX_BUCKET  InfluxDB 2.x/3.x (all three; the
+                        bucket's own retention applies)`;
 
 export class ConfigError extends Error {}
 
@@ -144,6 +149,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     const url = env.CARE_INFLUX_URL;
     if (!/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`CARE_INFLUX_URL: "${url}" is not an http:// or https:// URL`);
     if (env.CARE_INFLUX_DATABASE) {
+      // Both sets at once is a mistake either way: refuse it rather than guess the version.
+      for (const key of ['CARE_INFLUX_TOKEN', 'CARE_INFLUX_ORG', 'CARE_INFLUX_BUCKET']) {
+        if (env[key]) throw new ConfigError(`${key}: InfluxDB 2.x setting given with CARE_INFLUX_DATABASE (1.x); set one or the other`);
+      }
+      if (env.CARE_INFLUX_USERNAME && !env.CARE_INFLUX_PASSWORD)
+        throw new ConfigError('CARE_INFLUX_PASSWORD: required with CARE_INFLUX_USERNAME');
+      if (env.CARE_INFLUX_PASSWORD && !env.CARE_INFLUX_USERNAME)
+        throw new ConfigError('CARE_INFLUX_USERNAME: required with CARE_INFLUX_PASSWORD');
       influx = {
         version: 1,
         url,
@@ -154,6 +167,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     } else if (env.CARE_INFLUX_TOKEN || env.CARE_INFLUX_ORG || env.CARE_INFLUX_BUCKET) {
       for (const key of ['CARE_INFLUX_TOKEN', 'CARE_INFLUX_ORG', 'CARE_INFLUX_BUCKET']) {
         if (!env[key]) throw new ConfigError(`${key}: required for InfluxDB 2.x/3.x with CARE_INFLUX_URL`);
+      }
+      for (const key of ['CARE_INFLUX_USERNAME', 'CARE_INFLUX_PASSWORD']) {
+        if (env[key]) throw new ConfigError(`${key}: for InfluxDB 1.x only; 2.x/3.x signs in with CARE_INFLUX_TOKEN`);
       }
       influx = {
         version: 2,
@@ -168,7 +184,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       );
     }
   } else {
-    for (const key of ['CARE_INFLUX_DATABASE', 'CARE_INFLUX_TOKEN', 'CARE_INFLUX_ORG', 'CARE_INFLUX_BUCKET']) {
+    for (const key of [
+      'CARE_INFLUX_DATABASE',
+      'CARE_INFLUX_TOKEN',
+      'CARE_INFLUX_ORG',
+      'CARE_INFLUX_BUCKET',
+      'CARE_INFLUX_USERNAME',
+      'CARE_INFLUX_PASSWORD',
+    ]) {
       if (env[key]) throw new ConfigError(`${key}: set, but CARE_INFLUX_URL is not`);
     }
   }
