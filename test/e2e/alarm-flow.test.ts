@@ -6,6 +6,18 @@ import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
+/**
+ * The latest time at UTC `hh:mm` at least 5 minutes ago. Device clocks more than a day behind are
+ * judged by receipt time, so a fixed date would make these tests depend on the time of day they run.
+ */
+function latestUtc(hh: number, mm: number, plusMinutes = 0): string {
+  const now = Date.now();
+  const d = new Date(now);
+  d.setUTCHours(hh, mm, 0, 0);
+  if (d.getTime() > now - 5 * 60_000) d.setUTCDate(d.getUTCDate() - 1);
+  return new Date(d.getTime() + plusMinutes * 60_000).toISOString();
+}
+
 let server: TestServer;
 let site: DemoSite;
 let gateway: RunningGateway;
@@ -79,10 +91,10 @@ describe('one alarm end to end', () => {
   it('a bed exit inside the night window is a medium alarm; a bed return clears it', async () => {
     const screen = await Screen.open(server);
     // 23:30 in Asia/Shanghai, inside the default 22:00-06:00 night window.
-    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: '2026-11-22T15:30:00.000Z' });
+    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: latestUtc(15, 30) });
     const exit = await screen.waitForAlarm((a) => a.type === 'bed_exit');
     expect(exit.priority).toBe('medium');
-    gateway.sink.event({ device: 'bed-203', type: 'bed_return', ts: '2026-11-22T15:33:00.000Z' });
+    gateway.sink.event({ device: 'bed-203', type: 'bed_return', ts: latestUtc(15, 30, 3) });
     const cleared = await screen.waitForAlarm((a) => a.id === exit.id && a.state === 'resolved');
     expect(cleared.outcome).toBe('cleared');
     screen.close();
@@ -90,7 +102,7 @@ describe('one alarm end to end', () => {
 
   it('a bed exit in the afternoon raises nothing', async () => {
     const before = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
-    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: '2026-11-22T07:00:00.000Z' }); // 15:00 local
+    gateway.sink.event({ device: 'bed-203', type: 'bed_exit', ts: latestUtc(7, 0) }); // 15:00 local
     gateway.sink.event({ device: 'btn-203', type: 'call_cancel' }); // a marker that is processed after it
     await waitFor(() => gateway.outboxDepth().events === 0, 'events committed');
     const after = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms');
