@@ -22,6 +22,8 @@ export interface ServerConfig {
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
   databaseUrl: string | undefined;
   mqttUrl: string | undefined;
+  /** Clustered embedded broker: instances share it (and the cross-instance bus) through Redis. */
+  redisUrl: string | undefined;
   influx:
     | { version: 1; url: string; database: string; username?: string; password?: string }
     | { version: 2; url: string; token: string; org: string; bucket: string }
@@ -42,7 +44,11 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
                         dynamic-security plugin) to join instead of the embedded one; several
                         server instances then share ingest [unset: embedded Aedes]
   CARE_DATABASE_URL     postgres://user:pass@host/db: state in PostgreSQL, shared by several
-                        server instances [unset: SQLite under CARE_DATA_DIR]
+                        server instances; alarm changes cross them by LISTEN/NOTIFY
+                        [unset: SQLite under CARE_DATA_DIR]
+  CARE_REDIS_URL        redis://[:pass@]host:6379: cluster the embedded broker with the other
+                        instances through Redis (mqemitter-redis, aedes-persistence-redis), so a
+                        gateway may connect to any of them; needs CARE_DATABASE_URL [unset]
   CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
@@ -144,6 +150,13 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   const mqttUrl = env.CARE_MQTT_URL || undefined;
   if (mqttUrl && !/^mqtts?:\/\/[^/]+/.test(mqttUrl)) throw new ConfigError('CARE_MQTT_URL: must be an mqtt:// or mqtts:// URL');
+  const redisUrl = env.CARE_REDIS_URL || undefined;
+  if (redisUrl) {
+    if (!/^rediss?:\/\/[^/]+/.test(redisUrl)) throw new ConfigError('CARE_REDIS_URL: must be a redis:// or rediss:// URL');
+    if (mqttUrl) throw new ConfigError('CARE_REDIS_URL: clusters the embedded broker; it cannot be used with CARE_MQTT_URL');
+    if (!databaseUrl)
+      throw new ConfigError('CARE_REDIS_URL: clustered instances must share state: set CARE_DATABASE_URL (postgres://) too');
+  }
   let influx: ServerConfig['influx'] = null;
   if (env.CARE_INFLUX_URL) {
     const url = env.CARE_INFLUX_URL;
@@ -200,6 +213,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     influx,
     telemetryRetentionDays: retention,
     mqttUrl,
+    redisUrl,
     databaseUrl,
     tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),

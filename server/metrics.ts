@@ -23,6 +23,17 @@ export function createMetrics() {
       help: 'Telemetry points accepted',
       registers: [registry],
     }),
+    busMessages: new Counter({
+      name: 'care_cluster_bus_messages_total',
+      help: 'Messages on the cross-instance bus (alarm changes, status, cache invalidation), by direction',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
+    busGaps: new Counter({
+      name: 'care_cluster_bus_gaps_total',
+      help: 'Times the cross-instance bus was cut off; each one resends a snapshot to every screen',
+      registers: [registry],
+    }),
     securityEvents: new Counter({
       name: 'care_security_events_total',
       help: 'Refused connections, forged topics and forged device ids',

@@ -13,6 +13,17 @@ import { createShifts } from './alarms/shifts.ts';
 import { createSupervision } from './alarms/supervision.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { createExternalBroker, type ExternalBroker, FEED_TOPIC } from './broker/external.ts';
+import {
+  type Bus,
+  type BusHandlers,
+  type BusMessage,
+  localBus,
+  mqttBus,
+  newInstanceId,
+  postgresBus,
+  receiver,
+  redisBus,
+} from './cluster/bus.ts';
 import type { ServerConfig } from './config.ts';
 import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
@@ -21,6 +32,7 @@ import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createMetrics } from './metrics.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
 import { createAlarmStore } from './storage/alarms.ts';
+import { nextCounter } from './storage/counters.ts';
 import { openDatabase } from './storage/db.ts';
 import { createRegistry } from './storage/registry.ts';
 import { createTelemetryStore } from './storage/telemetry-factory.ts';
@@ -70,7 +82,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const generatedAdminPassword = await ensureAdmin();
 
-  const feed = createFeed(log.child({ part: 'ws' }), () => alarms.list({ open: true, limit: 2000 }));
+  const feed = createFeed(log.child({ part: 'ws' }), () => alarms.list({ open: true, limit: 2000 }), {
+    epoch: await nextCounter(db, 'feed_epoch'),
+  });
   const policies = await loadPolicies(db);
   const notifier = createNotifier({ db, ids, now, log: log.child({ part: 'notify' }), channels: { webhook: webhookChannel() } });
   const engine = createAlarmEngine({
@@ -82,14 +96,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log: log.child({ part: 'alarms' }),
     onChange: (changed) => {
       for (const a of changed) {
-        fanout.alarm(a);
-        // The gateway clears its local alarm for the device once a person has taken it.
-        if (a.state !== 'active' && a.siteId && a.gatewayId && a.deviceId) {
-          publish(
-            gatewayTopic(a.siteId, a.gatewayId, 'cmd'),
-            JSON.stringify({ v: 1, type: 'alarm_ack', alarmId: a.id, deviceId: a.deviceId, state: a.state }),
-          );
-        }
+        bus.publish({ kind: 'alarm', alarm: a });
+        showAlarm(a, true);
         if (a.count === 1 && a.state === 'active' && a.escalationLevel === 0) {
           metrics.alarmToScreen.observe(Math.max(0, clock.now() - Date.parse(a.lastEventAt)) / 1000);
         }
@@ -110,7 +118,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
   const deviceTests = createDeviceTests({ db, engine, now });
   await deviceTests.refresh();
-  const shifts = createShifts({ db, engine, now, connectedUsers: () => feed.connectedUsers() });
+  const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
   const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
@@ -135,25 +143,90 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log.child({ part: 'scheduler' }),
     [
       ['supervision', () => supervision.sweep()],
+      ['screens open', async () => bus.publish({ kind: 'presence', users: [...feed.connectedUsers()] })],
       ['shift coverage', () => shifts.checkCoverage()],
     ],
     5000,
   );
 
-  // Who gets the broker's messages and who speaks for it: the embedded Aedes, or an external
-  // broker joined as a client (several instances share ingest; every screen sees every change).
+  // Who gets the broker's messages and who speaks for it: the embedded Aedes (alone, or clustered
+  // over Redis), or an external broker joined as a client (instances share ingest).
   let broker: EmbeddedBroker | null = null;
   let external: ExternalBroker | null = null;
   const publish = (topic: string, payload: string) => (external ?? broker)?.publish(topic, payload);
+  /** One broker for every instance: a command published anywhere reaches the gateway. */
+  const sharedBroker = Boolean(config.mqttUrl || config.redisUrl);
+
+  // Other instances (several share the database): what they tell us, and what we tell them.
+  const instanceId = newInstanceId();
+  let bus: Bus = localBus(instanceId);
+  /** Caregivers with a screen open on other instances, by instance, as last said. */
+  const remoteScreens = new Map<string, { users: string[]; at: number }>();
+  function screensOpen(): Set<string> {
+    const users = feed.connectedUsers();
+    for (const [id, p] of remoteScreens) {
+      // An instance that stopped saying (killed) is forgotten after three of its 5 s reports.
+      if (clock.now() - p.at > 15_000) remoteScreens.delete(id);
+      else for (const u of p.users) users.add(u);
+    }
+    return users;
+  }
+  /** An alarm change, from this instance or another, for this instance's screens and gateways. */
+  function showAlarm(a: Alarm, fromHere: boolean) {
+    feed.publishAlarm(a);
+    // The gateway clears its local alarm for the device once a person has taken it. With one broker
+    // for all, the instance that changed the alarm tells it; with a broker each, every instance
+    // tells its own (only the one the gateway is connected to has it).
+    if ((fromHere || !sharedBroker) && a.state !== 'active' && a.siteId && a.gatewayId && a.deviceId) {
+      publish(
+        gatewayTopic(a.siteId, a.gatewayId, 'cmd'),
+        JSON.stringify({ v: 1, type: 'alarm_ack', alarmId: a.id, deviceId: a.deviceId, state: a.state }),
+      );
+    }
+  }
+  async function refreshCaches() {
+    lookups.clear();
+    await policies.reload();
+    await deviceTests.refresh();
+  }
+  const busHandlers: BusHandlers = {
+    log: log.child({ part: 'bus' }),
+    count: (direction) => metrics.busMessages.inc({ direction }),
+    onGap() {
+      metrics.busGaps.inc();
+      feed.resyncAll().catch((err: unknown) => log.error({ err }, 'resending snapshots failed'));
+    },
+    onMessage(m: BusMessage, from: string) {
+      switch (m.kind) {
+        case 'alarm':
+          return showAlarm(m.alarm, false);
+        case 'alarm_ref':
+          alarms
+            .get(m.id)
+            .then((a) => a && showAlarm(a, false))
+            .catch((err: unknown) => log.error({ err, alarmId: m.id }, 'reading an alarm another instance changed failed'));
+          return;
+        case 'status':
+          return feed.publishDeviceStatus(m.status);
+        case 'changed':
+          refreshCaches().catch((err: unknown) => log.error({ err }, 'refreshing caches after another instance wrote failed'));
+          return;
+        case 'disconnect':
+          return broker?.disconnect(m.gatewayId);
+        case 'presence':
+          if (m.users.length === 0) remoteScreens.delete(from);
+          else remoteScreens.set(from, { users: m.users, at: clock.now() });
+          return;
+        default:
+          return;
+      }
+    },
+  };
   type StatusUpdate = Parameters<typeof feed.publishDeviceStatus>[0];
   const fanout = {
-    alarm(a: Alarm) {
-      if (external) external.publish(FEED_TOPIC, JSON.stringify({ kind: 'alarm', alarm: a }));
-      else feed.publishAlarm(a);
-    },
     status(u: StatusUpdate) {
-      if (external) external.publish(FEED_TOPIC, JSON.stringify({ kind: 'status', status: u }));
-      else feed.publishDeviceStatus(u);
+      bus.publish({ kind: 'status', status: u });
+      feed.publishDeviceStatus(u);
     },
   };
   const lookups = createLookupCache(registry);
@@ -173,31 +246,28 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deviceTests,
     alarms,
   });
-  /** A feed message from any instance (itself included) goes to this instance's screens. */
-  function onFeed(payload: Buffer) {
-    try {
-      const m = JSON.parse(String(payload)) as { kind: 'alarm'; alarm: Alarm } | { kind: 'status'; status: StatusUpdate };
-      if (m.kind === 'alarm') feed.publishAlarm(m.alarm);
-      else feed.publishDeviceStatus(m.status);
-    } catch (err) {
-      log.warn({ err }, 'unreadable feed message from another instance');
-    }
-  }
   if (config.mqttUrl) {
-    external = await createExternalBroker({
+    const receive = receiver(instanceId, busHandlers);
+    const ext = await createExternalBroker({
       url: config.mqttUrl,
       log: log.child({ part: 'broker' }),
       metrics,
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
-      onFeed,
+      onFeed: (payload) => receive(String(payload)),
+      onReconnect: () => busHandlers.onGap(),
     });
+    external = ext;
+    bus = mqttBus(instanceId, busHandlers, (text) => ext.publish(FEED_TOPIC, text));
   } else {
+    if (config.redisUrl) bus = await redisBus(config.redisUrl, instanceId, busHandlers);
+    else if (config.databaseUrl) bus = await postgresBus(config.databaseUrl, instanceId, busHandlers);
     broker = await createEmbeddedBroker({
       log: log.child({ part: 'broker' }),
       metrics,
       lookupGateway: (id) => registry.getGatewaySecretHash(id),
       rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
+      redisUrl: config.redisUrl,
     });
   }
 
@@ -256,14 +326,19 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         },
         secretChanged: async (id, secret) => {
           broker?.disconnect(id);
+          bus.publish({ kind: 'disconnect', gatewayId: id });
           await external?.gatewaySecretChanged(id, secret);
         },
         revoked: async (id) => {
           broker?.disconnect(id);
+          bus.publish({ kind: 'disconnect', gatewayId: id });
           await external?.gatewayRevoked(id);
         },
       },
-      onRegistryChanged: () => lookups.clear(),
+      onRegistryChanged: () => {
+        lookups.clear();
+        bus.publish({ kind: 'changed' });
+      },
       loginRateLimit: config.loginRateLimit,
       allowedOrigins: config.allowedOrigins,
     },
@@ -278,7 +353,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const httpPort = (app.server.address() as { port: number }).port;
   scheduler.start();
   supervisionScheduler.start();
-  log.info({ httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir }, 'server started');
+  log.info(
+    { httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
+    'server started',
+  );
 
   async function ensureAdmin(): Promise<string | null> {
     if ((await users.count()) > 0) return null;
@@ -316,7 +394,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ingest.close();
       await scheduler.stop();
       await supervisionScheduler.stop();
+      // Our screens are closing: other instances must not count them for shift coverage.
+      bus.publish({ kind: 'presence', users: [] });
       await broker?.close();
+      await bus.close();
       await external?.close();
       await ingest.drain();
       confirmations.flush();

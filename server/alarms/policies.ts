@@ -5,12 +5,19 @@ import { DEFAULT_POLICY, type EscalationPolicy, type PolicySource } from './esca
 
 export async function loadPolicies(
   db: Db,
-): Promise<PolicySource & { set(siteId: string, p: EscalationPolicy, now: string): Promise<void> }> {
-  const cache = new Map<string, EscalationPolicy>();
-  for (const row of await db.selectFrom('escalation_policies').selectAll().execute()) {
-    cache.set(row.site_id, JSON.parse(row.policy) as EscalationPolicy);
+): Promise<PolicySource & { set(siteId: string, p: EscalationPolicy, now: string): Promise<void>; reload(): Promise<void> }> {
+  let cache = new Map<string, EscalationPolicy>();
+  /** Reads every policy afresh: at start, and when another instance has written one. */
+  async function reload() {
+    const next = new Map<string, EscalationPolicy>();
+    for (const row of await db.selectFrom('escalation_policies').selectAll().execute()) {
+      next.set(row.site_id, JSON.parse(row.policy) as EscalationPolicy);
+    }
+    cache = next;
   }
+  await reload();
   return {
+    reload,
     get: (siteId) => (siteId && cache.get(siteId)) || DEFAULT_POLICY,
     async set(siteId, policy, now) {
       const text = JSON.stringify(policy);

@@ -1,11 +1,20 @@
 // The embedded Aedes broker: per-gateway authentication with the secret issued at registration,
-// client id bound to the gateway id, default-deny topic ACLs, and an in-process subscription that
-// hands every uplink message to ingest.
+// client id bound to the gateway id, default-deny topic ACLs, and a hook that hands every uplink
+// message a gateway published here to ingest.
+//
+// Clustered (CARE_REDIS_URL): several instances run this broker over one Redis, with
+// `mqemitter-redis` carrying messages between them and `aedes-persistence-redis` holding retained
+// status, sessions and wills. A gateway may connect to any instance; the server's commands reach
+// it wherever it is. Each instance ingests only what its own gateways published (the broker's
+// `publish` event fires where the message came in), so every message is ingested once.
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
+import { Redis } from 'ioredis';
+import mqemitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
-import { SERVER_SUBSCRIPTIONS } from '../../protocol/index.ts';
+import { parseGatewayTopic } from '../../protocol/index.ts';
 import type { Metrics } from '../metrics.ts';
 import { verifySecret } from '../security/passwords.ts';
 import { acceptableClientId, type GatewayIdentity, mayPublish, maySubscribe } from './policy.ts';
@@ -17,6 +26,8 @@ export interface BrokerDeps {
   onMessage: (topic: string, payload: Buffer) => Promise<void>;
   /** Per-gateway publish rate: a token bucket refilled at `perSecond`, holding up to `burst`. */
   rate?: { perSecond: number; burst: number };
+  /** redis://host:6379: join the other instances' broker cluster through Redis. */
+  redisUrl?: string;
 }
 
 export interface EmbeddedBroker {
@@ -55,7 +66,17 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     return true;
   };
 
+  // Clustered: messages cross instances through Redis pub/sub; retained messages, sessions and
+  // wills live in Redis. Alone: Aedes's in-memory emitter and persistence.
+  let persistence: { destroy(): Promise<void> } | null = null;
+  let mq: unknown;
+  if (deps.redisUrl) {
+    mq = mqemitterRedis({ connectionString: deps.redisUrl, concurrency: 1000 });
+    persistence = new AsyncRedisPersistence({ conn: new Redis(deps.redisUrl, { maxRetriesPerRequest: null }) });
+  }
+
   const aedes = await Aedes.createBroker({
+    ...(deps.redisUrl ? { mq, persistence } : {}),
     connectTimeout: 10_000, // 10 s to send CONNECT after the socket opens
     maxClientsIdLength: 64,
     queueLimit: 1000, // offline messages queued per client before it connects
@@ -97,7 +118,15 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         });
     },
     authorizePublish(client, packet, done) {
-      if (!client) return done(null); // the server's own publications
+      if (!client) {
+        // A will this broker publishes for a gateway of an instance that died (clustered). It was
+        // never checked there, so check it here: only a status, and under its own gateway's topic.
+        done(null);
+        const owner = (packet as { clientId?: string }).clientId;
+        const t = parseGatewayTopic(packet.topic);
+        if (t && t.kind === 'status' && owner === t.gatewayId) void deps.onMessage(packet.topic, packet.payload as Buffer);
+        return;
+      }
       const who = identities.get(client);
       let why = who ? mayPublish(who, packet.topic, packet.retain) : 'not authenticated';
       if (!why && packet.payload.length > MAX_PUBLISH_BYTES) why = `payload of ${packet.payload.length} bytes is over ${MAX_PUBLISH_BYTES}`;
@@ -110,6 +139,10 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         return done(new Error(why));
       }
       done(null);
+      // Ingest takes it here, where it came in: in a cluster no other instance sees this call, so
+      // each message is ingested once; and alarms do not wait on the broker's own delivery (nor on
+      // Redis). Ingest queues and commits on its own; the broker must not wait for the disk.
+      void deps.onMessage(packet.topic, packet.payload as Buffer);
     },
     authorizeSubscribe(client, sub, done) {
       const who = identities.get(client);
@@ -128,20 +161,6 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   aedes.on('clientDisconnect', () => metrics.connectedGateways.dec());
   aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
-
-  for (const filter of SERVER_SUBSCRIPTIONS) {
-    await new Promise<void>((resolve) =>
-      aedes.subscribe(
-        filter,
-        (packet, cb) => {
-          // Ingest queues and commits on its own; the broker must not wait for the disk.
-          void deps.onMessage(packet.topic, packet.payload as Buffer);
-          cb();
-        },
-        resolve,
-      ),
-    );
-  }
 
   const servers: net.Server[] = [];
   return {
@@ -186,6 +205,7 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     async close() {
       for (const s of servers) s.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await persistence?.destroy().catch((err: unknown) => log.warn({ err }, 'closing the broker persistence failed'));
     },
   };
 }

@@ -21,6 +21,8 @@ export interface ExternalBrokerDeps {
   metrics: Metrics;
   onMessage: (topic: string, payload: Buffer) => Promise<void>;
   onFeed: (payload: Buffer) => void;
+  /** Connected again after a cut: feed messages sent meanwhile are lost. */
+  onReconnect?: () => void;
 }
 
 type DynsecCommand = Record<string, unknown> & { command: string };
@@ -59,7 +61,16 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
     void deps.onMessage(topic, payload);
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'external broker error'));
-  client.on('offline', () => log.warn('external broker unreachable; reconnecting'));
+  let cut = false;
+  client.on('offline', () => {
+    cut = true;
+    log.warn('external broker unreachable; reconnecting');
+  });
+  client.on('connect', () => {
+    if (!cut) return;
+    cut = false;
+    deps.onReconnect?.();
+  });
 
   async function dynsec(commands: DynsecCommand[], tolerate: string[] = []): Promise<Response[]> {
     const results = await Promise.all(

@@ -251,6 +251,16 @@ migrations['0009_test_schedules'] = {
   },
 };
 
+migrations['0010_counters'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('counters')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

@@ -185,7 +185,14 @@ export interface TestSchedulesTable {
   last_run: string | null;
 }
 
+/** Named counters shared by every instance, e.g. the live feed's epoch. */
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
 export interface Database {
+  counters: CountersTable;
   users: UsersTable;
   sessions: SessionsTable;
   sites: SitesTable;

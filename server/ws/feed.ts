@@ -1,6 +1,11 @@
 // The live feed behind `/ws`: every alarm change and device status gets a sequence number and
 // goes to each connected screen allowed to see it. A bounded history serves `since=` catch-up;
 // a client too far behind (or from before a restart) gets a fresh snapshot instead.
+//
+// Sequence numbers are `epoch * 2^33 + n`, where the epoch is a counter in the shared database
+// taken at start: no two instances (and no two starts of one) ever hand out the same number, so a
+// screen that moves to another instance behind a load balancer, or comes back after a restart, is
+// never caught up from someone else's numbering: it gets a snapshot.
 import type { Logger } from 'pino';
 import type { Alarm, WsMessage } from '../../protocol/index.ts';
 
@@ -16,18 +21,22 @@ export interface FeedClient {
 type Entry = { seq: number; message: WsMessage; alarm?: Alarm; gatewayId?: string };
 
 export interface FeedOptions {
-  maxHistory: number;
+  /** From `nextCounter('feed_epoch')`: the start of this feed's own range of sequence numbers. */
+  epoch: number;
+  maxHistory?: number;
   /** A screen that stops reading is cut off past this many unsent bytes, not buffered forever. */
-  maxBufferedBytes: number;
+  maxBufferedBytes?: number;
 }
 
-export function createFeed(
-  log: Logger,
-  loadOpenAlarms: () => Promise<Alarm[]>,
-  opts: FeedOptions = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024 },
-) {
-  // Sequence numbers start from the clock so a restarted server never reuses one a screen holds.
-  let seq = Date.now() * 1000;
+/** Numbers one epoch may hand out: 8.6 billion feed messages, decades at a busy home's rate. */
+export const EPOCH_SPAN = 2 ** 33;
+/** Epochs wrap after a million starts, keeping every number below 2^53 (exact in JSON). */
+const EPOCHS = 2 ** 20;
+
+export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, options: FeedOptions) {
+  const opts = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024, ...options };
+  const base = ((options.epoch % (EPOCHS - 1)) + 1) * EPOCH_SPAN;
+  let seq = base;
   const history: Entry[] = [];
   const clients = new Set<FeedClient>();
   /** Who is on duty for an alarm: their screens are served first. Set once shifts exist. */
@@ -92,11 +101,15 @@ export function createFeed(
     async attach(c: FeedClient, since?: number) {
       clients.add(c);
       const oldest = history[0]?.seq ?? seq + 1;
-      if (since !== undefined && since <= seq && since >= oldest - 1) {
+      if (since !== undefined && since >= base && since <= seq && since >= oldest - 1) {
         for (const e of history) if (e.seq > since && visible(c, e)) deliver(c, JSON.stringify(e.message));
         return;
       }
       await sendSnapshot(c);
+    },
+    /** Every screen gets a fresh snapshot: after a gap in the cross-instance feed, nothing is assumed. */
+    async resyncAll() {
+      await Promise.all([...clients].map((c) => sendSnapshot(c)));
     },
     detach(c: FeedClient) {
       clients.delete(c);
