@@ -45,6 +45,12 @@ export function webhookChannel(timeoutMs = 5000): Channel {
 }
 
 const MAX_ATTEMPTS = 12;
+/**
+ * An attempt claims its row for this long (several instances share the table, and each retries
+ * what is due): longer than a webhook's timeout, so two never send at once; and if the claiming
+ * instance dies mid-attempt, another takes the row over once the lease is up.
+ */
+const LEASE_MS = 60_000;
 const backoffMs = (attempts: number) => Math.min(5_000 * 2 ** (attempts - 1), 15 * 60_000);
 
 export interface NotifierDeps {
@@ -107,13 +113,22 @@ export function createNotifier(deps: NotifierDeps) {
       // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
       state: c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
       attempts: 0,
-      next_attempt_at: null,
+      // The first attempt follows at once, under this lease: if this instance dies before it ends,
+      // another instance's retry takes the row when the lease is up.
+      next_attempt_at: c.kind === 'webhook' ? new Date(Date.parse(now()) + LEASE_MS).toISOString() : null,
       last_error: null,
       created_at: now(),
       contact_index: index,
       receipt_at: null,
     };
-    await db.insertInto('notifications').values(row).execute();
+    // One row per alarm, level and contact: when two instances both find a call tree's next
+    // contact due, only one inserts it, and only that one notifies.
+    const inserted = await db
+      .insertInto('notifications')
+      .values(row)
+      .onConflict((oc) => oc.columns(['alarm_id', 'level', 'contact_index']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return;
     await appendAudit(db, {
       at: now(),
       actor: 'system',
@@ -203,6 +218,15 @@ export function createNotifier(deps: NotifierDeps) {
         .limit(100)
         .execute();
       for (const row of due) {
+        // Claim it first: of several instances finding the same row due, one sends.
+        const claimed = await db
+          .updateTable('notifications')
+          .set({ next_attempt_at: new Date(Date.parse(now()) + LEASE_MS).toISOString() })
+          .where('id', '=', row.id)
+          .where('state', '=', 'pending')
+          .where('next_attempt_at', '=', row.next_attempt_at)
+          .executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) !== 1) continue;
         const secret = secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret;
         await attempt(row, secret);
       }

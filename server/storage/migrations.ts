@@ -261,6 +261,21 @@ migrations['0010_counters'] = {
   },
 };
 
+migrations['0011_notification_once'] = {
+  async up(db: Kysely<unknown>) {
+    // Two instances racing on a call tree could have notified a contact twice; keep the first.
+    await sql`DELETE FROM notifications WHERE id NOT IN (SELECT MIN(id) FROM notifications GROUP BY alarm_id, level, contact_index)`.execute(
+      db,
+    );
+    await db.schema
+      .createIndex('notifications_once')
+      .on('notifications')
+      .columns(['alarm_id', 'level', 'contact_index'])
+      .unique()
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;
