@@ -8,6 +8,7 @@
 // it wherever it is. Each instance ingests only what its own gateways published (the broker's
 // `publish` event fires where the message came in), so every message is ingested once.
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
@@ -41,6 +42,22 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
+/**
+ * aedes-persistence-redis 12 answers retained messages, session queues and wills as async
+ * iterables; Aedes 1.2 pipes the retained ones with `.pipe()`, so they are handed over as streams.
+ */
+class RedisPersistence extends AsyncRedisPersistence {
+  override createRetainedStreamCombi(patterns: string[]) {
+    return Readable.from(super.createRetainedStreamCombi(patterns));
+  }
+  override outgoingStream(client: unknown) {
+    return Readable.from(super.outgoingStream(client));
+  }
+  override streamWill(brokers: unknown) {
+    return Readable.from(super.streamWill(brokers));
+  }
+}
+
 /** Largest payload a gateway may publish; a telemetry batch of 5,000 points fits well inside. */
 export const MAX_PUBLISH_BYTES = 512 * 1024;
 
@@ -72,7 +89,7 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   let mq: unknown;
   if (deps.redisUrl) {
     mq = mqemitterRedis({ connectionString: deps.redisUrl, concurrency: 1000 });
-    persistence = new AsyncRedisPersistence({ conn: new Redis(deps.redisUrl, { maxRetriesPerRequest: null }) });
+    persistence = new RedisPersistence({ conn: new Redis(deps.redisUrl, { maxRetriesPerRequest: null }) });
   }
 
   const aedes = await Aedes.createBroker({
