@@ -15,6 +15,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { gatewayTopic } from '../protocol/index.ts';
 import { influxdAvailable, startInfluxd } from '../test/helpers/influx.ts';
 import { mosquittoAvailable, startMosquitto } from '../test/helpers/mosquitto.ts';
+import { postgresBin, startPostgres } from '../test/helpers/postgres.ts';
+import { redisAvailable, startRedis } from '../test/helpers/redis.ts';
 import { deliveryRate, outboxAcceptRate, parseRate } from './gateway.ts';
 import { api, constantRate, histogram, metric, root, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
 
@@ -37,6 +39,8 @@ const P = quick
 const EVENT_RATE = 1000;
 const TELEMETRY_RATE = Number(process.env.BENCH_TELEMETRY_RATE ?? 20000);
 const SCREENS = 10;
+/** Telemetry behind the cluster runs, which store it in PostgreSQL beside two instances. */
+const CLUSTER_TELEMETRY_RATE = 2000;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function floor() {
@@ -122,8 +126,8 @@ function event(id: string, device: string, type: string) {
   return JSON.stringify({ v: 1, id, seq: 1, ts: new Date().toISOString(), device, type });
 }
 
-/** 20,000 points/s in batches of 100, spread over the gateways, until stopped. */
-function backgroundTelemetry(site: Site) {
+/** 20,000 points/s (or `rate`) in batches of 100, spread over the gateways, until stopped. */
+function backgroundTelemetry(site: Site, rate = TELEMETRY_RATE) {
   let stop = false;
   let sent = 0;
   const batch = (g: number, n: number) =>
@@ -137,7 +141,7 @@ function backgroundTelemetry(site: Site) {
         ts: new Date().toISOString(),
       })),
     });
-  const done = constantRate(TELEMETRY_RATE / 100, 3_600_000, (i) => {
+  const done = constantRate(rate / 100, 3_600_000, (i) => {
     if (stop) return;
     const g = i % site.gateways.length;
     const gw = site.gateways[g];
@@ -155,14 +159,24 @@ function backgroundTelemetry(site: Site) {
   };
 }
 
-async function alarmPipeline(server: ServerProc, site: Site, withStorm = true) {
-  log(`alarm latency: ${EVENT_RATE} call events/s to ${SCREENS} screens with ${TELEMETRY_RATE} telemetry points/s behind`);
+/**
+ * Gateway publish to alarm on every screen. `screensOn` is another instance of a cluster: the
+ * alarm then also crosses the instances' bus (Redis or PostgreSQL) on its way.
+ */
+async function alarmPipeline(
+  server: ServerProc,
+  site: Site,
+  withStorm = true,
+  screensOn: ServerProc = server,
+  telemetryRate = TELEMETRY_RATE,
+) {
+  log(`alarm latency: ${EVENT_RATE} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
   const sentAt = new Map<string, number>();
   const h = histogram();
   const delivered = new Map<string, number>();
   const screens: WebSocket[] = [];
   for (let s = 0; s < SCREENS; s += 1) {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws?token=${site.token}`);
+    const ws = new WebSocket(`${screensOn.url.replace('http', 'ws')}/ws?token=${site.token}`);
     await new Promise((r) => ws.once('open', r));
     ws.on('message', (d) => {
       const m = JSON.parse(String(d)) as { type: string; alarm?: { deviceId: string; count: number } };
@@ -174,7 +188,7 @@ async function alarmPipeline(server: ServerProc, site: Site, withStorm = true) {
     });
     screens.push(ws);
   }
-  const bg = backgroundTelemetry(site);
+  const bg = backgroundTelemetry(site, telemetryRate);
   await new Promise((r) => setTimeout(r, 500));
   const sent = await constantRate(EVENT_RATE, P.alarmMs, (i, at) => {
     const gw = site.gateways[i % site.gateways.length];
@@ -446,6 +460,43 @@ async function mosquittoPhase() {
   }
 }
 
+/**
+ * Two instances sharing PostgreSQL: gateways on A, screens on B, so every alarm crosses from one
+ * instance to the other: through Redis (clustered embedded broker) or PostgreSQL LISTEN/NOTIFY.
+ * Telemetry goes to PostgreSQL here, so the load behind is lighter than on one SQLite instance.
+ */
+async function clusterPhase(kind: 'redis' | 'postgres') {
+  if (postgresBin() === null || (kind === 'redis' && !redisAvailable())) return null;
+  log(`cluster (${kind}): gateways on instance A, screens on instance B`);
+  const pgServer = await startPostgres();
+  const redis = kind === 'redis' ? await startRedis() : null;
+  const env: Record<string, string> = { CARE_DATABASE_URL: pgServer.url, ...(redis ? { CARE_REDIS_URL: redis.url } : {}) };
+  const a = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-a-')), env);
+  const b = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-b-')), env);
+  try {
+    const site = await registerSite(a, 10);
+    // Let B hear of the new gateways before any message of theirs can reach it.
+    await new Promise((r) => setTimeout(r, 500));
+    await connectGateways(a, site);
+    const r = await alarmPipeline(a, site, false, b, CLUSTER_TELEMETRY_RATE);
+    for (const g of site.gateways) g.client?.end(true);
+    return {
+      p50Ms: r.latency.p50Ms,
+      p99Ms: r.latency.p99Ms,
+      p999Ms: r.latency.p999Ms,
+      maxMs: r.latency.maxMs,
+      delivered: r.latency.delivered,
+      sent: r.latency.sent,
+      telemetryPointsPerSec: CLUSTER_TELEMETRY_RATE,
+    };
+  } finally {
+    await a.stop();
+    await b.stop();
+    await redis?.stop();
+    pgServer.stop();
+  }
+}
+
 async function main() {
   const started = Date.now();
   const floorResult = await floor();
@@ -479,6 +530,7 @@ async function main() {
   const influx = await influxPhase();
   const chart = await chartPhase();
   const mosquitto = await mosquittoPhase();
+  const cluster = { redis: await clusterPhase('redis'), postgres: await clusterPhase('postgres') };
   const results = {
     when: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -510,6 +562,7 @@ async function main() {
     influx,
     chartQuery24hMs: chart,
     mosquitto,
+    cluster,
     durationSec: Math.round((Date.now() - started) / 1000),
   };
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
@@ -539,6 +592,13 @@ async function main() {
         ? `${mosquitto.p50Ms} / ${mosquitto.p99Ms} ms (embedded: ${results.alarmLatency.p50Ms} / ${results.alarmLatency.p99Ms})`
         : 'mosquitto not installed',
     ],
+    ...(['redis', 'postgres'] as const).map((k): [string, string] => {
+      const c = cluster[k];
+      return [
+        `alarm A->B p50 / p99 (${k === 'redis' ? 'Redis' : 'LISTEN/NOTIFY'})`,
+        c ? `${c.p50Ms} / ${c.p99Ms} ms, ${c.delivered} / ${c.sent} delivered` : `${k} not installed`,
+      ];
+    }),
     ['duration', `${results.durationSec} s`],
   ];
   console.log(`\nBenchmark (${results.mode}) on ${results.machine.cpus} cores, ${results.machine.node}`);

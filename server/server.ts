@@ -257,7 +257,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       onReconnect: () => busHandlers.onGap(),
     });
     external = ext;
-    bus = mqttBus(instanceId, busHandlers, (text) => ext.publish(FEED_TOPIC, text));
+    bus = mqttBus(
+      instanceId,
+      busHandlers,
+      (text) => ext.publish(FEED_TOPIC, text),
+      () => ext.connected(),
+    );
   } else {
     if (config.redisUrl) bus = await redisBus(config.redisUrl, instanceId, busHandlers);
     else if (config.databaseUrl) bus = await postgresBus(config.databaseUrl, instanceId, busHandlers);
@@ -316,8 +321,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           database = false;
         }
         const backlog = ingest.queueLength();
-        const ok = !stopping && database && backlog < 10_000;
-        return { ok, checks: { broker: !stopping, database, ingestBacklog: backlog } };
+        // With other instances, a screen here must also see their alarms: the bus must be up.
+        const crossInstance = bus.connected();
+        const ok = !stopping && database && backlog < 10_000 && crossInstance;
+        return { ok, checks: { broker: !stopping, database, ingestBacklog: backlog, bus: crossInstance } };
       },
       gatewayCredentials: {
         created: async (g) => {

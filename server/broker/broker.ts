@@ -15,7 +15,6 @@ import AsyncRedisPersistence from 'aedes-persistence-redis/asyncPersistence.js';
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
-import { parseGatewayTopic } from '../../protocol/index.ts';
 import type { Metrics } from '../metrics.ts';
 import { verifySecret } from '../security/passwords.ts';
 import { acceptableClientId, type GatewayIdentity, mayPublish, maySubscribe } from './policy.ts';
@@ -87,9 +86,21 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   // wills live in Redis. Alone: Aedes's in-memory emitter and persistence.
   let persistence: { destroy(): Promise<void> } | null = null;
   let mq: unknown;
+  const redisConns: Redis[] = [];
   if (deps.redisUrl) {
-    mq = mqemitterRedis({ connectionString: deps.redisUrl, concurrency: 1000 });
-    persistence = new RedisPersistence({ conn: new Redis(deps.redisUrl, { maxRetriesPerRequest: null }) });
+    // Our own connections, so that Redis going away is logged, never an unhandled 'error' event
+    // (which would end the process). They reconnect on their own.
+    const conn = (role: string) => {
+      const c = new Redis(deps.redisUrl as string, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(200 * n, 5000) });
+      c.on('error', (err: Error) => log.warn({ err: err.message, role }, 'broker cluster: Redis connection error'));
+      redisConns.push(c);
+      return c;
+    };
+    const emitter = mqemitterRedis({ subConn: conn('emitter-sub'), pubConn: conn('emitter-pub'), concurrency: 1000 });
+    // mqemitter-redis re-emits connection errors on `state`, where nobody else listens.
+    (emitter as unknown as { state: NodeJS.EventEmitter }).state.on('error', () => undefined);
+    mq = emitter;
+    persistence = new RedisPersistence({ conn: conn('persistence') });
   }
 
   const aedes = await Aedes.createBroker({
@@ -135,15 +146,12 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         });
     },
     authorizePublish(client, packet, done) {
-      if (!client) {
-        // A will this broker publishes for a gateway of an instance that died (clustered). It was
-        // never checked there, so check it here: only a status, and under its own gateway's topic.
-        done(null);
-        const owner = (packet as { clientId?: string }).clientId;
-        const t = parseGatewayTopic(packet.topic);
-        if (t && t.kind === 'status' && owner === t.gatewayId) void deps.onMessage(packet.topic, packet.payload as Buffer);
-        return;
-      }
+      // A will kept in the cluster's persistence for a gateway of an instance that died: that
+      // gateway has most likely reconnected elsewhere already, so its old will is not believed.
+      // Let it pass on the broker, unseen by ingest; supervision reports a gateway that stays
+      // silent (no status in three intervals), whichever instance it was on.
+      const willOf = (packet as { brokerId?: string }).brokerId;
+      if (!client || (willOf && willOf !== aedes.id)) return done(null);
       const who = identities.get(client);
       let why = who ? mayPublish(who, packet.topic, packet.retain) : 'not authenticated';
       if (!why && packet.payload.length > MAX_PUBLISH_BYTES) why = `payload of ${packet.payload.length} bytes is over ${MAX_PUBLISH_BYTES}`;
@@ -174,6 +182,8 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     },
   });
 
+  // Persistence failures (Redis away, clustered) surface here; without a listener they would end the process.
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker error'));
   aedes.on('client', () => metrics.connectedGateways.inc());
   aedes.on('clientDisconnect', () => metrics.connectedGateways.dec());
   aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));

@@ -130,6 +130,7 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
 
   const gatewayRole = (id: string) => `care-gw-${id}`;
   return {
+    connected: () => client.connected,
     publish(topic: string, payload: string) {
       client.publish(topic, payload, { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message, topic }, 'publish to external broker failed');

@@ -53,6 +53,8 @@ export interface Bus {
   readonly instanceId: string;
   /** Sends to every other instance. The caller handles the message itself as well. */
   publish(m: BusMessage): void;
+  /** Whether messages cross now (for /readyz: a screen here would miss other instances' alarms). */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -83,14 +85,15 @@ export function receiver(instanceId: string, h: BusHandlers) {
 const envelope = (from: string, m: BusMessage) => JSON.stringify({ v: 1, from, m } satisfies Envelope);
 
 export function localBus(instanceId: string): Bus {
-  return { kind: 'local', instanceId, publish() {}, async close() {} };
+  return { kind: 'local', instanceId, publish() {}, connected: () => true, async close() {} };
 }
 
 /** Over a publish function of the external MQTT broker; `receiver(...)` reads what comes back. */
-export function mqttBus(instanceId: string, h: BusHandlers, publish: (text: string) => void): Bus {
+export function mqttBus(instanceId: string, h: BusHandlers, publish: (text: string) => void, connected: () => boolean): Bus {
   return {
     kind: 'mqtt',
     instanceId,
+    connected,
     publish(m) {
       h.count?.('out');
       publish(envelope(instanceId, m));
@@ -144,6 +147,7 @@ export async function redisBus(url: string, instanceId: string, h: BusHandlers):
   return {
     kind: 'redis',
     instanceId,
+    connected: () => pub.status === 'ready' && sub.status === 'ready',
     publish(m) {
       if (closed) return;
       h.count?.('out');
@@ -229,6 +233,7 @@ export async function postgresBus(url: string, instanceId: string, h: BusHandler
   return {
     kind: 'postgres',
     instanceId,
+    connected: () => client !== null,
     publish(m) {
       if (closed) return;
       h.count?.('out');

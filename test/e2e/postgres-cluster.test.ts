@@ -82,6 +82,22 @@ describe.skipIf(!available)('two instances on PostgreSQL, a broker each (LISTEN/
     screenB.close();
   });
 
+  it('a screen that moves to the other instance with since= gets a snapshot, never a catch-up in foreign numbering', async () => {
+    const onA = await Screen.open(a);
+    const seenOnA = onA.lastSeq;
+    onA.close();
+    await publishEvent('btn-203', 'tamper');
+    await waitFor(
+      async () => (await b.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.some((x) => x.type === 'tamper'),
+      'tamper alarm committed',
+    );
+    const onB = await Screen.open(b, seenOnA);
+    await waitFor(() => onB.messages.some((m) => m.type === 'snapshot'), 'snapshot from B');
+    const snapshot = onB.messages.find((m) => m.type === 'snapshot');
+    expect(snapshot?.type === 'snapshot' && snapshot.alarms.some((x) => x.type === 'tamper')).toBe(true);
+    onB.close();
+  });
+
   it('an escalation chain set on B is used by A; each timer fires once across both; B carries on when A is gone', async () => {
     const port = (hookServer.address() as AddressInfo).port;
     const before = await busIn(a);

@@ -161,4 +161,27 @@ describe.skipIf(!available)('clustered embedded broker (Redis + PostgreSQL, two 
     expect(fs.existsSync(path.join(outbox, 'outbox.db'))).toBe(true);
     screenB.close();
   });
+
+  it("Redis killed: alarms from a gateway on B still reach B's screens; once it is back, B is ready again and screens resync", {
+    timeout: 60_000,
+  }, async () => {
+    const g = gateway as RunningGateway;
+    const screenB = await Screen.open(b);
+    const ready = async () => (await fetch(`${b.url}/readyz`)).status;
+    expect(await ready()).toBe(200);
+    await redis.kill();
+    await waitFor(async () => (await ready()) === 503, 'B not ready without the bus');
+    // Ingest takes the event where it came in, before the broker hands it to Redis.
+    g.sink.event({ device: 'btn-g1', type: 'call' });
+    await screenB.waitForAlarm((x) => x.deviceId === 'btn-g1' && x.count === 61, 'the call counted on B with Redis down');
+    const snapshots = () => screenB.messages.filter((m) => m.type === 'snapshot').length;
+    expect(snapshots()).toBe(1);
+    await redis.start();
+    await waitFor(async () => (await ready()) === 200, 'B ready again', 30_000);
+    // What crossed the bus meanwhile is lost to the other instances: every screen gets a snapshot.
+    await waitFor(() => snapshots() >= 2, 'screen resynced after the gap', 20_000);
+    await waitFor(() => g.outboxDepth().events === 0, 'the event confirmed once Redis is back', 30_000);
+    expect(await eventsStored('btn-g1')).toEqual({ rows: 61, ids: 61 });
+    screenB.close();
+  });
 });

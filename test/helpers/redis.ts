@@ -16,45 +16,59 @@ export function redisAvailable(): boolean {
 export interface RedisServer {
   url: string;
   port: number;
+  /** Stops the server, keeping its port, so `start()` can bring it back there. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startRedis(password = 'redis-test-password'): Promise<RedisServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    BIN,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', password],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
+  let child: ChildProcess | null = null;
+  async function start() {
+    const c = spawn(
+      BIN,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', password],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = c;
+    let output = '';
+    const collect = (d: Buffer) => {
+      output += d.toString();
+    };
+    c.stdout?.on('data', collect);
+    c.stderr?.on('data', collect);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
       });
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
+      if (up) return;
+      if (Date.now() > deadline || c.exitCode !== null) throw new Error(`redis-server did not start: ${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
+  async function kill() {
+    const c = child;
+    child = null;
+    if (c && c.exitCode === null) {
+      c.kill('SIGKILL');
+      await new Promise((r) => c.once('exit', r));
+    }
+  }
+  await start();
   return {
     port,
     url: `redis://:${password}@127.0.0.1:${port}`,
+    kill,
+    start,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await kill();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

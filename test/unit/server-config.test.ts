@@ -17,8 +17,19 @@ describe('server configuration', () => {
     [{ CARE_TLS_CERT: '/nonexistent.pem' }, /CARE_TLS_KEY/],
     [{ CARE_LOG_LEVEL: 'loud' }, /CARE_LOG_LEVEL/],
     [{ CARE_ALLOWED_ORIGINS: 'evil' }, /CARE_ALLOWED_ORIGINS/],
+    [{ CARE_REDIS_URL: 'redis://r:6379' }, /CARE_REDIS_URL: .*CARE_DATABASE_URL/],
+    [{ CARE_REDIS_URL: 'http://r:6379', CARE_DATABASE_URL: 'postgres://p/care' }, /CARE_REDIS_URL: must be a redis/],
+    [
+      { CARE_REDIS_URL: 'redis://r:6379', CARE_DATABASE_URL: 'postgres://p/care', CARE_MQTT_URL: 'mqtt://m' },
+      /CARE_REDIS_URL: .*CARE_MQTT_URL/,
+    ],
   ])('refuses %o naming the key', (env, key) => {
     expect(() => loadServerConfig(env)).toThrow(key);
+  });
+
+  it('takes a clustered broker with shared state', () => {
+    const config = loadServerConfig({ CARE_REDIS_URL: 'redis://:pw@r:6379', CARE_DATABASE_URL: 'postgres://p/care' });
+    expect(config).toMatchObject({ redisUrl: 'redis://:pw@r:6379', databaseUrl: 'postgres://p/care', mqttUrl: undefined });
   });
 
   it('reads a config file of CARE_* keys, the environment winning', () => {
