@@ -11,14 +11,15 @@ import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import SQLite from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { gatewayTopic } from '../protocol/index.ts';
 import { influxdAvailable, startInfluxd } from '../test/helpers/influx.ts';
 import { mosquittoAvailable, startMosquitto } from '../test/helpers/mosquitto.ts';
-import { postgresBin, startPostgres } from '../test/helpers/postgres.ts';
+import { type Postgres, postgresBin, startPostgres } from '../test/helpers/postgres.ts';
 import { redisAvailable, startRedis } from '../test/helpers/redis.ts';
 import { deliveryRate, outboxAcceptRate, parseRate } from './gateway.ts';
-import { api, constantRate, histogram, metric, root, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
+import { api, constantRate, type Histogram, histogram, metric, root, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
@@ -27,10 +28,19 @@ if (values.help) {
 }
 const quick = Boolean(values.quick);
 const P = quick
-  ? { floorMs: 2500, alarmMs: 3000, ingestRates: [2000, 5000, 10000], pointRates: [20000, 50000], stepMs: 1500, gateways: 200 }
+  ? {
+      floorMs: 2500,
+      alarmMs: 3000,
+      clusterAlarmMs: 1000,
+      ingestRates: [2000, 5000, 10000],
+      pointRates: [20000, 50000],
+      stepMs: 1500,
+      gateways: 200,
+    }
   : {
       floorMs: 10000,
       alarmMs: 15000,
+      clusterAlarmMs: 10000,
       ingestRates: [2000, 5000, 10000, 20000],
       pointRates: [20000, 50000, 100000],
       stepMs: 4000,
@@ -41,6 +51,12 @@ const TELEMETRY_RATE = Number(process.env.BENCH_TELEMETRY_RATE ?? 20000);
 const SCREENS = 10;
 /** Telemetry behind the cluster runs, which store it in PostgreSQL beside two instances. */
 const CLUSTER_TELEMETRY_RATE = 2000;
+/**
+ * New alarms a second in the cluster runs. At 1,000/s, PostgreSQL on the same two cores as both
+ * instances and the generator is the bottleneck (p50 over 500 ms on A's own screens too); 200/s,
+ * itself a storm for a city, shows what the bus adds.
+ */
+const CLUSTER_EVENT_RATE = Number(process.env.BENCH_CLUSTER_EVENT_RATE ?? 200);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 async function floor() {
@@ -160,23 +176,29 @@ function backgroundTelemetry(site: Site, rate = TELEMETRY_RATE) {
 }
 
 /**
- * Gateway publish to alarm on every screen. `screensOn` is another instance of a cluster: the
- * alarm then also crosses the instances' bus (Redis or PostgreSQL) on its way.
+ * Gateway publish to alarm on every screen. `screensOn` may list other instances of a cluster
+ * (screens are spread over them in turn): their alarms also cross the instances' bus (Redis or
+ * PostgreSQL), and `byInstance` gives each instance's own figures.
  */
 async function alarmPipeline(
   server: ServerProc,
   site: Site,
   withStorm = true,
-  screensOn: ServerProc = server,
+  screensOn: ServerProc[] = [server],
   telemetryRate = TELEMETRY_RATE,
+  durationMs = P.alarmMs,
+  eventRate = EVENT_RATE,
 ) {
-  log(`alarm latency: ${EVENT_RATE} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
+  log(`alarm latency: ${eventRate} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
   const sentAt = new Map<string, number>();
   const h = histogram();
+  const perInstance = screensOn.map(() => histogram());
   const delivered = new Map<string, number>();
   const screens: WebSocket[] = [];
   for (let s = 0; s < SCREENS; s += 1) {
-    const ws = new WebSocket(`${screensOn.url.replace('http', 'ws')}/ws?token=${site.token}`);
+    const on = screensOn[s % screensOn.length] as ServerProc;
+    const ownHistogram = perInstance[s % screensOn.length] as Histogram;
+    const ws = new WebSocket(`${on.url.replace('http', 'ws')}/ws?token=${site.token}`);
     await new Promise((r) => ws.once('open', r));
     ws.on('message', (d) => {
       const m = JSON.parse(String(d)) as { type: string; alarm?: { deviceId: string; count: number } };
@@ -184,20 +206,26 @@ async function alarmPipeline(
       const t = sentAt.get(m.alarm.deviceId);
       if (t === undefined) return;
       h.record(performance.now() - t);
+      ownHistogram.record(performance.now() - t);
       delivered.set(m.alarm.deviceId, (delivered.get(m.alarm.deviceId) ?? 0) + 1);
     });
     screens.push(ws);
   }
   const bg = backgroundTelemetry(site, telemetryRate);
   await new Promise((r) => setTimeout(r, 500));
-  const sent = await constantRate(EVENT_RATE, P.alarmMs, (i, at) => {
+  const sent = await constantRate(eventRate, durationMs, (i, at) => {
     const gw = site.gateways[i % site.gateways.length];
     const device = `c-${i}`;
     sentAt.set(device, at);
     gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`a-${i}`, device, 'call'), { qos: 1 });
   });
   await waitUntil(() => [...delivered.values()].filter((n) => n === SCREENS).length >= sent, 15_000);
-  const latency = { ...h.summary(), delivered: [...delivered.values()].filter((n) => n === SCREENS).length, sent };
+  const latency = {
+    ...h.summary(),
+    delivered: [...delivered.values()].filter((n) => n === SCREENS).length,
+    sent,
+    byInstance: perInstance.map((x) => x.summary()),
+  };
   const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
 
   if (!withStorm) {
@@ -465,12 +493,17 @@ async function mosquittoPhase() {
  * instance to the other: through Redis (clustered embedded broker) or PostgreSQL LISTEN/NOTIFY.
  * Telemetry goes to PostgreSQL here, so the load behind is lighter than on one SQLite instance.
  */
-async function clusterPhase(kind: 'redis' | 'postgres') {
-  if (postgresBin() === null || (kind === 'redis' && !redisAvailable())) return null;
-  log(`cluster (${kind}): gateways on instance A, screens on instance B`);
-  const pgServer = await startPostgres();
+async function clusterPhase(kind: 'redis' | 'postgres', pgServer: Postgres | null) {
+  if (!pgServer || (kind === 'redis' && !redisAvailable())) return null;
+  log(`cluster (${kind}): gateways on instance A, screens on A and on B`);
+  // A database of its own on the shared PostgreSQL server.
+  const admin = new pg.Client({ connectionString: pgServer.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE bench_${kind}`);
+  await admin.end();
   const redis = kind === 'redis' ? await startRedis() : null;
-  const env: Record<string, string> = { CARE_DATABASE_URL: pgServer.url, ...(redis ? { CARE_REDIS_URL: redis.url } : {}) };
+  const dbUrl = pgServer.url.replace(/\/care$/, `/bench_${kind}`);
+  const env: Record<string, string> = { CARE_DATABASE_URL: dbUrl, ...(redis ? { CARE_REDIS_URL: redis.url } : {}) };
   const a = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-a-')), env);
   const b = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-b-')), env);
   try {
@@ -478,22 +511,22 @@ async function clusterPhase(kind: 'redis' | 'postgres') {
     // Let B hear of the new gateways before any message of theirs can reach it.
     await new Promise((r) => setTimeout(r, 500));
     await connectGateways(a, site);
-    const r = await alarmPipeline(a, site, false, b, CLUSTER_TELEMETRY_RATE);
+    // Half the screens on A, where the gateways are, half on B: the difference is the bus.
+    const r = await alarmPipeline(a, site, false, [a, b], CLUSTER_TELEMETRY_RATE, P.clusterAlarmMs, CLUSTER_EVENT_RATE);
     for (const g of site.gateways) g.client?.end(true);
+    const [onA, onB] = r.latency.byInstance;
     return {
-      p50Ms: r.latency.p50Ms,
-      p99Ms: r.latency.p99Ms,
-      p999Ms: r.latency.p999Ms,
-      maxMs: r.latency.maxMs,
+      sameInstance: { p50Ms: onA?.p50Ms, p99Ms: onA?.p99Ms, maxMs: onA?.maxMs },
+      otherInstance: { p50Ms: onB?.p50Ms, p99Ms: onB?.p99Ms, maxMs: onB?.maxMs },
       delivered: r.latency.delivered,
       sent: r.latency.sent,
+      eventsPerSec: CLUSTER_EVENT_RATE,
       telemetryPointsPerSec: CLUSTER_TELEMETRY_RATE,
     };
   } finally {
     await a.stop();
     await b.stop();
     await redis?.stop();
-    pgServer.stop();
   }
 }
 
@@ -530,7 +563,9 @@ async function main() {
   const influx = await influxPhase();
   const chart = await chartPhase();
   const mosquitto = await mosquittoPhase();
-  const cluster = { redis: await clusterPhase('redis'), postgres: await clusterPhase('postgres') };
+  const pgServer = postgresBin() === null ? null : await startPostgres();
+  const cluster = { redis: await clusterPhase('redis', pgServer), postgres: await clusterPhase('postgres', pgServer) };
+  pgServer?.stop();
   const results = {
     when: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -595,8 +630,10 @@ async function main() {
     ...(['redis', 'postgres'] as const).map((k): [string, string] => {
       const c = cluster[k];
       return [
-        `alarm A->B p50 / p99 (${k === 'redis' ? 'Redis' : 'LISTEN/NOTIFY'})`,
-        c ? `${c.p50Ms} / ${c.p99Ms} ms, ${c.delivered} / ${c.sent} delivered` : `${k} not installed`,
+        `cluster (${k === 'redis' ? 'Redis' : 'LISTEN/NOTIFY'}): alarm p50 / p99 on A, on B`,
+        c
+          ? `${c.sameInstance.p50Ms} / ${c.sameInstance.p99Ms} ms, ${c.otherInstance.p50Ms} / ${c.otherInstance.p99Ms} ms; ${c.delivered} / ${c.sent} delivered`
+          : `${k} not installed`,
       ];
     }),
     ['duration', `${results.durationSec} s`],

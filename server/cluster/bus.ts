@@ -219,15 +219,20 @@ export async function postgresBus(url: string, instanceId: string, h: BusHandler
       Math.min(200 * attempt, 5000),
     );
   }
+  // One query at a time on the connection, in the order sent (pg deprecates overlapping queries).
+  let chain: Promise<unknown> = Promise.resolve();
   function notify(text: string) {
-    if (!client) {
+    const c = client;
+    if (!c) {
       unsent = true;
       return;
     }
-    client.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, text]).catch((err: Error) => {
-      unsent = true;
-      h.log.warn({ err: err.message }, 'cluster bus (PostgreSQL) notify failed; screens elsewhere will resync');
-    });
+    chain = chain
+      .then(() => c.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, text]))
+      .catch((err: Error) => {
+        unsent = true;
+        h.log.warn({ err: err.message }, 'cluster bus (PostgreSQL) notify failed; screens elsewhere will resync');
+      });
   }
   await open(0);
   return {
