@@ -22,6 +22,10 @@ export interface ServerConfig {
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
   databaseUrl: string | undefined;
   mqttUrl: string | undefined;
+  /** How gateway credentials reach the external broker: its dynamic-security plugin, or not at all (it asks our hooks). */
+  mqttProvisioning: 'dynsec' | 'none';
+  /** Bearer secret the broker presents to /broker/v1/* (EMQX-style HTTP auth hooks); unset: no hooks. */
+  brokerHookSecret: string | undefined;
   /** Clustered embedded broker: instances share it (and the cross-instance bus) through Redis. */
   redisUrl: string | undefined;
   influx:
@@ -46,6 +50,12 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_DATABASE_URL     postgres://user:pass@host/db: state in PostgreSQL, shared by several
                         server instances; alarm changes cross them by LISTEN/NOTIFY
                         [unset: SQLite under CARE_DATA_DIR]
+  CARE_MQTT_PROVISIONING  dynsec: gateway credentials and ACLs go into Mosquitto 2's dynamic-
+                        security plugin; none: the broker asks this server instead, through the
+                        HTTP hooks below (EMQX) [dynsec]
+  CARE_BROKER_HOOK_SECRET  serve POST /broker/v1/authenticate and /broker/v1/authorize (EMQX 5
+                        HTTP authentication and authorisation), which the broker calls with this
+                        secret as a bearer token; at least 16 characters [unset: no hooks]
   CARE_REDIS_URL        redis://[:pass@]host:6379: cluster the embedded broker with the other
                         instances through Redis (mqemitter-redis, aedes-persistence-redis), so a
                         gateway may connect to any of them; needs CARE_DATABASE_URL [unset]
@@ -150,6 +160,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   const mqttUrl = env.CARE_MQTT_URL || undefined;
   if (mqttUrl && !/^mqtts?:\/\/[^/]+/.test(mqttUrl)) throw new ConfigError('CARE_MQTT_URL: must be an mqtt:// or mqtts:// URL');
+  const provisioning = env.CARE_MQTT_PROVISIONING || 'dynsec';
+  if (provisioning !== 'dynsec' && provisioning !== 'none')
+    throw new ConfigError(`CARE_MQTT_PROVISIONING: "${provisioning}" is not dynsec or none`);
+  if (env.CARE_MQTT_PROVISIONING && !mqttUrl) throw new ConfigError('CARE_MQTT_PROVISIONING: set, but CARE_MQTT_URL is not');
+  const hookSecret = env.CARE_BROKER_HOOK_SECRET || undefined;
+  if (hookSecret && hookSecret.length < 16) throw new ConfigError('CARE_BROKER_HOOK_SECRET: must be at least 16 characters');
+  if (provisioning === 'none' && !hookSecret)
+    throw new ConfigError('CARE_BROKER_HOOK_SECRET: required with CARE_MQTT_PROVISIONING=none, or nothing would check gateway credentials');
   const redisUrl = env.CARE_REDIS_URL || undefined;
   if (redisUrl) {
     if (!/^rediss?:\/\/[^/]+/.test(redisUrl)) throw new ConfigError('CARE_REDIS_URL: must be a redis:// or rediss:// URL');
@@ -213,6 +231,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     influx,
     telemetryRetentionDays: retention,
     mqttUrl,
+    mqttProvisioning: provisioning,
+    brokerHookSecret: hookSecret,
     redisUrl,
     databaseUrl,
     tls,

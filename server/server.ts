@@ -250,6 +250,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     const receive = receiver(instanceId, busHandlers);
     const ext = await createExternalBroker({
       url: config.mqttUrl,
+      provisioning: config.mqttProvisioning,
       log: log.child({ part: 'broker' }),
       metrics,
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
@@ -342,6 +343,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           await external?.gatewayRevoked(id);
         },
       },
+      brokerHooks: config.brokerHookSecret
+        ? {
+            secret: config.brokerHookSecret,
+            serverUser: config.mqttUrl
+              ? {
+                  username: decodeURIComponent(new URL(config.mqttUrl).username),
+                  password: decodeURIComponent(new URL(config.mqttUrl).password),
+                }
+              : null,
+          }
+        : null,
       onRegistryChanged: () => {
         lookups.clear();
         bus.publish({ kind: 'changed' });

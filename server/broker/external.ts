@@ -2,7 +2,8 @@
 // several server instances split ingest through shared subscriptions (`$share/care-ingest/...`),
 // so each message is handled by exactly one of them. Gateway credentials and topic ACLs are
 // provisioned into the broker through Mosquitto 2's dynamic-security plugin (`$CONTROL` topic):
-// the broker, not this server, checks them. Alarm changes are fanned out to every instance on an
+// the broker, not this server, checks them. With provisioning `none` (EMQX), the broker asks this
+// server's HTTP hooks instead (`server/http/broker-hooks.ts`). Alarm changes are fanned out to every instance on an
 // internal topic so every caregiver screen sees every alarm, whichever instance it is connected to.
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -17,6 +18,8 @@ const SERVER_ROLE = 'care-server';
 
 export interface ExternalBrokerDeps {
   url: string;
+  /** dynsec: provision gateways into Mosquitto's plugin; none: the broker checks them itself (HTTP hooks). */
+  provisioning?: 'dynsec' | 'none';
   log: Logger;
   metrics: Metrics;
   onMessage: (topic: string, payload: Buffer) => Promise<void>;
@@ -95,36 +98,41 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
     return results;
   }
 
-  await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
-  // The server's own rights: read every gateway's uplink through the share, write commands, fan out.
-  const username = decodeURIComponent(url.username);
-  await dynsec(
-    [
-      {
-        command: 'createRole',
-        rolename: SERVER_ROLE,
-        acls: [
-          { acltype: 'subscribePattern', topic: `$share/${SHARE_GROUP}/${TOPIC_ROOT}/#`, allow: true },
-          { acltype: 'subscribePattern', topic: `${TOPIC_ROOT}/#`, allow: true },
-          { acltype: 'publishClientSend', topic: `${TOPIC_ROOT}/+/+/cmd`, allow: true },
-          { acltype: 'publishClientSend', topic: FEED_TOPIC, allow: true },
-          { acltype: 'subscribeLiteral', topic: FEED_TOPIC, allow: true },
-        ],
-      },
-    ],
-    ['already exists'],
-  );
-  if (username) {
-    const [me] = await dynsec([{ command: 'getClient', username }]);
-    if (!me?.data?.client?.roles?.some((r) => r.rolename === SERVER_ROLE)) {
-      // The plugin disconnects a client whose roles change, so the answer may never come: wait for
-      // the reconnection instead (mqtt.js reconnects on its own).
-      const back = new Promise((resolve) => client.once('connect', resolve));
-      await dynsec([{ command: 'addClientRole', username, rolename: SERVER_ROLE }]).catch(() => undefined);
-      await Promise.race([back, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
+  /** The server's own rights: read every gateway's uplink through the share, write commands, fan out. */
+  async function provisionServer() {
+    await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
+    const username = decodeURIComponent(url.username);
+    await dynsec(
+      [
+        {
+          command: 'createRole',
+          rolename: SERVER_ROLE,
+          acls: [
+            { acltype: 'subscribePattern', topic: `$share/${SHARE_GROUP}/${TOPIC_ROOT}/#`, allow: true },
+            { acltype: 'subscribePattern', topic: `${TOPIC_ROOT}/#`, allow: true },
+            { acltype: 'publishClientSend', topic: `${TOPIC_ROOT}/+/+/cmd`, allow: true },
+            { acltype: 'publishClientSend', topic: FEED_TOPIC, allow: true },
+            { acltype: 'subscribeLiteral', topic: FEED_TOPIC, allow: true },
+          ],
+        },
+      ],
+      ['already exists'],
+    );
+    if (username) {
+      const [me] = await dynsec([{ command: 'getClient', username }]);
+      if (!me?.data?.client?.roles?.some((r) => r.rolename === SERVER_ROLE)) {
+        // The plugin disconnects a client whose roles change, so the answer may never come: wait for
+        // the reconnection instead (mqtt.js reconnects on its own).
+        const back = new Promise((resolve) => client.once('connect', resolve));
+        await dynsec([{ command: 'addClientRole', username, rolename: SERVER_ROLE }]).catch(() => undefined);
+        await Promise.race([back, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
+      }
     }
   }
+
+  const dynsecOn = (deps.provisioning ?? 'dynsec') === 'dynsec';
+  if (dynsecOn) await provisionServer();
   for (const filter of SERVER_SUBSCRIPTIONS) await client.subscribeAsync(`$share/${SHARE_GROUP}/${filter}`, { qos: 1 });
   await client.subscribeAsync(FEED_TOPIC, { qos: 1 });
 
@@ -137,6 +145,7 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
       });
     },
     async gatewayCreated(g: { id: string; siteId: string; secret: string }) {
+      if (!dynsecOn) return; // the broker asks the HTTP hooks, which read the registry
       const prefix = gatewayPrefix(g.siteId, g.id);
       await dynsec([
         {
@@ -155,12 +164,16 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
       ]);
     },
     async gatewaySecretChanged(id: string, secret: string) {
+      // With HTTP hooks the next connection is checked against the new secret; the broker's
+      // authorisation cache expires the open session's rights (the hook denies a revoked gateway).
+      if (!dynsecOn) return;
       await dynsec([{ command: 'setClientPassword', username: id, password: secret }]);
       // Disabling drops the live session; enabling lets the new secret in.
       await dynsec([{ command: 'disableClient', username: id }]);
       await dynsec([{ command: 'enableClient', username: id }]);
     },
     async gatewayRevoked(id: string) {
+      if (!dynsecOn) return;
       await dynsec([{ command: 'disableClient', username: id }]);
     },
     async close() {

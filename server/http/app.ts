@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { wsRoutes } from '../ws/routes.ts';
 import { alarmRoutes } from './alarms.ts';
 import { authPlugin } from './auth.ts';
+import { brokerHookRoutes } from './broker-hooks.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { escalationRoutes } from './escalation.ts';
@@ -87,6 +88,7 @@ export async function buildHttpApp(
   await app.register(reportRoutes, { ctx });
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
+  if (ctx.brokerHooks) await app.register(brokerHookRoutes, { ctx, hooks: ctx.brokerHooks });
   await app.register(wsRoutes, { ctx });
   if (ctx.dashboardDir && fs.existsSync(ctx.dashboardDir)) {
     await app.register(fastifyStatic, { root: ctx.dashboardDir, prefix: '/', index: ['index.html'] });

@@ -14,6 +14,7 @@ import type { TelemetryStore } from '../storage/telemetry.ts';
 import type { UserStore } from '../storage/users.ts';
 import type { Feed } from '../ws/feed.ts';
 import type { Access } from './access.ts';
+import type { BrokerHookOptions } from './broker-hooks.ts';
 
 export interface HttpContext {
   db: Db;
@@ -42,6 +43,8 @@ export interface HttpContext {
    * Gateway credentials: the embedded broker reads them from the database; an external broker has
    * them provisioned. `created` runs before the gateway is stored, so a refusal stores nothing.
    */
+  /** EMQX-style HTTP auth hooks for an external broker; null: not served. */
+  brokerHooks: BrokerHookOptions | null;
   gatewayCredentials: {
     created(g: { id: string; siteId: string; secret: string }): Promise<void>;
     secretChanged(id: string, secret: string): Promise<void>;

@@ -18,6 +18,13 @@ describe('server configuration', () => {
     [{ CARE_LOG_LEVEL: 'loud' }, /CARE_LOG_LEVEL/],
     [{ CARE_ALLOWED_ORIGINS: 'evil' }, /CARE_ALLOWED_ORIGINS/],
     [{ CARE_REDIS_URL: 'redis://r:6379' }, /CARE_REDIS_URL: .*CARE_DATABASE_URL/],
+    [{ CARE_MQTT_URL: 'mqtt://m', CARE_MQTT_PROVISIONING: 'none' }, /CARE_BROKER_HOOK_SECRET: required/],
+    [{ CARE_MQTT_URL: 'mqtt://m', CARE_MQTT_PROVISIONING: 'emqx' }, /CARE_MQTT_PROVISIONING: "emqx"/],
+    [
+      { CARE_MQTT_PROVISIONING: 'none', CARE_BROKER_HOOK_SECRET: 'a-long-enough-hook-secret' },
+      /CARE_MQTT_PROVISIONING: set, but CARE_MQTT_URL/,
+    ],
+    [{ CARE_BROKER_HOOK_SECRET: 'short' }, /CARE_BROKER_HOOK_SECRET: must be at least 16/],
     [{ CARE_REDIS_URL: 'http://r:6379', CARE_DATABASE_URL: 'postgres://p/care' }, /CARE_REDIS_URL: must be a redis/],
     [
       { CARE_REDIS_URL: 'redis://r:6379', CARE_DATABASE_URL: 'postgres://p/care', CARE_MQTT_URL: 'mqtt://m' },
