@@ -2,10 +2,9 @@
 // anonymous access: the external broker that server instances join in external broker mode.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './processes.ts';
+import { freePort, waitForPort } from './processes.ts';
 
 const PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
@@ -45,19 +44,7 @@ export async function startMosquitto(adminPassword = 'broker-admin-password'): P
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mosquitto did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForPort(port, child, 'mosquitto', () => stderr);
   return {
     port,
     adminUrl: `mqtt://care-admin:${adminPassword}@127.0.0.1:${port}`,

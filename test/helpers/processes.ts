@@ -1,6 +1,7 @@
 // Child processes for fault tests: the real `server/main.ts` and `gateway/main.ts`, started with
 // tsx, their pino lines collected so a test can wait on what they logged.
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../scripts/free-port.ts';
 
@@ -58,4 +59,21 @@ export function startProcess(script: string, env: NodeJS.ProcessEnv): Proc {
       await exited;
     },
   };
+}
+
+/** Waits until `port` on loopback accepts a connection; fails if `child` exits or 10 s pass. */
+export async function waitForPort(port: number, child: ChildProcess, what: string, output: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${what} did not start: ${output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

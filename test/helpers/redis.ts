@@ -2,10 +2,9 @@
 // disk persistence, a password (instances must present it), stopped and removed after the test.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './processes.ts';
+import { freePort, waitForPort } from './processes.ts';
 
 const BIN = '/usr/bin/redis-server';
 
@@ -39,19 +38,7 @@ export async function startRedis(password = 'redis-test-password'): Promise<Redi
     };
     c.stdout?.on('data', collect);
     c.stderr?.on('data', collect);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (up) return;
-      if (Date.now() > deadline || c.exitCode !== null) throw new Error(`redis-server did not start: ${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForPort(port, c, 'redis-server', () => output);
   }
   async function kill() {
     const c = child;
