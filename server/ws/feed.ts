@@ -70,9 +70,9 @@ export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, 
     }
   }
 
-  async function sendSnapshot(c: FeedClient) {
+  async function sendSnapshot(c: FeedClient, open?: Alarm[]) {
     const from = seq;
-    const alarms = (await loadOpenAlarms()).filter((a) => c.canSee(a));
+    const alarms = (open ?? (await loadOpenAlarms())).filter((a) => c.canSee(a));
     deliver(c, JSON.stringify({ type: 'snapshot', seq: from, alarms }));
     // Whatever changed while the snapshot was read follows it; the screen upserts by id.
     for (const e of history) if (e.seq > from && visible(c, e)) deliver(c, JSON.stringify(e.message));
@@ -109,7 +109,9 @@ export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, 
     },
     /** Every screen gets a fresh snapshot: after a gap in the cross-instance feed, nothing is assumed. */
     async resyncAll() {
-      await Promise.all([...clients].map((c) => sendSnapshot(c)));
+      if (clients.size === 0) return;
+      const open = await loadOpenAlarms(); // read once for every screen
+      await Promise.all([...clients].map((c) => sendSnapshot(c, open)));
     },
     detach(c: FeedClient) {
       clients.delete(c);
