@@ -30,11 +30,11 @@ function localParts(iso: string, timeZone: string) {
 
 export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () => string }) {
   const { db, now } = deps;
-  let pending = new Map<string, string>(); // device id -> test id
+  let pending = new Map<string, { id: string; dueAt: string }>(); // by device id
 
   async function refresh() {
-    const rows = await db.selectFrom('device_tests').select(['id', 'device_id']).where('result', '=', 'pending').execute();
-    pending = new Map(rows.map((r) => [r.device_id, r.id]));
+    const rows = await db.selectFrom('device_tests').select(['id', 'device_id', 'due_at']).where('result', '=', 'pending').execute();
+    pending = new Map(rows.map((r) => [r.device_id, { id: r.id, dueAt: r.due_at }]));
   }
 
   return {
@@ -58,13 +58,22 @@ export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () =
       return { id, deviceId, startedAt: at, dueAt: new Date(Date.parse(at) + windowSeconds * 1000).toISOString(), result: 'pending' };
     },
     /** Whether an alarm from this device now is a test alarm. */
-    inTest: (deviceId: string) => pending.has(deviceId),
+    /** Only inside the test's window: past it, the alarm is real whatever this cache still holds. */
+    inTest: (deviceId: string) => {
+      const t = pending.get(deviceId);
+      return t !== undefined && t.dueAt > now();
+    },
     /** The device raised its test alarm: the test passed. */
     async passed(deviceId: string, alarmId: string) {
-      const id = pending.get(deviceId);
+      const id = pending.get(deviceId)?.id;
       if (!id) return;
       pending.delete(deviceId);
-      await db.updateTable('device_tests').set({ result: 'passed', finished_at: now(), alarm_id: alarmId }).where('id', '=', id).execute();
+      await db
+        .updateTable('device_tests')
+        .set({ result: 'passed', finished_at: now(), alarm_id: alarmId })
+        .where('id', '=', id)
+        .where('result', '=', 'pending')
+        .execute();
     },
     /** Tests past their window fail, and each failure is a technical alarm for the device. */
     async failDue() {
@@ -77,7 +86,14 @@ export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () =
           .where('devices.id', '=', t.device_id)
           .executeTakeFirst();
         const changed = await db.transaction().execute(async (tx) => {
-          await tx.updateTable('device_tests').set({ result: 'failed', finished_at: now() }).where('id', '=', t.id).execute();
+          // Every instance looks for due tests; the one that moves it from pending raises the alarm.
+          const r = await tx
+            .updateTable('device_tests')
+            .set({ result: 'failed', finished_at: now() })
+            .where('id', '=', t.id)
+            .where('result', '=', 'pending')
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) return [];
           return deps.engine.apply(
             tx,
             [{ kind: 'raise', type: 'device_fault', priority: 'low', detail: { test: 'failed', testId: t.id } }],
@@ -95,7 +111,9 @@ export function createDeviceTests(deps: { db: Db; engine: AlarmEngine; now: () =
         });
         await deps.engine.publish(changed);
       }
-      if (due.length > 0) await refresh();
+      // Read afresh every run: a test another instance started, passed or failed shows here
+      // within a second, so a real alarm is never taken for a test that already ended.
+      await refresh();
     },
     /** Weekly tests: each site's schedule starts a test of every device of the listed kinds. */
     async runSchedules(newId: () => string) {

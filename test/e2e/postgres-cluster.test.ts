@@ -98,6 +98,19 @@ describe.skipIf(!available)('two instances on PostgreSQL, a broker each (LISTEN/
     onB.close();
   });
 
+  it('a device test started on B that no device answers fails once, across both instances', async () => {
+    expect((await b.api('POST', '/api/v1/devices/bed-203/test', { windowSeconds: 60 })).status).toBe(201);
+    clock.advance(61_000);
+    await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]);
+    const faults = (await b.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.filter(
+      (x) => x.type === 'device_fault' && x.deviceId === 'bed-203',
+    );
+    expect(faults).toHaveLength(1);
+    expect(faults[0]?.count).toBe(1);
+    const tests = await b.api<{ tests: Array<{ result: string }> }>('GET', '/api/v1/devices/bed-203/tests');
+    expect(tests.body.tests.map((t) => t.result)).toEqual(['failed']);
+  });
+
   it('an escalation chain set on B is used by A; each timer fires once across both; B carries on when A is gone', async () => {
     const port = (hookServer.address() as AddressInfo).port;
     const before = await busIn(a);
