@@ -138,7 +138,27 @@ describe.skipIf(!available)('clustered embedded broker (Redis + PostgreSQL, two 
     expect(await eventsStored('radar-r1')).toEqual({ rows: 50, ids: 50 });
     expect((await storedOn(aHttp)) - before).toBe(50);
     expect(await storedOn(b.httpPort)).toBe(0);
-    await gw.endAsync();
+
+    // The secret rotated through B: the gateway's open connection on A is closed, and the old
+    // secret no longer gets in anywhere.
+    const closed = new Promise<void>((resolve) => gw.once('close', () => resolve()));
+    const rotated = await b.api<{ secret: string }>('POST', `/api/v1/gateways/${siteRaw.gatewayId}/secret`);
+    expect(rotated.status).toBe(200);
+    await closed;
+    const retry = await mqtt
+      .connectAsync(`mqtt://127.0.0.1:${aMqtt}`, {
+        clientId: siteRaw.gatewayId,
+        username: siteRaw.gatewayId,
+        password: siteRaw.secret,
+        reconnectPeriod: 0,
+      })
+      .then(async (c) => {
+        await c.endAsync();
+        return 'connected';
+      })
+      .catch(() => 'refused');
+    expect(retry).toBe('refused');
+    gw.end(true);
     screenB.close();
   });
 
