@@ -110,7 +110,13 @@ export function createSupervision(
       const nowMs = Date.parse(at);
       // Persist what was heard since the last sweep.
       for (const [id, seen] of gatewayHeard) {
-        await db.updateTable('gateways').set({ last_seen: seen }).where('id', '=', id).execute();
+        // Never back in time: the gateway may have been heard later by another instance.
+        await db
+          .updateTable('gateways')
+          .set({ last_seen: seen })
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', seen)]))
+          .execute();
       }
       gatewayHeard.clear();
       const heard = [...deviceHeard];
@@ -187,7 +193,14 @@ export function createSupervision(
         const limit = (d.supervision_seconds ?? DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000;
         if (!d.last_seen || Date.parse(d.last_seen) > nowMs - limit) continue;
         const ids = await db.transaction().execute(async (tx) => {
-          await tx.updateTable('devices').set({ offline_since: d.last_seen }).where('id', '=', d.id).execute();
+          // Every instance sweeps; the one that marks the device offline raises the alarm.
+          const r = await tx
+            .updateTable('devices')
+            .set({ offline_since: d.last_seen })
+            .where('id', '=', d.id)
+            .where('offline_since', 'is', null)
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) return [];
           return engine.apply(
             tx,
             [{ kind: 'raise', type: 'device_offline', priority: 'low', detail: { lastSeen: d.last_seen } }],
