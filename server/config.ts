@@ -26,6 +26,8 @@ export interface ServerConfig {
   mqttProvisioning: 'dynsec' | 'none';
   /** Bearer secret the broker presents to /broker/v1/* (EMQX-style HTTP auth hooks); unset: no hooks. */
   brokerHookSecret: string | undefined;
+  /** Clustered broker: how often each instance says it is alive; one silent for 3 of these is dead. */
+  brokerHeartbeatMs: number;
   /** Clustered embedded broker: instances share it (and the cross-instance bus) through Redis. */
   redisUrl: string | undefined;
   influx:
@@ -59,6 +61,8 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_REDIS_URL        redis://[:pass@]host:6379: cluster the embedded broker with the other
                         instances through Redis (mqemitter-redis, aedes-persistence-redis), so a
                         gateway may connect to any of them; needs CARE_DATABASE_URL [unset]
+  CARE_BROKER_HEARTBEAT_SECONDS  clustered broker: each instance's heartbeat to the others;
+                        one silent for three is taken for dead [60]
   CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
@@ -234,6 +238,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     mqttProvisioning: provisioning,
     brokerHookSecret: hookSecret,
     redisUrl,
+    brokerHeartbeatMs: positive('CARE_BROKER_HEARTBEAT_SECONDS', 60) * 1000,
     databaseUrl,
     tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),

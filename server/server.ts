@@ -274,6 +274,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
       redisUrl: config.redisUrl,
+      heartbeatMs: config.brokerHeartbeatMs,
     });
   }
 

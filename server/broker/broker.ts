@@ -28,6 +28,8 @@ export interface BrokerDeps {
   rate?: { perSecond: number; burst: number };
   /** redis://host:6379: join the other instances' broker cluster through Redis. */
   redisUrl?: string;
+  /** Clustered: how often this broker tells the others it is alive [60 s]. */
+  heartbeatMs?: number;
 }
 
 export interface EmbeddedBroker {
@@ -104,7 +106,7 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   }
 
   const aedes = await Aedes.createBroker({
-    ...(deps.redisUrl ? { mq, persistence } : {}),
+    ...(deps.redisUrl ? { mq, persistence, heartbeatInterval: deps.heartbeatMs ?? 60_000 } : {}),
     connectTimeout: 10_000, // 10 s to send CONNECT after the socket opens
     maxClientsIdLength: 64,
     queueLimit: 1000, // offline messages queued per client before it connects

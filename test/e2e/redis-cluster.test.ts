@@ -63,7 +63,9 @@ describe.skipIf(!available)('clustered embedded broker (Redis + PostgreSQL, two 
   beforeAll(async () => {
     redis = await startRedis();
     pgServer = await startPostgres();
-    const env = { CARE_DATABASE_URL: pgServer.url, CARE_REDIS_URL: redis.url };
+    // A two-second broker heartbeat: B takes a killed A for dead after 6 s and handles the wills A
+    // held every 8 s, after its gateway has reconnected to B (2 s).
+    const env = { CARE_DATABASE_URL: pgServer.url, CARE_REDIS_URL: redis.url, CARE_BROKER_HEARTBEAT_SECONDS: '2' };
     b = await startTestServer(undefined, { env });
     siteRaw = await registerSite(b, [
       { id: 'btn-r1', kind: 'call_button' },
@@ -172,6 +174,7 @@ describe.skipIf(!available)('clustered embedded broker (Redis + PostgreSQL, two 
     for (let i = 0; i < 30; i += 1) g.sink.event({ device: 'btn-g1', type: 'call' });
     await screenB.waitForAlarm((x) => x.deviceId === 'btn-g1', 'call alarm from the gateway on A, on B');
     await a.kill9();
+    const killedAt = Date.now();
     for (let i = 0; i < 30; i += 1) g.sink.event({ device: 'btn-g1', type: 'call' });
     // Whatever A received but never committed stays unconfirmed; the gateway resends it to B.
     await waitFor(() => g.outboxDepth().events === 0 && g.uplinkConnected(), 'every event confirmed through B', 60_000);
@@ -179,6 +182,13 @@ describe.skipIf(!available)('clustered embedded broker (Redis + PostgreSQL, two 
     expect(call.count).toBe(60);
     expect(await eventsStored('btn-g1')).toEqual({ rows: 60, ids: 60 });
     expect(fs.existsSync(path.join(outbox, 'outbox.db'))).toBe(true);
+    // B takes A for dead after three missed heartbeats and publishes the wills A held, the
+    // gateway's "offline" among them. The gateway is on B by then: that old will is not believed.
+    await new Promise((r) => setTimeout(r, Math.max(0, 17_000 - (Date.now() - killedAt))));
+    const offline = (await b.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.filter(
+      (x) => x.type === 'gateway_offline' && x.gatewayId === siteGw.gatewayId,
+    );
+    expect(offline).toEqual([]);
     screenB.close();
   });
 
