@@ -25,6 +25,7 @@ describe('server configuration', () => {
       /CARE_MQTT_PROVISIONING: set, but CARE_MQTT_URL/,
     ],
     [{ CARE_BROKER_HOOK_SECRET: 'short' }, /CARE_BROKER_HOOK_SECRET: must be at least 16/],
+    [{ CARE_BROKER_HEARTBEAT_SECONDS: '0' }, /CARE_BROKER_HEARTBEAT_SECONDS/],
     [{ CARE_REDIS_URL: 'http://r:6379', CARE_DATABASE_URL: 'postgres://p/care' }, /CARE_REDIS_URL: must be a redis/],
     [
       { CARE_REDIS_URL: 'redis://r:6379', CARE_DATABASE_URL: 'postgres://p/care', CARE_MQTT_URL: 'mqtt://m' },
