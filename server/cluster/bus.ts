@@ -181,7 +181,7 @@ export async function postgresBus(url: string, instanceId: string, h: BusHandler
   let retryTimer: NodeJS.Timeout | null = null;
 
   async function open(attempt: number): Promise<void> {
-    const c = new pg.Client({ connectionString: url });
+    const c = new pg.Client({ connectionString: url, application_name: 'care-bus' });
     c.on('error', (err) => h.log.warn({ err: err.message }, 'cluster bus (PostgreSQL) error'));
     try {
       await c.connect();

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
@@ -96,6 +97,24 @@ describe.skipIf(!available)('two instances on PostgreSQL, a broker each (LISTEN/
     const snapshot = onB.messages.find((m) => m.type === 'snapshot');
     expect(snapshot?.type === 'snapshot' && snapshot.alarms.some((x) => x.type === 'tamper')).toBe(true);
     onB.close();
+  });
+
+  it("the bus's PostgreSQL connection cut: it comes back, screens resync, and alarms cross again", async () => {
+    const screenB = await Screen.open(b);
+    const gaps = async (s: TestServer) =>
+      Number(/care_cluster_bus_gaps_total (\d+)/.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1] ?? 0);
+    const [gapsA, gapsB] = [await gaps(a), await gaps(b)];
+    const admin = new pg.Client({ connectionString: pgServer.url });
+    await admin.connect();
+    const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'care-bus'");
+    await admin.end();
+    expect(cut.rowCount).toBe(2); // one listener per instance
+    await waitFor(async () => (await gaps(a)) > gapsA && (await gaps(b)) > gapsB, 'both buses back');
+    await waitFor(() => screenB.messages.filter((m) => m.type === 'snapshot').length >= 2, 'screen on B resynced');
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+    await publishEvent('btn-203', 'tamper');
+    await screenB.waitForAlarm((x) => x.type === 'tamper' && x.count >= 2, 'an alarm raised on A after the cut, on B');
+    screenB.close();
   });
 
   it('a device test started on B that no device answers fails once, across both instances', async () => {
