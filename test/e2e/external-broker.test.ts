@@ -77,6 +77,21 @@ describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two i
     screenB.close();
   }, 60_000);
 
+  it('the broker killed and restarted: the server and the gateway reconnect, screens resync, alarms flow again', {
+    timeout: 60_000,
+  }, async () => {
+    const screenB = await Screen.open(b);
+    const snapshots = () => screenB.messages.filter((m) => m.type === 'snapshot').length;
+    await broker.restart();
+    // The bus went through the broker: what crossed meanwhile may be lost, so the screen resyncs.
+    await waitFor(() => snapshots() >= 2, 'screen resynced after the broker came back', 20_000);
+    await waitFor(() => gateway.uplinkConnected(), 'gateway back on the broker', 20_000);
+    gateway.sink.event({ device: 'btn-203', type: 'tamper' });
+    await screenB.waitForAlarm((x) => x.type === 'tamper' && x.deviceId === 'btn-203', 'alarm after the restart');
+    await waitFor(() => gateway.outboxDepth().events === 0, 'confirmed after the restart', 20_000);
+    screenB.close();
+  });
+
   it('the broker refuses anonymous clients, wrong secrets and foreign topics', async () => {
     const url = `mqtt://127.0.0.1:${broker.port}`;
     const tryConnect = (opts: mqtt.IClientOptions) =>

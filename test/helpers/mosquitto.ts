@@ -15,6 +15,7 @@ export function mosquittoAvailable(): boolean {
 export interface Mosquitto {
   port: number;
   adminUrl: string;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,18 +40,35 @@ export async function startMosquitto(adminPassword = 'broker-admin-password'): P
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  await waitForPort(port, child, 'mosquitto', () => stderr);
+  let child: ChildProcess | null = null;
+  async function start() {
+    const c = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await waitForPort(port, c, 'mosquitto', () => stderr);
+  }
+  async function kill(signal: NodeJS.Signals) {
+    const c = child;
+    child = null;
+    if (c && c.exitCode === null) {
+      c.kill(signal);
+      await new Promise((r) => c.once('exit', r));
+    }
+  }
+  await start();
   return {
     port,
     adminUrl: `mqtt://care-admin:${adminPassword}@127.0.0.1:${port}`,
+    /** Kills the broker and starts it again on the same port (dynamic-security state is on disk). */
+    async restart() {
+      await kill('SIGKILL');
+      await start();
+    },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await kill('SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
