@@ -119,8 +119,15 @@ export async function redisBus(url: string, instanceId: string, h: BusHandlers):
   ] as const) {
     conn.on('error', (err: Error) => h.log.warn({ err: err.message, conn: name }, 'cluster bus (Redis) error'));
   }
-  await pub.connect();
-  await sub.connect();
+  try {
+    await pub.connect();
+    await sub.connect();
+  } catch (err) {
+    pub.disconnect();
+    sub.disconnect();
+    const where = new URL(url);
+    throw new Error(`CARE_REDIS_URL: cannot reach Redis at ${where.hostname}:${where.port || 6379}: ${(err as Error).message}`);
+  }
   const receive = receiver(instanceId, h);
   sub.on('message', (_channel: string, text: string) => receive(text));
   await sub.subscribe(REDIS_CHANNEL);
