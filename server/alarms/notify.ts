@@ -168,7 +168,7 @@ export function createNotifier(deps: NotifierDeps) {
         .execute();
       for (const n of open) {
         const alarm = await alarmOf(n.alarm_id);
-        if (!alarm || alarm.state !== 'active' || alarm.escalationLevel !== Number(n.level)) continue;
+        if (alarm?.state !== 'active' || alarm.escalationLevel !== Number(n.level)) continue;
         const level = policyFor(alarm).levels[Number(n.level)];
         if (level?.acceptSeconds === undefined) continue;
         if (Date.parse(now()) - Date.parse(String(n.since)) < level.acceptSeconds * 1000) continue;
