@@ -115,7 +115,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     const removed = await telemetry.prune(new Date(clock.now() - config.telemetryRetentionDays * 86_400_000).toISOString());
     if (removed > 0) log.info({ removed }, 'old telemetry pruned');
   }
-  const supervision = createSupervision({ db, engine, now, log: log.child({ part: 'supervision' }) });
+  const supervision = createSupervision({
+    db,
+    engine,
+    now,
+    log: log.child({ part: 'supervision' }),
+    // Its next event must see the device offline, so that it clears the alarm at once.
+    forgetDevice: (id) => lookups.forgetDevice(id),
+  });
   const deviceTests = createDeviceTests({ db, engine, now });
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
@@ -222,13 +229,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       }
     },
   };
-  type StatusUpdate = Parameters<typeof feed.publishDeviceStatus>[0];
-  const fanout = {
-    status(u: StatusUpdate) {
-      bus.publish({ kind: 'status', status: u });
-      feed.publishDeviceStatus(u);
-    },
-  };
   const lookups = createLookupCache(registry);
   const confirmations = createConfirmations(publish);
   const ingest = createIngest({
@@ -240,7 +240,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metrics,
     log: log.child({ part: 'ingest' }),
     now,
-    onDeviceStatus: (u) => fanout.status(u),
+    onDeviceStatus: (u) => {
+      bus.publish({ kind: 'status', status: u });
+      feed.publishDeviceStatus(u);
+    },
     supervision,
     lookups,
     deviceTests,
@@ -347,12 +350,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       brokerHooks: config.brokerHookSecret
         ? {
             secret: config.brokerHookSecret,
-            serverUser: config.mqttUrl
-              ? {
-                  username: decodeURIComponent(new URL(config.mqttUrl).username),
-                  password: decodeURIComponent(new URL(config.mqttUrl).password),
-                }
-              : null,
+            serverUser: brokerLogin(config.mqttUrl),
           }
         : null,
       onRegistryChanged: () => {
@@ -428,4 +426,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('server stopped');
     },
   };
+}
+
+/** The user and password in an external broker's URL: the server's own login there. */
+function brokerLogin(mqttUrl: string | undefined): { username: string; password: string } | null {
+  if (!mqttUrl) return null;
+  const url = new URL(mqttUrl);
+  return { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
 }

@@ -27,7 +27,14 @@ export function describeGap(fromIso: string, toIso: string): string {
 }
 
 export function createSupervision(
-  deps: { db: Db; engine: AlarmEngine; now: () => string; log: Logger },
+  deps: {
+    db: Db;
+    engine: AlarmEngine;
+    now: () => string;
+    log: Logger;
+    /** A device's state changed under ingest's lookup cache (marked offline): read it afresh. */
+    forgetDevice?: (id: string) => void;
+  },
   opts: SupervisionOptions = { gatewaySilenceMs: 80_000 },
 ) {
   const { db, engine, now, log } = deps;
@@ -201,6 +208,7 @@ export function createSupervision(
             .where('offline_since', 'is', null)
             .executeTakeFirst();
           if (Number(r.numUpdatedRows) !== 1) return [];
+          deps.forgetDevice?.(d.id);
           return engine.apply(
             tx,
             [{ kind: 'raise', type: 'device_offline', priority: 'low', detail: { lastSeen: d.last_seen } }],

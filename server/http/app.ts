@@ -22,6 +22,8 @@ import { reportRoutes } from './reports.ts';
 import { shiftRoutes } from './shifts.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
+const REGISTRY_ROUTE = /^\/api\/v1\/(sites|residents|gateways|devices)(\/|$)/;
+
 export async function buildHttpApp(
   ctx: HttpContext,
   logger: Logger,
@@ -66,9 +68,11 @@ export async function buildHttpApp(
   });
   // preHandler: the login limit is keyed by the username in the parsed body.
   await app.register(fastifyRateLimit, { global: false, hook: 'preHandler' });
-  // Any successful write through the API may change what ingest looks up.
+  // A successful write to the registry (sites, residents and their settings, gateways, devices and
+  // their tests, escalation chains) changes what ingest and the alarm engine hold in their caches,
+  // here and on every other instance. Alarm actions, logins and receipts do not.
   app.addHook('onResponse', async (req, reply) => {
-    if (req.method !== 'GET' && reply.statusCode < 400) ctx.onRegistryChanged();
+    if (req.method !== 'GET' && reply.statusCode < 400 && REGISTRY_ROUTE.test(req.routeOptions.url ?? '')) ctx.onRegistryChanged();
   });
   await app.register(fastifySwagger, {
     openapi: {
