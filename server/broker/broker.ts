@@ -5,8 +5,8 @@
 // Clustered (CARE_REDIS_URL): several instances run this broker over one Redis, with
 // `mqemitter-redis` carrying messages between them and `aedes-persistence-redis` holding retained
 // status, sessions and wills. A gateway may connect to any instance; the server's commands reach
-// it wherever it is. Each instance ingests only what its own gateways published (the broker's
-// `publish` event fires where the message came in), so every message is ingested once.
+// it wherever it is. Each instance ingests only what its own gateways published (taken in
+// `authorizePublish`, which runs only where the message came in), so every message is ingested once.
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
@@ -88,14 +88,12 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   // wills live in Redis. Alone: Aedes's in-memory emitter and persistence.
   let persistence: { destroy(): Promise<void> } | null = null;
   let mq: unknown;
-  const redisConns: Redis[] = [];
   if (deps.redisUrl) {
     // Our own connections, so that Redis going away is logged, never an unhandled 'error' event
     // (which would end the process). They reconnect on their own.
     const conn = (role: string) => {
       const c = new Redis(deps.redisUrl as string, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(200 * n, 5000) });
       c.on('error', (err: Error) => log.warn({ err: err.message, role }, 'broker cluster: Redis connection error'));
-      redisConns.push(c);
       return c;
     };
     const emitter = mqemitterRedis({ subConn: conn('emitter-sub'), pubConn: conn('emitter-pub'), concurrency: 1000 });

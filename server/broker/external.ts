@@ -3,8 +3,8 @@
 // so each message is handled by exactly one of them. Gateway credentials and topic ACLs are
 // provisioned into the broker through Mosquitto 2's dynamic-security plugin (`$CONTROL` topic):
 // the broker, not this server, checks them. With provisioning `none` (EMQX), the broker asks this
-// server's HTTP hooks instead (`server/http/broker-hooks.ts`). Alarm changes are fanned out to every instance on an
-// internal topic so every caregiver screen sees every alarm, whichever instance it is connected to.
+// server's HTTP hooks instead (`server/http/broker-hooks.ts`). The cross-instance bus rides on an
+// internal topic, so every caregiver screen sees every alarm whichever instance it is connected to.
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
