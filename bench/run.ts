@@ -183,11 +183,13 @@ function backgroundTelemetry(site: Site, rate = TELEMETRY_RATE) {
 async function alarmPipeline(
   server: ServerProc,
   site: Site,
-  withStorm = true,
-  screensOn: ServerProc[] = [server],
-  telemetryRate = TELEMETRY_RATE,
-  durationMs = P.alarmMs,
-  eventRate = EVENT_RATE,
+  {
+    withStorm = true,
+    screensOn = [server],
+    telemetryRate = TELEMETRY_RATE,
+    durationMs = P.alarmMs,
+    eventRate = EVENT_RATE,
+  }: { withStorm?: boolean; screensOn?: ServerProc[]; telemetryRate?: number; durationMs?: number; eventRate?: number } = {},
 ) {
   log(`alarm latency: ${eventRate} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
   const sentAt = new Map<string, number>();
@@ -473,7 +475,7 @@ async function mosquittoPhase() {
   try {
     const site = await registerSite(server, 10);
     await connectGateways(server, site, `mqtt://127.0.0.1:${broker.port}`);
-    const r = await alarmPipeline(server, site, false);
+    const r = await alarmPipeline(server, site, { withStorm: false });
     for (const g of site.gateways) g.client?.end(true);
     return {
       p50Ms: r.latency.p50Ms,
@@ -489,8 +491,8 @@ async function mosquittoPhase() {
 }
 
 /**
- * Two instances sharing PostgreSQL: gateways on A, screens on B, so every alarm crosses from one
- * instance to the other: through Redis (clustered embedded broker) or PostgreSQL LISTEN/NOTIFY.
+ * Two instances sharing PostgreSQL: gateways on A, screens on A and on B, so half the screens get
+ * each alarm across the bus: Redis (clustered embedded broker) or PostgreSQL LISTEN/NOTIFY.
  * Telemetry goes to PostgreSQL here, so the load behind is lighter than on one SQLite instance.
  */
 async function clusterPhase(kind: 'redis' | 'postgres', pgServer: Postgres | null) {
@@ -508,11 +510,15 @@ async function clusterPhase(kind: 'redis' | 'postgres', pgServer: Postgres | nul
   const b = await startServerProcess(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-b-')), env);
   try {
     const site = await registerSite(a, 10);
-    // Let B hear of the new gateways before any message of theirs can reach it.
-    await new Promise((r) => setTimeout(r, 500));
     await connectGateways(a, site);
     // Half the screens on A, where the gateways are, half on B: the difference is the bus.
-    const r = await alarmPipeline(a, site, false, [a, b], CLUSTER_TELEMETRY_RATE, P.clusterAlarmMs, CLUSTER_EVENT_RATE);
+    const r = await alarmPipeline(a, site, {
+      withStorm: false,
+      screensOn: [a, b],
+      telemetryRate: CLUSTER_TELEMETRY_RATE,
+      durationMs: P.clusterAlarmMs,
+      eventRate: CLUSTER_EVENT_RATE,
+    });
     for (const g of site.gateways) g.client?.end(true);
     const [onA, onB] = r.latency.byInstance;
     return {
