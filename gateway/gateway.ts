@@ -7,6 +7,7 @@ import {
   DeviceEvent,
   type GatewayStatus,
   type IdSource,
+  OUTBOX_UNWRITABLE,
   type Reading,
   systemClock,
   ulidSource,
@@ -19,11 +20,15 @@ import { ConfigError, type GatewayConfig, type SerialEntry } from './config.ts';
 import { createFallback } from './local/fallback.ts';
 import { createOutput } from './local/output.ts';
 import { startLocalPage } from './local/page.ts';
+import { createOutboxHealth } from './outbox/health.ts';
 import { openOutbox } from './outbox/outbox.ts';
 import { createEdgeRules, DEFAULT_EDGE_RULES } from './rules/edge-rules.ts';
 import { createUplink } from './uplink/uplink.ts';
 
 const checkEvent = createDecoder(DeviceEvent);
+
+/** An adapter handed over an event that fails the wire schema: a bug at its edge, not a store error. */
+class InvalidEventError extends Error {}
 
 export const serialProtocols: Partial<Record<SerialEntry['protocol'], SerialProtocol>> = {
   ndjson: ndjsonProtocol,
@@ -41,6 +46,8 @@ export interface RunningGateway {
   /** Accepts an event as an adapter would (used by tests and the local console). */
   sink: AdapterSink;
   outboxDepth(): { events: number; telemetry: number };
+  /** False while the outbox cannot take writes (events then go out from memory, not durable). */
+  outboxWritable(): boolean;
   uplinkConnected(): boolean;
   /** The local alarm page's port, when configured. */
   localPagePort: number | null;
@@ -58,6 +65,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   }
 
   const outbox = openOutbox(config.outboxDir, { maxRows: file.outboxMaxRows ?? 100_000 });
+  const health = createOutboxHealth(
+    () => outbox.probeWrite(),
+    log.child({ part: 'outbox' }),
+    (writable) => {
+      fallback.outboxWritable(writable);
+      // The server raises (or clears) its alarm on this gateway from the status: say it now.
+      uplink.publishStatus(status());
+    },
+  );
   const rulesConfig = { ...DEFAULT_EDGE_RULES, ...file.rules };
   const edge = createEdgeRules(rulesConfig, clock, (e) => sink.event(e));
   const output = file.local?.output
@@ -81,6 +97,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       onAlarmAck: (cmd) => {
         if (cmd.state !== 'active') fallback.serverAcknowledged(cmd.deviceId);
       },
+      onStoreError: (what, err) => health.failed(what, err),
     },
   );
 
@@ -90,6 +107,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   let readings: Reading[] = [];
   let readingTimer: NodeJS.Timeout | null = null;
   let rejectedCount = 0;
+  let droppedReadings = 0;
 
   function flushReadings() {
     if (readingTimer) clearTimeout(readingTimer);
@@ -97,7 +115,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     if (readings.length === 0) return;
     const batch = { v: 1, ts: clock.iso(), points: readings };
     readings = [];
-    outbox.appendTelemetry(JSON.stringify(batch), batch.points.length);
+    try {
+      outbox.appendTelemetry(JSON.stringify(batch), batch.points.length);
+      health.succeeded();
+    } catch (err) {
+      // Readings are not alarms: while the outbox is unwritable they are counted and dropped.
+      droppedReadings += batch.points.length;
+      health.failed('telemetry', err);
+      log.warn({ points: batch.points.length, dropped: droppedReadings }, 'telemetry batch dropped: outbox unwritable');
+    }
     uplink.kick();
   }
 
@@ -114,17 +140,34 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     event(e) {
       const id = ids.next();
       const ts = e.ts ?? clock.iso();
-      const stored = outbox.appendEvent(id, (seq) => {
+      const build = (seq: number) => {
         const event = { v: 1, id, seq, ts, device: e.device, type: e.type, ...(e.data ? { data: e.data } : {}) };
         const ok = checkEvent.check(event);
         // Adapters validate at their edge; this is the last line before the wire.
-        if (!ok.ok) throw new Error(`invalid event from adapter: ${ok.error}`);
+        if (!ok.ok) throw new InvalidEventError(`invalid event from adapter: ${ok.error}`);
         return JSON.stringify(event);
-      });
-      log.info({ deviceId: e.device, type: e.type, eventId: id, seq: stored.seq }, 'event accepted');
-      uplink.kick();
+      };
+      let stored: { seq: number } | null = null;
+      try {
+        stored = outbox.appendEvent(id, build);
+        health.succeeded();
+      } catch (err) {
+        if (err instanceof InvalidEventError) throw err;
+        health.failed('event', err);
+      }
+      if (stored) {
+        log.info({ deviceId: e.device, type: e.type, eventId: id, seq: stored.seq }, 'event accepted');
+        uplink.kick();
+        fallback.onEvent({ ...e, ts });
+      } else {
+        // Not durable: it goes out from memory at once and is alarmed locally right now, since
+        // a gateway restart before the server confirms it would lose it.
+        const seq = outbox.reserveSeq();
+        uplink.sendFromMemory(id, build(seq));
+        log.error({ deviceId: e.device, type: e.type, eventId: id, seq, durable: false }, 'event accepted in memory only');
+        fallback.raiseNow({ ...e, ts });
+      }
       edge.onEvent({ ...e, ts });
-      fallback.onEvent({ ...e, ts });
     },
     reading(r) {
       readings.push({ device: r.device, metric: r.metric, value: r.value, ts: r.ts ?? clock.iso() });
@@ -159,6 +202,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
   };
 
+  const depth = () => {
+    try {
+      return outbox.depth().events;
+    } catch (err) {
+      health.failed('read', err);
+      return undefined;
+    }
+  };
   const status = (): GatewayStatus => ({
     v: 1,
     state: 'online',
@@ -169,7 +220,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(d.battery !== undefined ? { battery: Math.max(0, Math.min(100, d.battery)) } : {}),
       ...(d.fault ? { fault: d.fault.slice(0, 200) } : {}),
     })),
-    outboxDepth: outbox.depth().events,
+    ...(() => {
+      const d = depth();
+      return d === undefined ? {} : { outboxDepth: d };
+    })(),
+    faults: health.writable ? [] : [OUTBOX_UNWRITABLE],
   });
 
   const adapters: DeviceAdapter[] = (file.serial ?? []).map((s) =>
@@ -183,17 +238,25 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   await output?.start();
   const page =
     file.local?.httpPort !== undefined ? await startLocalPage(fallback, file.local.httpHost ?? '127.0.0.1', file.local.httpPort) : null;
-  const heartbeat = setInterval(() => uplink.publishStatus(status()), (file.heartbeatSeconds ?? 30) * 1000);
+  const heartbeat = setInterval(() => {
+    try {
+      uplink.publishStatus(status());
+    } catch (err) {
+      log.error({ err }, 'status heartbeat failed');
+    }
+  }, (file.heartbeatSeconds ?? 30) * 1000);
   for (const a of adapters) await a.start();
   log.info({ gatewayId: config.gatewayId, adapters: adapters.map((a) => a.name) }, 'gateway started');
 
   return {
     sink,
     outboxDepth: () => outbox.depth(),
+    outboxWritable: () => health.writable,
     uplinkConnected: () => uplink.connected,
     localPagePort: page?.port ?? null,
     async stop() {
       clearInterval(heartbeat);
+      health.stop();
       edge.stop();
       fallback.stop();
       await output?.stop();

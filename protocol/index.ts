@@ -1,3 +1,4 @@
+export * from './backoff.ts';
 export * from './clock.ts';
 export * from './decode.ts';
 export * from './schemas.ts';

@@ -96,9 +96,17 @@ export const GatewayStatus = Type.Object(
     ts: Type.Optional(Timestamp),
     devices: Type.Optional(Type.Array(DeviceStatus, { maxItems: 2000 })),
     outboxDepth: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * The gateway's own faults now, e.g. `outbox_unwritable` (its disk is full: events are not
+     * durable). Sent empty when there are none, so the server clears the matching alarm. Open
+     * strings rather than an enum, so a newer gateway's fault never makes its whole status invalid.
+     */
+    faults: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );
+/** The gateway cannot write its outbox (disk full, I/O error): what it accepts now is not durable. */
+export const OUTBOX_UNWRITABLE = 'outbox_unwritable';
 export type GatewayStatus = Static<typeof GatewayStatus>;
 
 /** Downlink on `cmd`: the server tells the gateway which event ids it has committed. */

@@ -35,7 +35,22 @@ export interface ServerConfig {
     | { version: 2; url: string; token: string; org: string; bucket: string }
     | null;
   telemetryRetentionDays: number;
+  /** What is served without a login: /metrics, the API docs, the dashboard's source map. */
+  exposure: Exposure;
 }
+
+export interface Exposure {
+  /** Bearer token /metrics asks for; null: none set. */
+  metricsToken: string | null;
+  /** /metrics without a token: only when no token is set and the server listens on loopback alone. */
+  metricsWithoutToken: boolean;
+  /** /docs and /docs/json (OpenAPI). */
+  apiDocs: boolean;
+  /** dashboard/dist/*.map. */
+  sourceMaps: boolean;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_HTTP_PORT        REST API, dashboard and WebSocket /ws [8080]
@@ -72,6 +87,10 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
   CARE_TELEMETRY_RETENTION_DAYS  days vital signs and battery readings are kept [90]
+  CARE_METRICS_TOKEN    /metrics asks for "Authorization: Bearer <this>" (16+ characters); unset,
+                        /metrics is open when CARE_BIND_HOST is loopback and not served otherwise
+  CARE_API_DOCS         on|off: OpenAPI at /docs and /docs/json, without login [on]
+  CARE_SOURCE_MAPS      on|off: serve the dashboard's source map [off when NODE_ENV=production, else on]
   CARE_INFLUX_URL       http(s)://host:8086: telemetry in InfluxDB instead of the state database,
                         with one of the two sets below [unset: telemetry in SQLite/PostgreSQL]
   CARE_INFLUX_DATABASE  InfluxDB 1.x database (created if missing, with a retention policy)
@@ -231,6 +250,16 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     }
   }
   const retention = positive('CARE_TELEMETRY_RETENTION_DAYS', 90);
+  const onOff = (key: string, fallback: boolean) => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    if (raw !== 'on' && raw !== 'off') throw new ConfigError(`${key}: "${raw}" is not on or off`);
+    return raw === 'on';
+  };
+  const metricsToken = env.CARE_METRICS_TOKEN || null;
+  if (metricsToken !== null && (metricsToken.length < 16 || metricsToken.length > 200 || /\s/.test(metricsToken)))
+    throw new ConfigError('CARE_METRICS_TOKEN: must be 16-200 characters without spaces');
+  const bindHost = env.CARE_BIND_HOST || '0.0.0.0';
   return {
     influx,
     telemetryRetentionDays: retention,
@@ -247,7 +276,13 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     mqttBurst: positive('CARE_MQTT_BURST', 10_000),
     httpPort: port(env, 'CARE_HTTP_PORT', 8080),
     mqttPort: port(env, 'CARE_MQTT_PORT', 1883),
-    bindHost: env.CARE_BIND_HOST || '0.0.0.0',
+    bindHost,
+    exposure: {
+      metricsToken,
+      metricsWithoutToken: metricsToken === null && LOOPBACK.test(bindHost),
+      apiDocs: onOff('CARE_API_DOCS', true),
+      sourceMaps: onOff('CARE_SOURCE_MAPS', env.NODE_ENV !== 'production'),
+    },
     dataDir: path.resolve(env.CARE_DATA_DIR || './data'),
     adminPassword: pw || undefined,
     tokenTtlMs: ttl * 60_000,

@@ -45,6 +45,8 @@ export interface RunningServer {
   mqttsPort: number | null;
   /** Set when this start created the admin user with a generated password. */
   generatedAdminPassword: string | null;
+  /** Every HTTP route (method and URL pattern): the authorisation matrix test checks each is listed. */
+  httpRoutes(): Array<{ method: string; url: string }>;
   /** Runs the periodic alarm work now (tests with a fake clock). */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -359,6 +361,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       },
       loginRateLimit: config.loginRateLimit,
       allowedOrigins: config.allowedOrigins,
+      exposure: config.exposure,
     },
     log,
     config.tls,
@@ -400,6 +403,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     mqttPort,
     mqttsPort,
     generatedAdminPassword,
+    httpRoutes: () => app.registeredRoutes(),
     tick: async () => {
       await scheduler.tick();
       await supervisionScheduler.tick();

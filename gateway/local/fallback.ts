@@ -2,6 +2,7 @@
 // time, the gateway raises alarms itself, on a local page and a serial output line, so nobody
 // depends on the server being reachable. Everything is still delivered once the link is back;
 // local alarms stay until acknowledged here or by the server (its `alarm_ack` for the device).
+// An event the outbox could not store is raised here at once, whatever the link's state.
 import type { Clock, EventType, Priority } from '../../protocol/index.ts';
 import { atNight, type EdgeRulesConfig } from '../rules/edge-rules.ts';
 
@@ -53,6 +54,7 @@ export function createFallback(
   let active = false;
   let timer: { cancel(): void } | null = null;
   let counter = 0;
+  let storeFault = false;
   const alarms: LocalAlarm[] = [];
   /** Alarm-worthy events accepted while the link was down, raised when fallback starts. */
   const held: Array<{ device: string; type: EventType; priority: Priority; at: string }> = [];
@@ -104,6 +106,18 @@ export function createFallback(
         held.push(x);
         if (held.length > opts.maxAlarms) held.shift();
       }
+    },
+    /** An alarm-worthy event that is not durable (the outbox could not take it): raised at once. */
+    raiseNow(e: { device: string; type: EventType; data?: Record<string, unknown>; ts?: string }) {
+      const priority = localPriority(e, rules, clock.now());
+      if (priority) raise({ device: e.device, type: e.type, priority, at: e.ts ?? clock.iso() });
+    },
+    /** The outbox became unwritable or writable again (shown on the local page). */
+    outboxWritable(writable: boolean) {
+      storeFault = !writable;
+    },
+    get storeFault() {
+      return storeFault;
     },
     acknowledge(id: string): boolean {
       const a = alarms.find((x) => x.id === id && !x.acknowledged);

@@ -13,7 +13,7 @@ const LABEL: Record<string, [string, string]> = {
 };
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function renderPage(alarms: LocalAlarm[], uplinkDown: boolean): string {
+export function renderPage(alarms: LocalAlarm[], uplinkDown: boolean, storeFault = false): string {
   const rows = alarms
     .map((a) => {
       const [zh, en] = LABEL[a.type] ?? [a.type, a.type];
@@ -27,6 +27,7 @@ export function renderPage(alarms: LocalAlarm[], uplinkDown: boolean): string {
 td{padding:.6rem;border-bottom:1px solid #333}.high{background:#8b0000}.medium{background:#7a5b00}button{font-size:1.2rem;padding:.5rem 1rem}
 .banner{background:#b58900;color:#000;padding:1rem;font-size:1.4rem;font-weight:bold}</style></head><body>
 ${uplinkDown ? '<div class="banner">服务器连接中断：本地报警 · Server unreachable: local alarms</div>' : ''}
+${storeFault ? '<div class="banner">网关存储已满：报警未保存，请联系维护 · Gateway storage full: alarms are not saved, call maintenance</div>' : ''}
 <h1>本地报警 Local alarms (${alarms.length})</h1><table>${rows || '<tr><td>无 None</td></tr>'}</table></body></html>`;
 }
 
@@ -34,7 +35,9 @@ export async function startLocalPage(fallback: Fallback, host: string, port: num
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/local/alarms.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: fallback.active, alarms: fallback.list() }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ active: fallback.active, storeFault: fallback.storeFault, alarms: fallback.list() }));
       return;
     }
     const ack = /^\/local\/alarms\/([A-Za-z0-9-]+)\/ack$/.exec(url);
@@ -44,7 +47,9 @@ export async function startLocalPage(fallback: Fallback, host: string, port: num
       return;
     }
     if (req.method === 'GET' && (url === '/' || url === '/index.html')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(renderPage(fallback.list(), fallback.active));
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(renderPage(fallback.list(), fallback.active, fallback.storeFault));
       return;
     }
     res.writeHead(404).end();

@@ -30,9 +30,12 @@ export function openOutbox(dir: string, opts: OutboxOptions = { maxRows: 100_000
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, payload TEXT NOT NULL, created_at INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS telemetry (rowid INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL, points INTEGER NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
     INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0);
   `);
-  const nextSeqStmt = db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value");
+  // Never below `floor`: seqs handed out from memory while the disk was unwritable are not reused.
+  const nextSeqStmt = db.prepare("UPDATE meta SET value = max(value + 1, ?) WHERE key = 'seq' RETURNING value");
+  const readSeq = db.prepare("SELECT value FROM meta WHERE key = 'seq'");
   const insertEvent = db.prepare('INSERT INTO events (seq, id, payload, created_at) VALUES (?, ?, ?, ?)');
   const deleteEvent = db.prepare('DELETE FROM events WHERE id = ?');
   const pendingEvents = db.prepare('SELECT seq, id, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
@@ -44,10 +47,15 @@ export function openOutbox(dir: string, opts: OutboxOptions = { maxRows: 100_000
   const dropOldestTelemetry = db.prepare('DELETE FROM telemetry WHERE rowid IN (SELECT rowid FROM telemetry ORDER BY rowid LIMIT ?)');
   const count = (stmt: SQLite.Statement) => (stmt.get() as { n: number }).n;
 
+  const insertProbe = db.prepare('INSERT INTO probe (payload) VALUES (?) RETURNING id');
+  const deleteProbe = db.prepare('DELETE FROM probe WHERE id = ?');
+
   let droppedTelemetryBatches = 0;
+  /** The last seq handed out, durable or from memory. */
+  let lastSeq = (readSeq.get() as { value: number }).value;
 
   const appendEvent = db.transaction((id: string, build: (seq: number) => string): OutboxEvent => {
-    const seq = (nextSeqStmt.get() as { value: number }).value;
+    const seq = (nextSeqStmt.get(lastSeq + 1) as { value: number }).value;
     const payload = build(seq);
     insertEvent.run(seq, id, payload, Date.now());
     return { seq, id, payload };
@@ -72,7 +80,22 @@ export function openOutbox(dir: string, opts: OutboxOptions = { maxRows: 100_000
      * payload with it, and commits both before returning.
      */
     appendEvent(id: string, build: (seq: number) => string): OutboxEvent {
-      return appendEvent(id, build);
+      const stored = appendEvent(id, build);
+      lastSeq = stored.seq;
+      return stored;
+    },
+    /** The next seq for an event that could not be written (kept in memory only). */
+    reserveSeq(): number {
+      lastSeq += 1;
+      return lastSeq;
+    },
+    /**
+     * Writes and then removes a row the size of a large event, each in its own committed
+     * transaction: throws while the disk (or the database) has no room for a new event.
+     */
+    probeWrite(): void {
+      const row = insertProbe.get('x'.repeat(2048)) as { id: number };
+      deleteProbe.run(row.id);
     },
     /** Events not yet confirmed, after `afterSeq`, in order. */
     pendingEvents(afterSeq: number, limit: number): OutboxEvent[] {

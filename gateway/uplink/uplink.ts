@@ -1,10 +1,20 @@
 // The uplink to the server's broker. Sends outbox events in seq order (QoS 1) with a bounded
 // window, deletes them only when the server's `committed` command names them, and resends what
 // stays unconfirmed (after a reconnect, or a timeout). Telemetry goes in its own lane behind
-// events. Publishes retained `status` and sets the offline last will.
+// events. Publishes retained `status` and sets the offline last will. Events the outbox could not
+// take (disk full) go in a bounded memory lane ahead of the outbox, kept until confirmed like any
+// other but lost if the gateway stops. Reconnects back off exponentially with full jitter.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { createDecoder, GatewayCmd, type GatewayStatus, gatewayTopic } from '../../protocol/index.ts';
+import {
+  type BackoffOptions,
+  createBackoff,
+  createDecoder,
+  GatewayCmd,
+  type GatewayStatus,
+  gatewayTopic,
+  UPLINK_BACKOFF,
+} from '../../protocol/index.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 
 const decodeCmd = createDecoder(GatewayCmd);
@@ -19,11 +29,17 @@ export interface UplinkOptions {
   /** An unconfirmed event is sent again after this long. */
   resendAfterMs?: number;
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Delays between connection attempts (full jitter). */
+  backoff?: BackoffOptions;
+  /** Events held in memory when the outbox cannot take them, at most. */
+  maxMemoryEvents?: number;
 }
 
 export interface UplinkEvents {
   onConnectionChange?: (connected: boolean) => void;
   onAlarmAck?: (cmd: { alarmId: string; deviceId: string | null; state: string }) => void;
+  /** An outbox read or write threw: the uplink carries on, the gateway reports the fault. */
+  onStoreError?: (what: string, err: unknown) => void;
 }
 
 export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, events: UplinkEvents = {}) {
@@ -38,9 +54,34 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
   let telemetryInFlight = 0;
   let resendTimer: NodeJS.Timeout | null = null;
   let lastStatus: GatewayStatus | null = null;
+  const maxMemoryEvents = opts.maxMemoryEvents ?? 1000;
+  /** Events only in memory (outbox unwritable), in arrival order, until the server commits them. */
+  const memory = new Map<string, { payload: string; sentAt: number | null }>();
+  let memoryDropped = 0;
+
+  const storeError = (what: string, err: unknown) => events.onStoreError?.(what, err);
+
+  function pumpMemory(c: MqttClient) {
+    for (const [id, m] of memory) {
+      if (m.sentAt !== null) continue;
+      m.sentAt = Date.now();
+      c.publish(topic('events'), m.payload, { qos: 1 }, (err) => {
+        if (err) log.warn({ err: err.message, eventId: id }, 'event publish failed; will resend');
+      });
+    }
+  }
 
   function pump() {
+    try {
+      pumpOutbox();
+    } catch (err) {
+      storeError('read', err);
+    }
+  }
+
+  function pumpOutbox() {
     if (!client || !connected) return;
+    pumpMemory(client);
     const room = window - inFlight.size;
     if (room > 0) {
       for (const e of outbox.pendingEvents(sentUpTo, room)) {
@@ -58,7 +99,11 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
         client.publish(topic('telemetry'), t.payload, { qos: 1 }, (err) => {
           telemetryInFlight = Math.max(0, telemetryInFlight - 1);
           // Telemetry leaves on PUBACK: a reading lost in a server crash is not an alarm lost.
-          if (!err) outbox.removeTelemetry(t.rowid);
+          try {
+            if (!err) outbox.removeTelemetry(t.rowid);
+          } catch (e) {
+            storeError('remove telemetry', e);
+          }
           pump();
         });
       }
@@ -67,6 +112,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
 
   function resendStale() {
     const cutoff = Date.now() - resendAfterMs;
+    for (const m of memory.values()) if (m.sentAt !== null && m.sentAt < cutoff) m.sentAt = null;
     let oldest = Number.POSITIVE_INFINITY;
     for (const f of inFlight.values()) if (f.sentAt < cutoff) oldest = Math.min(oldest, f.seq);
     if (oldest !== Number.POSITIVE_INFINITY) {
@@ -78,8 +124,28 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
   }
 
   function onCommitted(ids: string[]) {
-    outbox.confirm(ids);
-    for (const id of ids) inFlight.delete(id);
+    try {
+      outbox.confirm(ids);
+    } catch (err) {
+      // They stay in the outbox and go again; the server stores each id once.
+      storeError('confirm', err);
+    }
+    for (const id of ids) {
+      inFlight.delete(id);
+      memory.delete(id);
+    }
+    pump();
+  }
+
+  /** An event the outbox could not take: sent from memory, ahead of the outbox's backlog. */
+  function sendFromMemory(id: string, payload: string) {
+    if (memory.size >= maxMemoryEvents) {
+      const oldest = memory.keys().next().value as string;
+      memory.delete(oldest);
+      memoryDropped += 1;
+      log.error({ eventId: oldest, dropped: memoryDropped }, 'memory lane full: oldest unconfirmed event dropped');
+    }
+    memory.set(id, { payload, sentAt: null });
     pump();
   }
 
@@ -91,6 +157,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
   // Several comma-separated URLs: server instances of one cluster, tried in turn.
   const urls = opts.url.split(',').map((u) => u.trim());
   let attempt = 0;
+  const backoff = createBackoff(opts.backoff ?? UPLINK_BACKOFF);
   let stopped = true;
   let reconnectTimer: NodeJS.Timeout | null = null;
 
@@ -120,9 +187,11 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     client = c;
     c.on('connect', () => {
       connected = true;
+      backoff.reset();
       // Everything unconfirmed goes again: the server de-duplicates by event id.
       sentUpTo = 0;
       inFlight.clear();
+      for (const m of memory.values()) m.sentAt = null;
       log.info({ url }, 'uplink connected');
       c.subscribe(topic('cmd'), { qos: 1 }, (err) => {
         if (err) log.error({ err: err.message }, 'could not subscribe to cmd');
@@ -141,7 +210,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
       telemetryInFlight = 0;
       client = null;
       c.end(true);
-      if (!stopped) reconnectTimer ??= setTimeout(connect, 2000);
+      if (!stopped) reconnectTimer ??= setTimeout(connect, backoff.next());
     });
     c.on('error', (err) => log.warn({ err: err.message }, 'uplink error'));
     c.on('message', (_t, payload) => {
@@ -160,6 +229,9 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     },
     /** Call after the outbox gained something. */
     kick: pump,
+    sendFromMemory,
+    /** Events held only in memory, not yet confirmed. */
+    memoryCount: () => memory.size,
     publishStatus,
     get connected() {
       return connected;
@@ -167,6 +239,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     inFlightCount: () => inFlight.size,
     async stop() {
       stopped = true;
+      if (memory.size > 0) log.error({ events: memory.size }, 'stopping with events held only in memory: not confirmed by the server');
       if (reconnectTimer) clearTimeout(reconnectTimer);
       if (resendTimer) clearInterval(resendTimer);
       const c = client;

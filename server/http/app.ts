@@ -8,7 +8,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { wsRoutes } from '../ws/routes.ts';
+import { createGatewaySites } from '../ws/gateway-sites.ts';
+import { createScreenSessions, wsRoutes } from '../ws/routes.ts';
 import { alarmRoutes } from './alarms.ts';
 import { authPlugin } from './auth.ts';
 import { brokerHookRoutes } from './broker-hooks.ts';
@@ -23,6 +24,22 @@ import { shiftRoutes } from './shifts.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
 const REGISTRY_ROUTE = /^\/api\/v1\/(sites|residents|gateways|devices)(\/|$)/;
+/** A Host header we are willing to repeat in the CSP (name or address, optional port). */
+const PLAIN_HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
+
+/**
+ * The WebSocket origins a page of ours may connect to: its own host only. CSP 3 lets 'self' match
+ * ws:/wss: on the same host, but older engines (Safari before 15.4) do not, so the host is named.
+ */
+export function sameHostWebSockets(host: string | undefined): string {
+  return host && PLAIN_HOST.test(host) ? `ws://${host} wss://${host}` : "'self'";
+}
+
+/** A route as registered (method and URL pattern), for the authorisation matrix test. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
 
 export async function buildHttpApp(
   ctx: HttpContext,
@@ -39,6 +56,13 @@ export async function buildHttpApp(
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  // Every route, as Fastify registers it (HEAD twins included), so a test can check that each
+  // one is in the authorisation matrix.
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+  });
+  app.decorate('registeredRoutes', () => [...routes]);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof ApiError)
@@ -59,7 +83,7 @@ export async function buildHttpApp(
         // Preact and uPlot set style attributes.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
+        connectSrc: ["'self'", (req: { headers: { host?: string } }) => sameHostWebSockets(req.headers.host)],
         upgradeInsecureRequests: null,
       },
     },
@@ -71,19 +95,26 @@ export async function buildHttpApp(
   // A successful write to the registry (sites, residents and their settings, gateways, devices and
   // their tests, escalation chains) changes what ingest and the alarm engine hold in their caches,
   // here and on every other instance. Alarm actions, logins and receipts do not.
+  const gatewaySites = createGatewaySites(ctx.registry, (err) => logger.error({ err }, 'reading gateway sites for the feed failed'));
   app.addHook('onResponse', async (req, reply) => {
-    if (req.method !== 'GET' && reply.statusCode < 400 && REGISTRY_ROUTE.test(req.routeOptions.url ?? '')) ctx.onRegistryChanged();
+    if (req.method !== 'GET' && reply.statusCode < 400 && REGISTRY_ROUTE.test(req.routeOptions.url ?? '')) {
+      ctx.onRegistryChanged();
+      gatewaySites.refresh().catch((err: unknown) => logger.error({ err }, 'reading gateway sites for the feed failed'));
+    }
   });
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: { title: 'Eldercare monitoring API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (ctx.exposure.apiDocs) {
+    await app.register(fastifySwagger, {
+      openapi: {
+        info: { title: 'Eldercare monitoring API', version: '1' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+    await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+  }
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
-  await app.register(authPlugin, { ctx });
+  const sessions = createScreenSessions();
+  await app.register(authPlugin, { ctx, onLogout: sessions.revoked });
   await app.register(alarmRoutes, { ctx });
   await app.register(registryRoutes, { ctx });
   await app.register(escalationRoutes, { ctx });
@@ -93,9 +124,16 @@ export async function buildHttpApp(
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
   if (ctx.brokerHooks) await app.register(brokerHookRoutes, { ctx, hooks: ctx.brokerHooks });
-  await app.register(wsRoutes, { ctx });
+  await app.register(wsRoutes, { ctx, gatewaySites, sessions });
   if (ctx.dashboardDir && fs.existsSync(ctx.dashboardDir)) {
-    await app.register(fastifyStatic, { root: ctx.dashboardDir, prefix: '/', index: ['index.html'] });
+    const { sourceMaps } = ctx.exposure;
+    await app.register(fastifyStatic, {
+      root: ctx.dashboardDir,
+      prefix: '/',
+      index: ['index.html'],
+      // The source map is the dashboard's source; production does not hand it out unless asked.
+      allowedPath: (pathName) => sourceMaps || !pathName.endsWith('.map'),
+    });
   } else {
     app.get('/', { schema: { hide: true } }, async (_req, reply) =>
       reply.type('text/plain').send('Dashboard not built: run `npm run build:dashboard`.\n'),

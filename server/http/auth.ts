@@ -33,7 +33,7 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 // A hash to compare against when the user does not exist, so timing does not reveal usernames.
 const DUMMY_HASH = 'scrypt$16384$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-export const authPlugin = fp<{ ctx: HttpContext }>(async (app, { ctx }) => {
+export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string) => void }>(async (app, { ctx, onLogout }) => {
   app.decorateRequest('access', null as never);
   app.decorate('authenticate', async (req: FastifyRequest) => {
     const user = await userForToken(ctx, bearerToken(req));
@@ -75,6 +75,19 @@ export const authPlugin = fp<{ ctx: HttpContext }>(async (app, { ctx }) => {
       await ctx.users.createSession(tokenDigest(token), found.id, ctx.now(), expiresAt);
       const { passwordHash: _, ...user } = found;
       return { token, expiresAt, user };
+    },
+  );
+
+  // Logout revokes the session: the token is refused from now on, and this instance's screens
+  // opened with it are closed.
+  app.post(
+    '/api/v1/auth/logout',
+    { onRequest: app.authenticate, schema: { tags: ['auth'], response: { 200: Type.Object({ loggedOut: Type.Boolean() }) } } },
+    async (req) => {
+      const digest = tokenDigest(bearerToken(req) as string);
+      await ctx.users.revokeSession(digest);
+      onLogout?.(digest);
+      return { loggedOut: true };
     },
   );
 

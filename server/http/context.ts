@@ -7,6 +7,7 @@ import type { AlarmEngine } from '../alarms/engine.ts';
 import type { Notifier } from '../alarms/notify.ts';
 import type { Policies } from '../alarms/policies.ts';
 import type { Shifts } from '../alarms/shifts.ts';
+import type { Exposure } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import type { Db, Registry } from '../storage/registry.ts';
@@ -54,6 +55,8 @@ export interface HttpContext {
   onRegistryChanged: () => void;
   loginRateLimit: number;
   allowedOrigins: string[];
+  /** What is served without a login: /metrics (token or loopback), API docs, source maps. */
+  exposure: Exposure;
 }
 
 declare module 'fastify' {
@@ -62,5 +65,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Every route registered so far (the authorisation matrix test reads it). */
+    registeredRoutes: () => import('./app.ts').RegisteredRoute[];
   }
 }

@@ -150,14 +150,21 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
       if (!req.access.canAct) throw forbidden();
       const { id } = req.params as { id: string };
       const { status } = req.body as { status: 'delivered' | 'seen' | 'accepted' };
+      // Scoped by the alarm's site. Someone who may not see the alarm gets the same 404 as for an
+      // id that does not exist, so notification ids cannot be confirmed from another site.
+      const row = await ctx.db.selectFrom('notifications').select('alarm_id').where('id', '=', id).executeTakeFirst();
+      const alarm = row && (await ctx.alarms.get(row.alarm_id));
+      if (!alarm || !req.access.canSeeAlarm(alarm)) throw notFound('notification', id);
       const r = await ctx.notifier.receipt(id, status, req.access.user.username);
       if (!r) throw notFound('notification', id);
       // Accepting means taking the alarm: it is acknowledged in the recipient's name.
       if (status === 'accepted') {
-        const alarm = await ctx.alarms.get(r.alarmId);
-        if (alarm?.state === 'active') await ctx.engine.acknowledge(r.alarmId, `${r.channel}:${r.target}`);
+        const current = await ctx.alarms.get(r.alarmId);
+        if (current?.state === 'active') await ctx.engine.acknowledge(r.alarmId, `${r.channel}:${r.target}`);
       }
-      return r;
+      // A phone number or webhook address is an administrator's to read, not every caregiver's.
+      const { target, ...rest } = r;
+      return req.access.isAdmin ? r : rest;
     },
   );
 

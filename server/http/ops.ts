@@ -1,9 +1,33 @@
 // Liveness and metrics for operators.
+// /metrics needs CARE_METRICS_TOKEN as a bearer token, or (no token set) a server listening on
+// loopback only; otherwise it is not served. Health and readiness stay open for load balancers.
+import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { HttpContext } from './context.ts';
+import { ApiError, unauthorized } from './errors.ts';
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 
 export const opsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+  const { metricsToken, metricsWithoutToken } = ctx.exposure;
+  if (!metricsToken && !metricsWithoutToken)
+    ctx.log.warn('/metrics is not served: the server listens beyond loopback and CARE_METRICS_TOKEN is not set');
+  const mayReadMetrics = async (req: FastifyRequest) => {
+    if (metricsToken) {
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Bearer ') || !sameSecret(auth.slice(7).trim(), metricsToken)) {
+        ctx.metrics.securityEvents.inc({ kind: 'metrics_unauthorised' });
+        throw unauthorized('/metrics needs the CARE_METRICS_TOKEN bearer token');
+      }
+    } else if (!metricsWithoutToken) {
+      throw new ApiError(404, 'NOT_FOUND', 'metrics are not served here: set CARE_METRICS_TOKEN');
+    }
+  };
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     const h = ctx.health();
     return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', checks: h.checks });
@@ -12,7 +36,7 @@ export const opsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, {
     const r = await ctx.readiness();
     return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks });
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { hide: true }, onRequest: mayReadMetrics }, async (_req, reply) => {
     ctx.metrics.wsClients.set(ctx.feed.clientCount);
     await ctx.refreshMetrics();
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

@@ -76,6 +76,9 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
     async (req) => {
       if (!mayPlan(req.access.user.role)) throw forbidden('administrators and nurse leads plan shifts');
       const { id } = req.params as { id: string };
+      // Another site's shift answers like a missing one: its id is not confirmed.
+      const shift = await ctx.db.selectFrom('shifts').select('site_id').where('id', '=', id).executeTakeFirst();
+      if (!shift || !req.access.canSeeSite(shift.site_id)) throw notFound('shift', id);
       if (!(await ctx.shifts.remove(id))) throw notFound('shift', id);
       return { id, deleted: true };
     },

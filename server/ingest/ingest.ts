@@ -14,6 +14,7 @@ import {
   TelemetryBatch,
 } from '../../protocol/index.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
+import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
 import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
 import type { Supervision } from '../alarms/supervision.ts';
@@ -375,7 +376,7 @@ export function createIngest(deps: IngestDeps) {
     if (status.outboxDepth !== undefined) metrics.gatewayOutboxDepth.set({ gateway: topic.gatewayId }, status.outboxDepth);
     if (status.state === 'offline') await deps.supervision.gatewayDown(topic.siteId, topic.gatewayId, at, 'last will or clean stop');
     else await deps.supervision.gatewayUp(topic.siteId, topic.gatewayId);
-    const changed: string[] = [];
+    const changed: string[] = await reportGatewayFaults(deps, topic, status.faults, at);
     deps.onDeviceStatus({ gatewayId: topic.gatewayId, deviceId: null, state: status.state, lastSeen: at, battery: null });
     for (const dev of status.devices ?? []) {
       const known = await lookups.getDevice(dev.device);

@@ -55,6 +55,11 @@ export function createUserStore(db: Db) {
       await db.insertInto('sessions').values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt }).execute();
       await db.deleteFrom('sessions').where('expires_at', '<', now).execute();
     },
+    /** Logout: the token is refused from now on, by REST and WebSocket on every instance. */
+    async revokeSession(tokenHash: string): Promise<boolean> {
+      const r = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
     async userForSession(tokenHash: string, now: string): Promise<User | undefined> {
       const r = await db
         .selectFrom('sessions')

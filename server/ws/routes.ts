@@ -7,11 +7,42 @@ import { accessFor } from '../http/access.ts';
 import { userForToken } from '../http/auth.ts';
 import type { HttpContext } from '../http/context.ts';
 import { ApiError, unauthorized } from '../http/errors.ts';
+import { tokenDigest } from '../security/passwords.ts';
+import type { GatewaySites } from './gateway-sites.ts';
 
 /** Protocol-level pings find screens whose connection died without a close. */
 const PING_EVERY_MS = 15_000;
 
-export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+/** The screens open on this instance under each session, so a logout closes them at once. */
+export function createScreenSessions() {
+  const open = new Map<string, Set<() => void>>();
+  return {
+    add(digest: string, close: () => void): () => void {
+      const set = open.get(digest) ?? new Set();
+      set.add(close);
+      open.set(digest, set);
+      return () => {
+        set.delete(close);
+        if (set.size === 0 && open.get(digest) === set) open.delete(digest);
+      };
+    },
+    /** The session was revoked: its screens are closed (they reconnect, and are refused). */
+    revoked(digest: string): void {
+      for (const close of open.get(digest) ?? []) close();
+      open.delete(digest);
+    },
+  };
+}
+export type ScreenSessions = ReturnType<typeof createScreenSessions>;
+
+/** Close code for a screen whose session was revoked (4000-4999 are the application's). */
+export const WS_CLOSE_LOGGED_OUT = 4401;
+
+export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: GatewaySites; sessions: ScreenSessions }> = async (
+  app,
+  { ctx, gatewaySites, sessions },
+) => {
+  await gatewaySites.refresh();
   app.get(
     '/ws',
     {
@@ -45,7 +76,15 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { 
     },
     (socket, req) => {
       const access = req.access;
-      const { since } = req.query as { since?: number };
+      const { since, token } = req.query as { since?: number; token: string };
+      // Device status and battery are a site's business: staff bound to a site see their own
+      // gateways' only (an unknown gateway: nobody bound to a site); family accounts see none.
+      const canSeeStatus = (gatewayId: string) => {
+        if (!access.canAct) return false;
+        if (access.isAdmin || access.user.siteId === null) return true;
+        const siteId = gatewaySites.siteOf(gatewayId);
+        return siteId !== undefined && access.canSeeSite(siteId);
+      };
       // Screens only listen; anything they send is ignored (a ping keeps proxies from idling out).
       socket.on('message', () => {});
       const client = {
@@ -56,8 +95,9 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { 
         },
         terminate: () => socket.terminate(),
         canSee: access.canSeeAlarm,
-        canSeeStatus: () => access.canAct,
+        canSeeStatus,
       };
+      const forget = sessions.add(tokenDigest(token), () => socket.close(WS_CLOSE_LOGGED_OUT, 'logged out'));
       let alive = true;
       socket.on('pong', () => {
         alive = true;
@@ -74,9 +114,13 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { 
       ping.unref();
       socket.on('close', () => {
         clearInterval(ping);
+        forget();
         ctx.feed.detach(client);
       });
-      socket.on('error', () => ctx.feed.detach(client));
+      socket.on('error', () => {
+        forget();
+        ctx.feed.detach(client);
+      });
       ctx.feed.attach(client, since).catch((err: unknown) => {
         req.log.error({ err }, 'could not send snapshot');
         socket.close(1011, 'snapshot failed');

@@ -18,8 +18,17 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export function startProcess(script: string, env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script)], {
+/**
+ * `wrap` runs the process through another command (e.g. `unshare` to give it its own mounts): it
+ * gets node's path and arguments and returns the command line to spawn.
+ */
+export function startProcess(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  wrap: (node: string, args: string[]) => [string, string[]] = (node, args) => [node, args],
+): Proc {
+  const [command, args] = wrap(process.execPath, ['--import', 'tsx', path.join(root, script)]);
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, CARE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
