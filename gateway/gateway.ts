@@ -238,13 +238,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   await output?.start();
   const page =
     file.local?.httpPort !== undefined ? await startLocalPage(fallback, file.local.httpHost ?? '127.0.0.1', file.local.httpPort) : null;
-  const heartbeat = setInterval(() => {
+  const publishHeartbeat = () => {
     try {
       uplink.publishStatus(status());
     } catch (err) {
       log.error({ err }, 'status heartbeat failed');
     }
-  }, (file.heartbeatSeconds ?? 30) * 1000);
+  };
+  const heartbeat = setInterval(publishHeartbeat, (file.heartbeatSeconds ?? 30) * 1000);
   for (const a of adapters) await a.start();
   log.info({ gatewayId: config.gatewayId, adapters: adapters.map((a) => a.name) }, 'gateway started');
 
