@@ -5,6 +5,7 @@ import {
   type Clock,
   createDecoder,
   DeviceEvent,
+  EVENT_LIMITS,
   type GatewayStatus,
   type IdSource,
   OUTBOX_UNWRITABLE,
@@ -25,7 +26,7 @@ import { openOutbox } from './outbox/outbox.ts';
 import { createEdgeRules, DEFAULT_EDGE_RULES } from './rules/edge-rules.ts';
 import { createUplink } from './uplink/uplink.ts';
 
-const checkEvent = createDecoder(DeviceEvent);
+const checkEvent = createDecoder(DeviceEvent, EVENT_LIMITS);
 
 /** An adapter handed over an event that fails the wire schema: a bug at its edge, not a store error. */
 class InvalidEventError extends Error {}

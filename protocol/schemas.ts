@@ -48,7 +48,8 @@ export const DeviceEvent = Type.Object(
   {
     v: Type.Literal(1),
     id: EventId,
-    seq: Type.Integer({ minimum: 0 }),
+    // Stored as a 64-bit integer; past 2^53 a JS number is no longer exact anyway.
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     ts: Timestamp,
     device: Id,
     type: EventTypeSchema,
@@ -57,6 +58,12 @@ export const DeviceEvent = Type.Object(
   { additionalProperties: false },
 );
 export type DeviceEvent = Static<typeof DeviceEvent>;
+/**
+ * Bounds on one event (decode with `createDecoder(DeviceEvent, EVENT_LIMITS)`): `data` is free-form,
+ * so its nesting (16 levels below the envelope), its size and its number of values are bounded
+ * where it enters, on the gateway and on the server alike.
+ */
+export const EVENT_LIMITS = { maxDepth: 17, maxNodes: 1000, maxBytes: 16 * 1024 } as const;
 
 export const Reading = Type.Object(
   {
@@ -144,6 +151,8 @@ export const ALARM_TYPES = [
   'tamper',
   'device_fault',
   'no_caregiver',
+  // Past a gateway's budget of unregistered devices with open alarms: one summary per gateway.
+  'unregistered_devices',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const PRIORITIES = ['high', 'medium', 'low'] as const;

@@ -19,6 +19,8 @@ export interface ServerConfig {
   /** Messages per second one gateway may publish (sustained), and the burst it may save up. */
   mqttRatePerSecond: number;
   mqttBurst: number;
+  /** Unknown devices with open alarms per gateway; past it, one summarising alarm per gateway. */
+  unregisteredAlarmBudget: number;
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
   databaseUrl: string | undefined;
   mqttUrl: string | undefined;
@@ -82,6 +84,8 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
   CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
+  CARE_UNREGISTERED_ALARM_BUDGET  unknown devices with open alarms per gateway; past it their
+                        alarms count on one "unregistered_devices" alarm per gateway [20]
   CARE_TLS_CERT, CARE_TLS_KEY  PEM files: HTTPS on CARE_HTTP_PORT and MQTT over TLS [off]
   CARE_MQTTS_PORT       MQTT over TLS [8883 when a certificate is set]
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
@@ -274,6 +278,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     allowedOrigins: origins,
     mqttRatePerSecond: positive('CARE_MQTT_RATE', 1000),
     mqttBurst: positive('CARE_MQTT_BURST', 10_000),
+    unregisteredAlarmBudget: positive('CARE_UNREGISTERED_ALARM_BUDGET', 20),
     httpPort: port(env, 'CARE_HTTP_PORT', 8080),
     mqttPort: port(env, 'CARE_MQTT_PORT', 1883),
     bindHost,

@@ -39,6 +39,9 @@ import { createTelemetryStore } from './storage/telemetry-factory.ts';
 import { createUserStore } from './storage/users.ts';
 import { createFeed } from './ws/feed.ts';
 
+/** Open alarms in a screen's snapshot besides every active high-priority one in its scope. */
+const SNAPSHOT_MAX_ALARMS = 2000;
+
 export interface RunningServer {
   httpPort: number;
   mqttPort: number;
@@ -84,9 +87,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   const generatedAdminPassword = await ensureAdmin();
 
-  const feed = createFeed(log.child({ part: 'ws' }), () => alarms.list({ open: true, limit: 2000 }), {
-    epoch: await nextCounter(db, 'feed_epoch'),
-  });
+  const feed = createFeed(
+    log.child({ part: 'ws' }),
+    async (scope) => (await alarms.listForScope(scope, { open: true, limit: SNAPSHOT_MAX_ALARMS })).alarms,
+    { epoch: await nextCounter(db, 'feed_epoch') },
+  );
   const policies = await loadPolicies(db);
   const notifier = createNotifier({ db, ids, now, log: log.child({ part: 'notify' }), channels: { webhook: webhookChannel() } });
   const engine = createAlarmEngine({
@@ -250,6 +255,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     lookups,
     deviceTests,
     alarms,
+    unregisteredBudget: config.unregisteredAlarmBudget,
   });
   if (config.mqttUrl) {
     const receive = receiver(instanceId, busHandlers);

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { ALARM_STATES, Alarm, type AlarmState } from '../../protocol/index.ts';
 import { AlarmError } from '../alarms/engine.ts';
+import { decodeCursor, encodeCursor } from '../storage/alarms.ts';
 import type { Access } from './access.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError, forbidden, notFound } from './errors.ts';
@@ -24,17 +25,38 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
             open: Type.Optional(Type.Boolean()),
             siteId: Type.Optional(Type.String({ maxLength: 64 })),
             residentId: Type.Optional(Type.String({ maxLength: 64 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+            limit: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: 2000, description: 'alarms per page besides the active high-priority ones [500]' }),
+            ),
+            before: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` of the previous page' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ alarms: Type.Array(Alarm) }) },
+        response: {
+          200: Type.Object({
+            alarms: Type.Array(Alarm),
+            next: Type.Optional(Type.String({ description: 'pass as `before` for the next page; absent on the last' })),
+          }),
+        },
       },
     },
     async (req) => {
-      const q = req.query as { state?: AlarmState; open?: boolean; siteId?: string; residentId?: string; limit?: number };
-      const alarms = await ctx.alarms.list(q);
-      return { alarms: alarms.filter((a) => req.access.canSeeAlarm(a)) };
+      const { before, limit, ...filter } = req.query as {
+        state?: AlarmState;
+        open?: boolean;
+        siteId?: string;
+        residentId?: string;
+        limit?: number;
+        before?: string;
+      };
+      const cursor = before === undefined ? undefined : decodeCursor(before);
+      if (cursor === null) throw new ApiError(400, 'BAD_CURSOR', '`before` is not a cursor this server gave');
+      // Scoped in the query, before the limit: another site's flood cannot fill this caller's page.
+      const page = await ctx.alarms.listForScope(req.access.alarmScope, { ...filter, limit: limit ?? 500, before: cursor });
+      return {
+        alarms: page.alarms.filter((a) => req.access.canSeeAlarm(a)),
+        ...(page.next ? { next: encodeCursor(page.next) } : {}),
+      };
     },
   );
 

@@ -71,7 +71,15 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
         .select('id')
         .where('raised_at', '>=', from)
         .where('raised_at', '<=', to)
-        .where('type', 'not in', ['gateway_offline', 'device_offline', 'low_battery', 'tamper', 'device_fault', 'no_caregiver'])
+        .where('type', 'not in', [
+          'gateway_offline',
+          'device_offline',
+          'low_battery',
+          'tamper',
+          'device_fault',
+          'no_caregiver',
+          'unregistered_devices',
+        ])
         .limit(200_000)
         .execute();
       const alarms = (await ctx.alarms.getMany(rows.map((r) => r.id))).filter(

@@ -8,6 +8,7 @@ import {
   createDecoder,
   type DeviceEvent,
   DeviceEvent as DeviceEventSchema,
+  EVENT_LIMITS,
   GatewayStatus,
   type ParsedTopic,
   parseGatewayTopic,
@@ -18,6 +19,7 @@ import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
 import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
 import type { Supervision } from '../alarms/supervision.ts';
+import { DEFAULT_UNREGISTERED_BUDGET, overUnregisteredBudget, summarise } from '../alarms/unregistered-budget.ts';
 import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
@@ -26,9 +28,10 @@ import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
 import type { TelemetryStore } from '../storage/telemetry.ts';
 import type { Confirmations } from './confirmations.ts';
+import { createPoisonPolicy, inSavepoint, mayBeTransient } from './event-isolation.ts';
 import type { LookupCache } from './lookup-cache.ts';
 
-const decodeEvent = createDecoder(DeviceEventSchema);
+const decodeEvent = createDecoder(DeviceEventSchema, EVENT_LIMITS);
 const decodeTelemetry = createDecoder(TelemetryBatch);
 const decodeStatus = createDecoder(GatewayStatus);
 
@@ -59,6 +62,8 @@ export interface IngestDeps {
   lowBatteryPercent?: number;
   /** Events waiting for a commit; past it new ones are left unconfirmed for the gateway to resend. */
   maxQueue?: number;
+  /** Unknown devices with open alarms per gateway before the rest are summarised in one alarm. */
+  unregisteredBudget?: number;
 }
 
 interface QueuedEvent {
@@ -82,6 +87,9 @@ export function createIngest(deps: IngestDeps) {
   /** Residents at whose side a caregiver's presence was reported (staff tag, presence button). */
   const caregiverAt: Array<{ residentId: string; by: string }> = [];
   const vitals = createVitalsTracker();
+  /** Events that failed on their own: resent a few times, or refused. */
+  const poison = createPoisonPolicy();
+  const unregisteredBudget = deps.unregisteredBudget ?? DEFAULT_UNREGISTERED_BUDGET;
   const lowBattery = deps.lowBatteryPercent ?? 20;
   // Effective settings per cached resident object: the telemetry path must not re-validate per point.
   const settingsOf = new WeakMap<Resident, EffectiveSettings>();
@@ -149,84 +157,61 @@ export function createIngest(deps: IngestDeps) {
   const isOpenAlarmRace = (err: unknown) =>
     /alarms_open_cause|UNIQUE constraint failed: alarms\.cause_key/.test(String((err as Error)?.message));
 
-  async function processBatch(batch: QueuedEvent[], attempt = 1): Promise<void> {
+  /** What one batch has done so far; an event that fails alone is cut back to the mark taken before it. */
+  interface BatchWork {
+    confirmed: QueuedEvent[];
+    changed: string[];
+    touched: DeviceStatusUpdate[];
+    stored: number;
+    duplicates: number;
+    rejected: number;
+  }
+  const markOf = (w: BatchWork) => ({
+    ...w,
+    n: [w.confirmed.length, w.changed.length, w.touched.length, tested.length, caregiverAt.length],
+  });
+  function cutBack(w: BatchWork, mark: ReturnType<typeof markOf>) {
+    const [c, ch, t, te, ca] = mark.n as [number, number, number, number, number];
+    w.confirmed.length = c;
+    w.changed.length = ch;
+    w.touched.length = t;
+    tested.length = te;
+    caregiverAt.length = ca;
+    w.stored = mark.stored;
+    w.duplicates = mark.duplicates;
+    w.rejected = mark.rejected;
+  }
+
+  /**
+   * Commits a batch in one transaction. If that fails (other than a race on an open alarm), the
+   * batch runs again `isolated`: each event in its own savepoint, so one event's failure (any
+   * exception while storing or evaluating it) never takes the others down with it.
+   */
+  async function processBatch(batch: QueuedEvent[], attempt = 1, isolated = false): Promise<void> {
     const end = metrics.ingestLatency.startTimer();
-    const confirmed: QueuedEvent[] = [];
-    const changed: string[] = [];
-    const touched: DeviceStatusUpdate[] = [];
+    const work: BatchWork = { confirmed: [], changed: [], touched: [], stored: 0, duplicates: 0, rejected: 0 };
     tested.length = 0;
     caregiverAt.length = 0;
-    // Counted after the commit: a rolled-back attempt must not count.
-    let stored = 0;
-    let duplicates = 0;
     const receivedAt = now();
     try {
       const contexts = await lookUp(batch);
       await db.transaction().execute(async (tx) => {
         for (const [i, item] of batch.entries()) {
-          const { event, topic } = item;
           const ctx = contexts[i] as Context;
           if (!ctx.sender) continue;
-          const device = ctx.device;
-          if (device && device.gatewayId !== topic.gatewayId) {
-            // A gateway naming another gateway's device is a forgery: refuse and record it.
-            metrics.securityEvents.inc({ kind: 'forged_device' });
-            log.warn(
-              { gatewayId: topic.gatewayId, deviceId: event.device, owner: device.gatewayId, eventId: event.id },
-              'security: event names a device registered to another gateway; refused',
-            );
-            await appendAudit(tx, {
-              at: receivedAt,
-              actor: `gateway:${topic.gatewayId}`,
-              action: 'security.forged_device',
-              subject: event.device,
-              detail: { eventId: event.id, type: event.type },
-            });
-            confirmed.push(item);
+          if (!isolated) {
+            await storeEvent(tx, item, ctx, receivedAt, work);
             continue;
           }
-          const fresh = await insertEventIfNew(tx, event, topic, receivedAt);
-          confirmed.push(item);
-          if (fresh) stored += 1;
-          else duplicates += 1;
-          if (!fresh) continue;
-          if (device) {
-            // Last-seen goes to the database with the next supervision sweep, off the event path.
-            deps.supervision.heardDevice(device.id, event.ts);
-            touched.push({
-              gatewayId: topic.gatewayId,
-              deviceId: device.id,
-              state: 'online',
-              lastSeen: event.ts,
-              battery: device.battery,
-            });
-          }
-          if (device?.offlineSince) {
-            lookups.forgetDevice(device.id);
-            changed.push(
-              ...(await deps.supervision.deviceBack(tx, device, {
-                siteId: topic.siteId,
-                gatewayId: topic.gatewayId,
-                deviceId: device.id,
-                residentId: device.residentId,
-                room: device.room,
-                unregistered: false,
-                at: event.ts,
-              })),
-            );
-          }
-          const data = event.data as { caregiver?: unknown; staff?: unknown } | undefined;
-          if (event.type === 'presence' && ctx.resident && (typeof data?.caregiver === 'string' || data?.staff === true)) {
-            caregiverAt.push({
-              residentId: ctx.resident.id,
-              by: typeof data?.caregiver === 'string' ? data.caregiver : `presence:${event.device}`,
-            });
-          }
-          changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
+          await storeIsolated(tx, item, ctx, receivedAt, work);
         }
       });
     } catch (err) {
-      if (attempt < 5 && isOpenAlarmRace(err)) return processBatch(batch, attempt + 1);
+      if (attempt < 5 && isOpenAlarmRace(err)) return processBatch(batch, attempt + 1, isolated);
+      if (!isolated && batch.length > 0) {
+        log.warn({ err, events: batch.length }, 'event batch failed; committing each event on its own');
+        return processBatch(batch, 1, true);
+      }
       metrics.storeErrors.inc({ store: 'state' });
       log.error({ err, events: batch.length }, 'event commit failed; gateways will resend');
       return;
@@ -240,11 +225,125 @@ export function createIngest(deps: IngestDeps) {
         if (!a.onSiteBy) await engine.markOnSite(a.id, c.by.slice(0, 64)).catch(() => undefined);
       }
     }
-    metrics.events.inc({ outcome: 'stored' }, stored);
-    metrics.events.inc({ outcome: 'duplicate' }, duplicates);
-    for (const { topic, event } of confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
-    for (const t of touched) deps.onDeviceStatus(t);
-    await engine.publish(changed);
+    // Counted after the commit: a rolled-back attempt must not count.
+    metrics.events.inc({ outcome: 'stored' }, work.stored);
+    metrics.events.inc({ outcome: 'duplicate' }, work.duplicates);
+    if (work.rejected > 0) metrics.events.inc({ outcome: 'rejected' }, work.rejected);
+    for (const { topic, event } of work.confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
+    for (const t of work.touched) deps.onDeviceStatus(t);
+    await engine.publish(work.changed);
+  }
+
+  /**
+   * One event in its own savepoint. If our own code threw on it, it is tried once more without its
+   * free-form `data` (type, device and time are schema-checked; an alarm must not be lost to odd
+   * data). If it still fails, it is refused (confirmed, audited) or left for the gateway to resend.
+   */
+  async function storeIsolated(tx: Db, item: QueuedEvent, ctx: Context, receivedAt: string, work: BatchWork) {
+    const { event, topic } = item;
+    const mark = markOf(work);
+    const first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
+    if (first.ok) return poison.passed(topic.gatewayId, event.id);
+    cutBack(work, mark);
+    const cause = String((first.err as Error)?.message ?? first.err).slice(0, 200);
+    const where = { gatewayId: topic.gatewayId, deviceId: event.device, eventId: event.id, type: event.type };
+    if (!mayBeTransient(first.err)) {
+      const stripped = { ...item, event: { ...event, data: {} } };
+      const second = await inSavepoint(tx, () => storeEvent(tx, stripped, ctx, receivedAt, work));
+      if (second.ok) {
+        metrics.rejected.inc({ kind: 'events', reason: 'data_dropped' });
+        log.warn({ ...where, cause }, 'event could not be processed with its data; stored and evaluated without it');
+        await appendAudit(tx, {
+          at: receivedAt,
+          actor: `gateway:${topic.gatewayId}`,
+          action: 'ingest.data_dropped',
+          subject: event.device,
+          detail: { eventId: event.id, type: event.type, cause },
+        });
+        return;
+      }
+      cutBack(work, mark);
+    }
+    if (poison.verdict(topic.gatewayId, event.id, first.err) === 'resend') {
+      metrics.rejected.inc({ kind: 'events', reason: 'processing_error_retry' });
+      log.error({ ...where, err: first.err }, 'event failed on its own; left unconfirmed for the gateway to resend');
+      return;
+    }
+    // Refused for good: confirmed so the gateway drops it instead of resending it forever.
+    metrics.rejected.inc({ kind: 'events', reason: 'processing_error' });
+    log.error({ ...where, err: first.err }, 'event failed on its own; refused and confirmed so it is not resent');
+    await appendAudit(tx, {
+      at: receivedAt,
+      actor: `gateway:${topic.gatewayId}`,
+      action: 'ingest.event_refused',
+      subject: event.device,
+      detail: { eventId: event.id, type: event.type, cause },
+    });
+    work.confirmed.push(item);
+    work.rejected += 1;
+  }
+
+  /** Stores one event (once per gateway and id) and applies what its alarm rules ask. */
+  async function storeEvent(tx: Db, item: QueuedEvent, ctx: Context, receivedAt: string, work: BatchWork) {
+    const { event, topic } = item;
+    const device = ctx.device;
+    if (device && device.gatewayId !== topic.gatewayId) {
+      // A gateway naming another gateway's device is a forgery: refuse and record it.
+      metrics.securityEvents.inc({ kind: 'forged_device' });
+      log.warn(
+        { gatewayId: topic.gatewayId, deviceId: event.device, owner: device.gatewayId, eventId: event.id },
+        'security: event names a device registered to another gateway; refused',
+      );
+      await appendAudit(tx, {
+        at: receivedAt,
+        actor: `gateway:${topic.gatewayId}`,
+        action: 'security.forged_device',
+        subject: event.device,
+        detail: { eventId: event.id, type: event.type },
+      });
+      work.confirmed.push(item);
+      return;
+    }
+    const fresh = await insertEventIfNew(tx, event, topic, receivedAt);
+    work.confirmed.push(item);
+    if (!fresh) {
+      work.duplicates += 1;
+      return;
+    }
+    work.stored += 1;
+    if (device) {
+      // Last-seen goes to the database with the next supervision sweep, off the event path.
+      deps.supervision.heardDevice(device.id, event.ts);
+      work.touched.push({
+        gatewayId: topic.gatewayId,
+        deviceId: device.id,
+        state: 'online',
+        lastSeen: event.ts,
+        battery: device.battery,
+      });
+    }
+    if (device?.offlineSince) {
+      lookups.forgetDevice(device.id);
+      work.changed.push(
+        ...(await deps.supervision.deviceBack(tx, device, {
+          siteId: topic.siteId,
+          gatewayId: topic.gatewayId,
+          deviceId: device.id,
+          residentId: device.residentId,
+          room: device.room,
+          unregistered: false,
+          at: event.ts,
+        })),
+      );
+    }
+    const data = event.data as { caregiver?: unknown; staff?: unknown } | undefined;
+    if (event.type === 'presence' && ctx.resident && (typeof data?.caregiver === 'string' || data?.staff === true)) {
+      caregiverAt.push({
+        residentId: ctx.resident.id,
+        by: typeof data?.caregiver === 'string' ? data.caregiver : `presence:${event.device}`,
+      });
+    }
+    work.changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
   }
 
   async function raiseFor(tx: Db, received: DeviceEvent, topic: ParsedTopic, ctx: Context, receivedAt: string) {
@@ -279,13 +378,28 @@ export function createIngest(deps: IngestDeps) {
       at: event.ts,
       test: deps.deviceTests?.inTest(event.device) ?? false,
     };
+    const actor = `gateway:${topic.gatewayId}`;
+    if (
+      !device &&
+      requests.some((r) => r.kind === 'raise') &&
+      (await overUnregisteredBudget(tx, topic.gatewayId, event.device, unregisteredBudget))
+    ) {
+      // Past the gateway's budget of unknown devices: its summary alarm counts this one.
+      metrics.securityEvents.inc({ kind: 'unregistered_budget' });
+      log.debug(
+        { gatewayId: topic.gatewayId, deviceId: event.device, type: event.type },
+        'unregistered device past the gateway budget; summarised',
+      );
+      const folded = summarise(requests, subject, event, unregisteredBudget);
+      return engine.apply(tx, folded.requests, folded.subject, actor);
+    }
     if (subject.unregistered) {
       log.warn(
         { gatewayId: topic.gatewayId, deviceId: event.device, type: event.type },
         'event from an unregistered or unassigned device; alarm raised and flagged',
       );
     }
-    const ids = await engine.apply(tx, requests, subject, `gateway:${topic.gatewayId}`);
+    const ids = await engine.apply(tx, requests, subject, actor);
     if (subject.test && ids[0]) tested.push({ device: event.device, alarmId: ids[0] });
     return ids;
   }

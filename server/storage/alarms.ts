@@ -1,5 +1,7 @@
 // Alarm rows and their append-only audit trail. Every state change goes through `transition`,
 // which writes the audit line in the same transaction.
+
+import { sql } from 'kysely';
 import type { Alarm, AlarmState } from '../../protocol/index.ts';
 import type { Db } from './registry.ts';
 import type { AlarmsTable } from './tables.ts';
@@ -67,7 +69,43 @@ export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
     .execute();
 }
 
+/** The alarms a caller may see, applied in the query (before any limit), never after it. */
+export type AlarmScope = { kind: 'all' } | { kind: 'site'; siteId: string } | { kind: 'resident'; residentId: string } | { kind: 'none' };
+
+export interface AlarmFilter {
+  state?: AlarmState;
+  open?: boolean;
+  siteId?: string;
+  residentId?: string;
+}
+
+/** Where a page ends: the last alarm shown, newest first. */
+export interface AlarmCursor {
+  raisedAt: string;
+  id: string;
+}
+
+export const encodeCursor = (c: AlarmCursor) => Buffer.from(`${c.raisedAt}|${c.id}`).toString('base64url');
+export function decodeCursor(s: string): AlarmCursor | null {
+  const [raisedAt, id, ...more] = Buffer.from(s, 'base64url').toString('utf8').split('|');
+  if (!raisedAt || !id || more.length > 0 || Number.isNaN(Date.parse(raisedAt)) || id.length > 64) return null;
+  return { raisedAt, id };
+}
+
 export function createAlarmStore(db: Db) {
+  function scoped(scope: AlarmScope, filter: AlarmFilter) {
+    let q = selectAlarms(db);
+    if (scope.kind === 'none') q = q.where(sql<boolean>`1 = 0`);
+    if (scope.kind === 'site') q = q.where('alarms.site_id', '=', scope.siteId);
+    if (scope.kind === 'resident') q = q.where('alarms.resident_id', '=', scope.residentId);
+    if (filter.state) q = q.where('alarms.state', '=', filter.state);
+    if (filter.open) q = q.where('alarms.state', '<>', 'resolved');
+    if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);
+    if (filter.residentId) q = q.where('alarms.resident_id', '=', filter.residentId);
+    return q;
+  }
+  const newestFirst = (a: Alarm, b: Alarm) => (a.raisedAt === b.raisedAt ? (a.id < b.id ? 1 : -1) : a.raisedAt < b.raisedAt ? 1 : -1);
+
   return {
     async get(id: string, tx: Db = db): Promise<Alarm | undefined> {
       const r = await selectAlarms(tx).where('alarms.id', '=', id).executeTakeFirst();
@@ -93,6 +131,38 @@ export function createAlarmStore(db: Db) {
       if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);
       if (filter.residentId) q = q.where('alarms.resident_id', '=', filter.residentId);
       return (await q.execute()).map(toAlarm);
+    },
+    /**
+     * A page of the alarms in `scope`, newest first. The first page (no cursor) holds every active
+     * high-priority alarm in scope, however many, besides `limit` others: a flood of lesser or older
+     * alarms can never push a real emergency off a screen. Later pages hold only the others.
+     */
+    async listForScope(
+      scope: AlarmScope,
+      filter: AlarmFilter & { limit: number; before?: AlarmCursor },
+    ): Promise<{ alarms: Alarm[]; next: AlarmCursor | null }> {
+      const urgent = filter.before
+        ? []
+        : (await scoped(scope, filter).where('alarms.state', '=', 'active').where('alarms.priority', '=', 'high').execute()).map(toAlarm);
+      let q = scoped(scope, filter)
+        .where((eb) => eb.not(eb.and([eb('alarms.state', '=', 'active'), eb('alarms.priority', '=', 'high')])))
+        .orderBy('alarms.raised_at', 'desc')
+        .orderBy('alarms.id', 'desc')
+        .limit(filter.limit + 1);
+      const before = filter.before;
+      if (before) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('alarms.raised_at', '<', before.raisedAt),
+            eb.and([eb('alarms.raised_at', '=', before.raisedAt), eb('alarms.id', '<', before.id)]),
+          ]),
+        );
+      }
+      const rest = (await q.execute()).map(toAlarm);
+      const more = rest.length > filter.limit;
+      if (more) rest.length = filter.limit;
+      const last = rest.at(-1);
+      return { alarms: [...urgent, ...rest].sort(newestFirst), next: more && last ? { raisedAt: last.raisedAt, id: last.id } : null };
     },
     async findOpenByCause(tx: Db, causeKey: string): Promise<AlarmsTable | undefined> {
       return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', 'resolved').executeTakeFirst();

@@ -1,5 +1,5 @@
-// The event log. The event id is the idempotency key: `insertIfNew` says whether this delivery
-// is the first.
+// The event log. The event id is the idempotency key within its gateway (two gateways may use the
+// same id): `insertEventIfNew` says whether this delivery is the first.
 import type { DeviceEvent } from '../../protocol/index.ts';
 import type { Db } from './registry.ts';
 
@@ -22,7 +22,7 @@ export async function insertEventIfNew(
       data: JSON.stringify(e.data ?? {}),
       received_at: receivedAt,
     })
-    .onConflict((oc) => oc.column('id').doNothing())
+    .onConflict((oc) => oc.columns(['gateway_id', 'id']).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }

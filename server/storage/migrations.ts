@@ -276,6 +276,41 @@ migrations['0011_notification_once'] = {
   },
 };
 
+migrations['0013_events_per_gateway'] = {
+  async up(db: Kysely<unknown>) {
+    // The per-gateway budget of unregistered devices with open alarms is counted on every alarm
+    // from an unknown device: an index over open unregistered alarms only.
+    await sql`CREATE INDEX alarms_open_unregistered ON alarms (gateway_id, device_id) WHERE state <> 'resolved' AND unregistered = 1`.execute(
+      db,
+    );
+    // An event id is unique per gateway, not across all of them: another gateway's event reusing
+    // an id must be stored, not taken for a duplicate and dropped.
+    if (isPostgres(db)) {
+      await sql`ALTER TABLE events DROP CONSTRAINT events_pkey`.execute(db);
+      await sql`ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (gateway_id, id)`.execute(db);
+      return;
+    }
+    // SQLite cannot change a primary key in place: the table is rebuilt.
+    await db.schema
+      .createTable('events_per_gateway')
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('site_id', 'text', (c) => c.notNull())
+      .addColumn('gateway_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('ts', 'text', (c) => c.notNull())
+      .addColumn('device_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('events_pkey', ['gateway_id', 'id'])
+      .execute();
+    await sql`INSERT INTO events_per_gateway (id, site_id, gateway_id, seq, ts, device_id, type, data, received_at)
+      SELECT id, site_id, gateway_id, seq, ts, device_id, type, data, received_at FROM events`.execute(db);
+    await db.schema.dropTable('events').execute();
+    await db.schema.alterTable('events_per_gateway').renameTo('events').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

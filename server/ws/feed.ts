@@ -8,6 +8,7 @@
 // never caught up from someone else's numbering: it gets a snapshot.
 import type { Logger } from 'pino';
 import type { Alarm, WsMessage } from '../../protocol/index.ts';
+import type { AlarmScope } from '../storage/alarms.ts';
 
 export interface FeedClient {
   userId: string;
@@ -15,6 +16,8 @@ export interface FeedClient {
   bufferedAmount: number;
   terminate(): void;
   canSee(alarm: Alarm): boolean;
+  /** `canSee` as a query filter: the snapshot is read for this scope, then limited. */
+  scope: AlarmScope;
   canSeeStatus(gatewayId: string): boolean;
 }
 
@@ -33,7 +36,12 @@ export const EPOCH_SPAN = 2 ** 33;
 /** Epochs wrap after a million starts, keeping every number below 2^53 (exact in JSON). */
 const EPOCHS = 2 ** 20;
 
-export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, options: FeedOptions) {
+/**
+ * `loadOpenAlarms(scope)` reads the open alarms of one caller's scope: every active high-priority
+ * one, and the newest of the rest up to a cap (filtering all sites' newest after a limit would let
+ * one site's flood empty another site's screen).
+ */
+export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => Promise<Alarm[]>, options: FeedOptions) {
   const opts = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024, ...options };
   const base = ((options.epoch % (EPOCHS - 1)) + 1) * EPOCH_SPAN;
   let seq = base;
@@ -72,7 +80,7 @@ export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, 
 
   async function sendSnapshot(c: FeedClient, open?: Alarm[]) {
     const from = seq;
-    const alarms = (open ?? (await loadOpenAlarms())).filter((a) => c.canSee(a));
+    const alarms = (open ?? (await loadOpenAlarms(c.scope))).filter((a) => c.canSee(a));
     deliver(c, JSON.stringify({ type: 'snapshot', seq: from, alarms }));
     // Whatever changed while the snapshot was read follows it; the screen upserts by id.
     for (const e of history) if (e.seq > from && visible(c, e)) deliver(c, JSON.stringify(e.message));
@@ -110,8 +118,19 @@ export function createFeed(log: Logger, loadOpenAlarms: () => Promise<Alarm[]>, 
     /** Every screen gets a fresh snapshot: after a gap in the cross-instance feed, nothing is assumed. */
     async resyncAll() {
       if (clients.size === 0) return;
-      const open = await loadOpenAlarms(); // read once for every screen
-      await Promise.all([...clients].map((c) => sendSnapshot(c, open)));
+      // Read once per scope, not once per screen.
+      const byScope = new Map<string, Promise<Alarm[]>>();
+      await Promise.all(
+        [...clients].map(async (c) => {
+          const key = JSON.stringify(c.scope);
+          let open = byScope.get(key);
+          if (!open) {
+            open = loadOpenAlarms(c.scope);
+            byScope.set(key, open);
+          }
+          await sendSnapshot(c, await open);
+        }),
+      );
     },
     detach(c: FeedClient) {
       clients.delete(c);

@@ -95,6 +95,7 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
         },
         terminate: () => socket.terminate(),
         canSee: access.canSeeAlarm,
+        scope: access.alarmScope,
         canSeeStatus,
       };
       const forget = sessions.add(tokenDigest(token), () => socket.close(WS_CLOSE_LOGGED_OUT, 'logged out'));
