@@ -3,6 +3,7 @@
 // the server's `committed` confirmation on the gateway's cmd topic (DESIGN.md 3.3, 3.4, 7.2).
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  createBackoff,
   createDecoder,
   type DeviceEvent,
   type EventType,
@@ -13,6 +14,7 @@ import {
   type Metric,
   type Reading,
   type TelemetryBatch,
+  UPLINK_BACKOFF,
   ulidSource,
 } from '../protocol/index.ts';
 import { SimFailure } from './cli.ts';
@@ -53,6 +55,29 @@ export interface DirectGateway {
   /** Called with each confirmation's events of this connection and their publish-to-commit time. */
   onCommitted(listener: (committed: Array<{ id: string; ms: number }>) => void): void;
   close(): Promise<void>;
+}
+
+/**
+ * Reconnects a lost client after exponential backoff with full jitter (the same helper as the
+ * gateway's uplink), keeping its stores so QoS 1 messages not yet acknowledged go again.
+ */
+function reconnectWithBackoff(client: MqttClient) {
+  const backoff = createBackoff(UPLINK_BACKOFF);
+  let timer: NodeJS.Timeout | null = null;
+  client.on('connect', () => backoff.reset());
+  client.on('close', () => {
+    // `end()` was called: the simulator is done with this gateway.
+    if (timer || client.disconnecting || client.disconnected) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (client.disconnecting || client.disconnected) return;
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, backoff.next());
+  });
+  client.on('end', () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  });
 }
 
 /** Refusal codes of MQTT 3.1.1 CONNACK, as an installer would want them explained. */
@@ -96,7 +121,8 @@ export async function connectGateway(login: GatewayLogin, opts: ConnectOptions =
     protocolVersion: 4,
     clean: true,
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
-    reconnectPeriod: opts.reconnect ? 1000 : 0,
+    // Reconnects are ours (below): mqtt.js retries at one fixed period, in step with every other client.
+    reconnectPeriod: 0,
     keepalive: 30,
   });
 
@@ -147,6 +173,7 @@ export async function connectGateway(login: GatewayLogin, opts: ConnectOptions =
   });
   client.on('error', (err) => opts.onConnectionLost?.(err.message));
   client.on('close', () => opts.onConnectionLost?.('connection closed'));
+  if (opts.reconnect) reconnectWithBackoff(client);
 
   await client.subscribeAsync(cmdTopic, { qos: 1 }).then((granted) => {
     if (granted[0]?.qos === 128) throw new SimFailure(`the broker refused the subscription to ${cmdTopic}`);

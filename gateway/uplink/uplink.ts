@@ -171,6 +171,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     if (stopped) return;
     const url = urls[attempt % urls.length] as string;
     attempt += 1;
+    log.debug({ url, attempt }, 'uplink connecting');
     const c = mqtt.connect(url, {
       clientId: opts.gatewayId,
       username: opts.gatewayId,

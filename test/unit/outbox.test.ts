@@ -17,6 +17,16 @@ describe('outbox', () => {
     b.close();
   });
 
+  it('never reuses a seq handed out from memory while the disk was unwritable', () => {
+    const o = openOutbox(tempDir('care-outbox-'));
+    expect(o.appendEvent('e1', (seq) => JSON.stringify({ seq })).seq).toBe(1);
+    expect(o.reserveSeq()).toBe(2);
+    expect(o.reserveSeq()).toBe(3);
+    o.probeWrite();
+    expect(o.appendEvent('e4', (seq) => JSON.stringify({ seq })).seq).toBe(4);
+    o.close();
+  });
+
   it('removes only what the server confirmed', () => {
     const o = openOutbox(tempDir('care-outbox-'));
     for (const id of ['a', 'b', 'c']) o.appendEvent(id, () => '{}');

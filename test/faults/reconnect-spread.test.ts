@@ -1,0 +1,89 @@
+// Gateways do not reconnect in lockstep (issue 13): 50 real uplinks lose the server together,
+// the server comes back on the same port, and the attempts that get them back are spread out
+// (exponential backoff with full jitter), where a fixed retry period brought all back in one instant.
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openOutbox } from '../../gateway/outbox/outbox.ts';
+import { createUplink, type Uplink } from '../../gateway/uplink/uplink.ts';
+import { registerSite, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
+import { freePort } from '../helpers/processes.ts';
+
+const N = 50;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** The most times that fall in any window of `windowMs`. */
+function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while ((sorted[i] as number) - (sorted[j] as number) >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe('uplink reconnect after a server restart', () => {
+  it(`${N} uplinks that lost the server together come back spread out, not in one window`, { timeout: 240_000 }, async () => {
+    const dataDir = tempDir();
+    const env = { CARE_MQTT_PORT: String(await freePort()) };
+    let server: TestServer = await startTestServer(dataDir, { env });
+    const site = await registerSite(server, []);
+    const gateways: Array<{ id: string; secret: string }> = [];
+    for (let i = 0; i < N; i++) {
+      const r = await server.api<{ id: string; secret: string }>('POST', '/api/v1/gateways', { siteId: site.siteId, name: `g${i}` });
+      gateways.push(r.body);
+    }
+
+    // Each uplink's connection attempts and connections, from its own log lines.
+    const attempts = new Map<string, number[]>();
+    const connections = new Map<string, number[]>();
+    const uplinks: Uplink[] = [];
+    for (const g of gateways) {
+      attempts.set(g.id, []);
+      connections.set(g.id, []);
+      const log = pino(
+        { level: 'debug' },
+        {
+          write(line: string) {
+            const l = JSON.parse(line) as { msg: string; time: number };
+            if (l.msg === 'uplink connecting') attempts.get(g.id)?.push(l.time);
+            if (l.msg === 'uplink connected') connections.get(g.id)?.push(l.time);
+          },
+        },
+      );
+      const outbox = openOutbox(tempDir('care-outbox-'));
+      const uplink = createUplink({ url: server.mqttUrl, siteId: site.siteId, gatewayId: g.id, secret: g.secret }, outbox, log);
+      uplink.start();
+      uplinks.push(uplink);
+      cleanups.push(async () => {
+        await uplink.stop();
+        outbox.close();
+      });
+    }
+    await waitFor(() => uplinks.every((u) => u.connected), 'every uplink connected', 60_000);
+
+    await server.stop();
+    const stoppedAt = Date.now();
+    // Down long enough for every uplink to have retried a few times.
+    const retriesSince = (id: string, t: number) => (attempts.get(id) ?? []).filter((a) => a >= t).length;
+    await waitFor(() => gateways.every((g) => retriesSince(g.id, stoppedAt) >= 3), 'three failed retries each', 90_000);
+
+    server = await startTestServer(dataDir, { env });
+    cleanups.push(() => server.stop());
+    await waitFor(() => uplinks.every((u) => u.connected), 'every uplink back', 120_000);
+
+    // The attempt that got each uplink back: its last one before its new connection.
+    const winning = gateways.map((g) => {
+      const back = (connections.get(g.id) ?? []).filter((t) => t > stoppedAt)[0] as number;
+      return Math.max(...(attempts.get(g.id) ?? []).filter((t) => t <= back));
+    });
+    const busiest = busiestWindow(winning, 1000);
+    const spreadMs = Math.max(...winning) - Math.min(...winning);
+    console.log(`reconnect spread of ${N} uplinks: ${spreadMs} ms from first to last, at most ${busiest} in any 1 s window`);
+    expect(busiest).toBeLessThanOrEqual(N / 2);
+    expect(spreadMs).toBeGreaterThan(2000);
+  });
+});
