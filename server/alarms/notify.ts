@@ -1,7 +1,9 @@
 // Notifications for escalated alarms, through channels behind one interface. The WebSocket feed
 // always carries every change; contacts of a level get a webhook (signed, retried with backoff
 // until it succeeds: at least once) or an SMS/voice message queued for an operator's gateway to
-// pick up. Every attempt is recorded, and audited.
+// pick up. Attempts go through the bounded sender (`sender.ts`), so nothing that escalates waits for
+// one; one contact gets at most a capped number of messages in a window. Every attempt is recorded,
+// and audited.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Alarm, IdSource } from '../../protocol/index.ts';
@@ -9,6 +11,7 @@ import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
 import type { NotificationsTable } from '../storage/tables.ts';
 import type { Contact, EscalationPolicy } from './escalation-policy.ts';
+import type { Sender } from './sender.ts';
 
 export interface Notification {
   id: string;
@@ -21,21 +24,33 @@ export interface Notification {
 export type Receipt = { ok: true } | { ok: false; error: string; retry: boolean };
 
 export interface Channel {
-  send(n: Notification): Promise<Receipt>;
+  /** What one concurrency limit covers: a webhook's origin, a phone number. */
+  endpoint(target: string): string;
+  /** One attempt; it should give up when `signal` aborts (the sender's time budget). */
+  send(n: Notification, signal: AbortSignal): Promise<Receipt>;
 }
 
 export const signature = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-export function webhookChannel(timeoutMs = 5000): Channel {
+export function webhookChannel(): Channel {
   return {
-    async send(n) {
+    endpoint(target) {
+      try {
+        return `webhook:${new URL(target).origin}`;
+      } catch {
+        return `webhook:${target}`;
+      }
+    },
+    async send(n, signal) {
       try {
         const res = await fetch(n.target, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(n.secret ? { 'x-care-signature': signature(n.body, n.secret) } : {}) },
           body: n.body,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal,
         });
+        // Read (and drop) the answer so the connection goes back to the pool.
+        await res.arrayBuffer().catch(() => undefined);
         return res.ok ? { ok: true } : { ok: false, error: `HTTP ${res.status}`, retry: true };
       } catch (err) {
         return { ok: false, error: (err as Error).message, retry: true };
@@ -47,11 +62,19 @@ export function webhookChannel(timeoutMs = 5000): Channel {
 const MAX_ATTEMPTS = 12;
 /**
  * An attempt claims its row for this long (several instances share the table, and each retries
- * what is due): longer than a webhook's timeout, so two never send at once; and if the claiming
- * instance dies mid-attempt, another takes the row over once the lease is up.
+ * what is due): far longer than an attempt's budget, so two never send at once; and if the
+ * claiming instance dies mid-attempt, another takes the row over once the lease is up. The lease is
+ * renewed when an attempt actually starts, so time spent waiting for a slot does not count.
  */
 const LEASE_MS = 60_000;
 const backoffMs = (attempts: number) => Math.min(5_000 * 2 ** (attempts - 1), 15 * 60_000);
+
+/** At most `perContact` messages to one contact in any `windowMs`; the next is a notice, the rest wait on screens. */
+export interface ContactCap {
+  perContact: number;
+  windowMs: number;
+}
+export const defaultContactCap: ContactCap = { perContact: 10, windowMs: 10 * 60_000 };
 
 export interface NotifierDeps {
   db: Db;
@@ -59,37 +82,65 @@ export interface NotifierDeps {
   now: () => string;
   log: Logger;
   channels: { webhook: Channel };
+  /** Every attempt goes through it; nothing here waits for one. */
+  sender: Sender;
+  cap?: ContactCap;
 }
 
 export function createNotifier(deps: NotifierDeps) {
-  const { db, now, log } = deps;
+  const { db, now, log, sender } = deps;
+  const cap = deps.cap ?? defaultContactCap;
+  const at = (ms: number) => new Date(Date.parse(now()) + ms).toISOString();
 
-  async function attempt(row: NotificationsTable, secret: string | undefined) {
+  /** Offers one attempt of a claimed row (its `next_attempt_at` is `lease`); false if the sender is full. */
+  function offer(row: NotificationsTable, lease: string, first: boolean, secret: () => Promise<string | undefined>): boolean {
     const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
-    if (!channel) return;
-    const receipt = await channel.send({
+    if (!channel) return true;
+    let held = lease;
+    return sender.offer({
       id: row.id,
-      alarmId: row.alarm_id,
-      level: row.level,
-      target: row.target,
-      body: row.payload,
-      secret,
+      endpoint: channel.endpoint(row.target),
+      first,
+      async attempt(signal) {
+        // Renew the claim now that a slot is free: if the lease ran out while this waited, another
+        // instance may have taken the row, and then it is theirs.
+        const renewed = at(LEASE_MS);
+        const r = await db
+          .updateTable('notifications')
+          .set({ next_attempt_at: renewed })
+          .where('id', '=', row.id)
+          .where('state', '=', 'pending')
+          .where('next_attempt_at', '=', held)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return 'skipped';
+        held = renewed;
+        return channel.send(
+          { id: row.id, alarmId: row.alarm_id, level: row.level, target: row.target, body: row.payload, secret: await secret() },
+          signal,
+        );
+      },
+      record: (receipt) => record(row, receipt),
     });
+  }
+
+  async function record(row: NotificationsTable, receipt: Receipt) {
     const attempts = row.attempts + 1;
-    const at = now();
+    const when = now();
     const failed = !receipt.ok && (!receipt.retry || attempts >= MAX_ATTEMPTS);
+    if (receipt.ok || failed) secrets.delete(row.id);
     await db
       .updateTable('notifications')
       .set({
         attempts,
         state: receipt.ok ? 'delivered' : failed ? 'failed' : 'pending',
         last_error: receipt.ok ? null : receipt.error,
-        next_attempt_at: receipt.ok || failed ? null : new Date(Date.parse(at) + backoffMs(attempts)).toISOString(),
+        next_attempt_at: receipt.ok || failed ? null : new Date(Date.parse(when) + backoffMs(attempts)).toISOString(),
       })
       .where('id', '=', row.id)
+      .where('state', '=', 'pending')
       .execute();
     await appendAudit(db, {
-      at,
+      at: when,
       actor: 'system',
       action: receipt.ok ? 'notify.delivered' : 'notify.failed_attempt',
       alarmId: row.alarm_id,
@@ -102,20 +153,63 @@ export function createNotifier(deps: NotifierDeps) {
 
   const secrets = new Map<string, string | undefined>();
 
-  async function notify(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
+  /**
+   * Whether a contact may get another message now: under the cap, send; the first one over it
+   * goes out as a notice that more are held back; beyond that, suppressed (screens still show all).
+   */
+  async function capFor(c: Contact): Promise<{ decision: 'send' | 'notice' | 'suppress'; until?: string }> {
+    if (c.kind === 'user') return { decision: 'send' };
+    const since = at(-cap.windowMs);
+    const sent = await db
+      .selectFrom('notifications')
+      .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
+      .where('target', '=', c.target)
+      .where('channel', '=', c.kind)
+      .where('created_at', '>=', since)
+      .where('state', '<>', 'suppressed')
+      .executeTakeFirst();
+    const n = Number(sent?.n ?? 0);
+    if (n < cap.perContact) return { decision: 'send' };
+    const until = new Date(Date.parse(String(sent?.oldest ?? now())) + cap.windowMs).toISOString();
+    return { decision: n === cap.perContact ? 'notice' : 'suppress', until };
+  }
+
+  /** One contact's messages are decided one at a time, so concurrent escalations cannot pass the cap together. */
+  const contactTurns = new Map<string, Promise<unknown>>();
+  function inTurn<T>(c: Contact, fn: () => Promise<T>): Promise<T> {
+    const key = `${c.kind}:${c.target}`;
+    const next = (contactTurns.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = next.catch(() => undefined);
+    contactTurns.set(key, settled);
+    void settled.then(() => {
+      if (contactTurns.get(key) === settled) contactTurns.delete(key);
+    });
+    return next;
+  }
+
+  function notify(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
+    return inTurn(c, () => notifyNow(alarm, level, policy, c, index));
+  }
+
+  async function notifyNow(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
+    const { decision, until } = await capFor(c);
+    const payload =
+      decision === 'notice'
+        ? { type: 'alarm', level, alarm, capped: { limit: cap.perContact, windowSeconds: cap.windowMs / 1000, until } }
+        : { type: 'alarm', level, alarm };
     const row: NotificationsTable = {
       id: deps.ids.next(),
       alarm_id: alarm.id,
       level,
       channel: c.kind,
       target: c.target,
-      payload: JSON.stringify({ type: 'alarm', level, alarm }),
+      payload: JSON.stringify(payload),
       // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
-      state: c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
+      state: decision === 'suppress' ? 'suppressed' : c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
       attempts: 0,
-      // The first attempt follows at once, under this lease: if this instance dies before it ends,
-      // another instance's retry takes the row when the lease is up.
-      next_attempt_at: c.kind === 'webhook' ? new Date(Date.parse(now()) + LEASE_MS).toISOString() : null,
+      // The first attempt is offered at once, under this lease: if this instance dies before it
+      // ends, another instance's retry takes the row when the lease is up.
+      next_attempt_at: c.kind === 'webhook' && decision !== 'suppress' ? at(LEASE_MS) : null,
       last_error: null,
       created_at: now(),
       contact_index: index,
@@ -135,21 +229,36 @@ export function createNotifier(deps: NotifierDeps) {
       action: `notify.${row.state}`,
       alarmId: alarm.id,
       subject: `${c.kind}:${c.target}`,
-      detail: { level },
+      detail: { level, ...(decision === 'send' ? {} : { cap: decision, limit: cap.perContact, until }) },
     });
-    if (c.kind === 'webhook') {
+    if (decision === 'suppress') {
+      log.warn({ alarmId: alarm.id, channel: c.kind, level }, 'notification held back: contact over its cap');
+      return;
+    }
+    if (c.kind === 'webhook' && row.next_attempt_at) {
       secrets.set(row.id, policy.webhookSecret);
-      await attempt(row, policy.webhookSecret);
+      if (!offer(row, row.next_attempt_at, true, async () => policy.webhookSecret)) {
+        // The sender is full: the row is due at once, and the retry sweep offers it when there is room.
+        await db.updateTable('notifications').set({ next_attempt_at: now() }).where('id', '=', row.id).execute();
+        log.warn({ alarmId: alarm.id, notificationId: row.id }, 'sender full; notification left for the retry sweep');
+      }
     }
   }
 
   return {
-    /** Queues the level's contacts and tries each at once. */
-    /** Notifies a level's contacts: all at once, or the first of a call tree (`acceptSeconds`). */
+    /**
+     * Notifies a level's contacts: all at once, or the first of a call tree (`acceptSeconds`). A
+     * contact listed twice in the level is notified once. Resolves once the rows are written and
+     * the attempts offered to the sender, not when they are delivered.
+     */
     async escalated(alarm: Alarm, level: number, policy: EscalationPolicy) {
       const contacts: Contact[] = policy.levels[level]?.contacts ?? [];
       const tree = policy.levels[level]?.acceptSeconds !== undefined;
+      const seen = new Set<string>();
       for (const [index, c] of contacts.entries()) {
+        const key = `${c.kind}:${c.target}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
         await notify(alarm, level, policy, c, index);
         if (tree) break;
       }
@@ -208,27 +317,44 @@ export function createNotifier(deps: NotifierDeps) {
         channel: row.channel,
       };
     },
-    /** Retries webhooks whose backoff has passed. */
+    /**
+     * Offers the sender the webhooks whose backoff has passed, as many as its retry queue takes
+     * now; never waits for an attempt.
+     */
     async retryDue(policyFor: (alarmId: string) => Promise<EscalationPolicy>) {
+      const room = sender.retryRoom();
+      if (room === 0) return;
       const due = await db
         .selectFrom('notifications')
         .selectAll()
         .where('state', '=', 'pending')
         .where('next_attempt_at', '<=', now())
-        .limit(100)
+        .orderBy('next_attempt_at')
+        .limit(Math.min(room, 100))
         .execute();
       for (const row of due) {
+        if (sender.has(row.id)) continue;
         // Claim it first: of several instances finding the same row due, one sends.
+        const lease = at(LEASE_MS);
         const claimed = await db
           .updateTable('notifications')
-          .set({ next_attempt_at: new Date(Date.parse(now()) + LEASE_MS).toISOString() })
+          .set({ next_attempt_at: lease })
           .where('id', '=', row.id)
           .where('state', '=', 'pending')
           .where('next_attempt_at', '=', row.next_attempt_at)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) continue;
-        const secret = secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret;
-        await attempt(row, secret);
+        const secret = async () => (secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret);
+        if (!offer(row, lease, false, secret)) {
+          // Full after all: give the claim back so the next sweep (here or elsewhere) takes it.
+          await db
+            .updateTable('notifications')
+            .set({ next_attempt_at: row.next_attempt_at })
+            .where('id', '=', row.id)
+            .where('next_attempt_at', '=', lease)
+            .execute();
+          break;
+        }
       }
     },
     async list(filter: { channel?: string; state?: string }) {

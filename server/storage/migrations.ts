@@ -311,6 +311,13 @@ migrations['0013_events_per_gateway'] = {
   },
 };
 
+migrations['0015_notifications_by_contact'] = {
+  async up(db: Kysely<unknown>) {
+    // The per-contact cap counts a contact's recent messages before each one.
+    await db.schema.createIndex('notifications_by_contact').on('notifications').columns(['target', 'created_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

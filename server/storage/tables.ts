@@ -119,7 +119,8 @@ export interface NotificationsTable {
   channel: string;
   target: string;
   payload: string;
-  state: 'pending' | 'delivered' | 'failed' | 'queued' | 'seen' | 'accepted';
+  /** `suppressed`: not sent, the contact was over its cap (the screens still show the alarm). */
+  state: 'pending' | 'delivered' | 'failed' | 'queued' | 'seen' | 'accepted' | 'suppressed';
   attempts: number;
   next_attempt_at: string | null;
   last_error: string | null;

@@ -97,11 +97,15 @@ describe('escalation along the linked-response chain', () => {
     hookStatus = 200;
     await advance(5_000);
     await waitFor(() => hooks.length >= 2, 'webhook retry');
-    const notes = await server.api<{ notifications: Array<{ state: string; attempts: number }> }>(
-      'GET',
-      '/api/v1/notifications?channel=webhook',
-    );
-    expect(notes.body.notifications[0]).toMatchObject({ state: 'delivered', attempts: 2 });
+    // The sender records the answer once it has it; nothing in the tick waits for that.
+    const delivered = await waitFor(async () => {
+      const notes = await server.api<{ notifications: Array<{ state: string; attempts: number }> }>(
+        'GET',
+        '/api/v1/notifications?channel=webhook',
+      );
+      return notes.body.notifications[0]?.state === 'delivered' ? notes.body.notifications[0] : undefined;
+    }, 'retry recorded as delivered');
+    expect(delivered).toMatchObject({ state: 'delivered', attempts: 2 });
 
     await advance(120_000); // nurse lead level: 120 s
     expect((await alarmsOf((a) => a.id === raised.id))[0]?.escalationLevel).toBe(2);
@@ -176,7 +180,14 @@ describe('supervision', () => {
       async () => (await server.api<{ lastSeen: string | null }>('GET', '/api/v1/devices/radar-203')).body.lastSeen,
       'device seen',
     );
-    await advance(6 * 60_000);
+    // The gateway keeps sending its status (it is heard, so it is supervised); only the radar is silent.
+    for (let i = 0; i < 12; i += 1) {
+      await gw.publishAsync(gatewayTopic(site.siteId, site.gatewayId, 'status'), JSON.stringify({ v: 1, state: 'online', ts: clock.iso() }), {
+        qos: 1,
+        retain: true,
+      });
+      await advance(30_000);
+    }
     const off = await waitAlarm((a) => a.type === 'device_offline' && a.deviceId === 'radar-203' && a.state === 'active', 'device offline');
     expect(off.priority).toBe('low');
     await publishEvent('radar-203', 'presence');
