@@ -39,7 +39,11 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       const b = req.body as { siteId: string; userId: string; rooms?: string[]; start: string; end: string };
       if (!mayPlan(req.access.user.role) || !req.access.canSeeSite(b.siteId)) throw forbidden('administrators and nurse leads plan shifts');
       if (!(await ctx.registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
-      if (!(await ctx.users.list()).some((u) => u.id === b.userId)) throw badRequest(`user ${b.userId} does not exist`);
+      // Staff of this site (or of no site in particular) only: another site's account, or a family
+      // one, answers like a missing user, so its id is not confirmed either.
+      const staff = (await ctx.users.list()).find((u) => u.id === b.userId);
+      if (!staff || staff.role === 'family' || (staff.siteId !== null && staff.siteId !== b.siteId))
+        throw badRequest(`user ${b.userId} does not exist on site ${b.siteId}`);
       const start = new Date(b.start).toISOString();
       const end = new Date(b.end).toISOString();
       if (end <= start) throw badRequest('end must be after start');

@@ -125,7 +125,7 @@ const fresh = {
   async shift(scope: Scope) {
     const s = await admin<{ id: string }>('POST', '/api/v1/shifts', {
       siteId: fx[scope].site.siteId,
-      userId: userIds.caregiver,
+      userId: userIds.caregiver_all_sites,
       start: '2026-11-23T00:00:00.000Z',
       end: '2026-11-23T08:00:00.000Z',
     });
@@ -382,7 +382,7 @@ const MATRIX: Record<string, Row> = {
     allow: own(['admin', 'nurse_lead'], ADMIN),
     call: (s) => ({
       url: '/api/v1/shifts',
-      body: { siteId: site(s), userId: userIds.caregiver, start: '2026-11-24T00:00:00.000Z', end: '2026-11-24T08:00:00.000Z' },
+      body: { siteId: site(s), userId: userIds.caregiver_all_sites, start: '2026-11-24T00:00:00.000Z', end: '2026-11-24T08:00:00.000Z' },
     }),
   },
   'GET /api/v1/shifts': {

@@ -146,6 +146,21 @@ describe('shifts are deleted only within the planner’s site', () => {
     const left = (await server.api<{ shifts: Array<{ id: string }> }>('GET', '/api/v1/shifts')).body.shifts.map((s) => s.id);
     expect(left).toContain(shiftB);
     expect((await server.api('DELETE', `/api/v1/shifts/${shiftA}`, undefined, tokens['lead-sa'])).status).toBe(200);
+    // Nor can site B's staff be put on duty at site A (the answer is that of an unknown user).
+    const borrowed = await server.api<{ message: string }>(
+      'POST',
+      '/api/v1/shifts',
+      { siteId: siteA.siteId, userId: leadB, start: '2026-11-23T00:00:00.000Z', end: '2026-11-23T08:00:00.000Z' },
+      tokens['lead-sa'],
+    );
+    const unknown = await server.api<{ message: string }>(
+      'POST',
+      '/api/v1/shifts',
+      { siteId: siteA.siteId, userId: 'usr-nobody', start: '2026-11-23T00:00:00.000Z', end: '2026-11-23T08:00:00.000Z' },
+      tokens['lead-sa'],
+    );
+    expect([borrowed.status, unknown.status]).toEqual([400, 400]);
+    expect(borrowed.body.message.replace(leadB, 'X')).toBe(unknown.body.message.replace('usr-nobody', 'X'));
     expect((await server.api('DELETE', `/api/v1/shifts/${shiftB}`, undefined, tokens['lead-sb'])).status).toBe(200);
   });
 });
