@@ -19,6 +19,11 @@ export interface ServerConfig {
   /** Messages per second one gateway may publish (sustained), and the burst it may save up. */
   mqttRatePerSecond: number;
   mqttBurst: number;
+  /** Largest MQTT packet from a logged-in gateway; sockets waiting to log in, and for how long. */
+  mqttMaxPacketBytes: number;
+  mqttConnectTimeoutMs: number;
+  mqttMaxPending: number;
+  mqttMaxPendingPerAddress: number;
   /** Unknown devices with open alarms per gateway; past it, one summarising alarm per gateway. */
   unregisteredAlarmBudget: number;
   tls: { cert: string; key: string; ca: string | null; mqttsPort: number } | null;
@@ -37,9 +42,6 @@ export interface ServerConfig {
     | { version: 2; url: string; token: string; org: string; bucket: string }
     | null;
   telemetryRetentionDays: number;
-  /** At most this many messages to one contact (webhook URL, phone number) in the window, then one notice. */
-  notifyCapPerContact: number;
-  notifyCapWindowMs: number;
   /** What is served without a login: /metrics, the API docs, the dashboard's source map. */
   exposure: Exposure;
 }
@@ -87,6 +89,13 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
   CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
+  CARE_MQTT_MAX_PACKET_BYTES  largest MQTT packet a logged-in gateway may send; before log-in
+                        the limit is 64 KiB; a larger packet closes the connection at its
+                        header [1048576]
+  CARE_MQTT_CONNECT_TIMEOUT_SECONDS  time from opening an MQTT connection to being logged in
+                        (TLS handshake included) [10]
+  CARE_MQTT_MAX_PENDING  MQTT connections waiting to log in, all listeners together [1000]
+  CARE_MQTT_MAX_PENDING_PER_ADDRESS  the same from one address [100]
   CARE_UNREGISTERED_ALARM_BUDGET  unknown devices with open alarms per gateway; past it their
                         alarms count on one "unregistered_devices" alarm per gateway [20]
   CARE_TLS_CERT, CARE_TLS_KEY  PEM files: HTTPS on CARE_HTTP_PORT and MQTT over TLS [off]
@@ -94,10 +103,6 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
   CARE_TELEMETRY_RETENTION_DAYS  days vital signs and battery readings are kept [90]
-  CARE_NOTIFY_CAP_PER_CONTACT  messages one contact (webhook URL, phone number) gets in the
-                        window below; the next is a notice that more are held back, the rest
-                        are recorded as suppressed and shown on screens only [10]
-  CARE_NOTIFY_CAP_WINDOW_SECONDS  that window [600]
   CARE_METRICS_TOKEN    /metrics asks for "Authorization: Bearer <this>" (16+ characters); unset,
                         /metrics is open when CARE_BIND_HOST is loopback and not served otherwise
   CARE_API_DOCS         on|off: OpenAPI at /docs and /docs/json, without login [on]
@@ -157,6 +162,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${key}: "${raw}" must be a whole number of at least 1`);
+    return n;
+  };
+  const atLeast = (key: string, fallback: number, min: number) => {
+    const n = positive(key, fallback);
+    if (n < min) throw new ConfigError(`${key}: "${env[key]}" must be at least ${min}`);
     return n;
   };
   const origins = (env.CARE_ALLOWED_ORIGINS ?? '')
@@ -274,8 +284,6 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   return {
     influx,
     telemetryRetentionDays: retention,
-    notifyCapPerContact: positive('CARE_NOTIFY_CAP_PER_CONTACT', 10),
-    notifyCapWindowMs: positive('CARE_NOTIFY_CAP_WINDOW_SECONDS', 600) * 1000,
     mqttUrl,
     mqttProvisioning: provisioning,
     brokerHookSecret: hookSecret,
@@ -287,6 +295,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     allowedOrigins: origins,
     mqttRatePerSecond: positive('CARE_MQTT_RATE', 1000),
     mqttBurst: positive('CARE_MQTT_BURST', 10_000),
+    mqttMaxPacketBytes: atLeast('CARE_MQTT_MAX_PACKET_BYTES', 1024 * 1024, 64 * 1024),
+    mqttConnectTimeoutMs: positive('CARE_MQTT_CONNECT_TIMEOUT_SECONDS', 10) * 1000,
+    mqttMaxPending: positive('CARE_MQTT_MAX_PENDING', 1000),
+    mqttMaxPendingPerAddress: positive('CARE_MQTT_MAX_PENDING_PER_ADDRESS', 100),
     unregisteredAlarmBudget: positive('CARE_UNREGISTERED_ALARM_BUDGET', 20),
     httpPort: port(env, 'CARE_HTTP_PORT', 8080),
     mqttPort: port(env, 'CARE_MQTT_PORT', 1883),

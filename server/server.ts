@@ -9,7 +9,6 @@ import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
 import { createScheduler } from './alarms/scheduler.ts';
-import { createSender } from './alarms/sender.ts';
 import { createShifts } from './alarms/shifts.ts';
 import { createSupervision } from './alarms/supervision.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
@@ -94,17 +93,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     { epoch: await nextCounter(db, 'feed_epoch') },
   );
   const policies = await loadPolicies(db);
-  // Every notification attempt goes through one bounded sender; nothing that escalates waits for it.
-  const sender = createSender(log.child({ part: 'sender' }));
-  const notifier = createNotifier({
-    db,
-    ids,
-    now,
-    log: log.child({ part: 'notify' }),
-    channels: { webhook: webhookChannel() },
-    sender,
-    cap: { perContact: config.notifyCapPerContact, windowMs: config.notifyCapWindowMs },
-  });
+  const notifier = createNotifier({ db, ids, now, log: log.child({ part: 'notify' }), channels: { webhook: webhookChannel() } });
   const engine = createAlarmEngine({
     db,
     alarms,
@@ -145,14 +134,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
-  // The alarm lane: its own timer, and nothing on it waits for a notification or the network.
-  const alarmLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'alarms' }), [
+  const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
     ['confirmations', () => engine.confirmDue()],
-  ]);
-  // Everything else that runs every second; notification work here only offers attempts to the sender.
-  const workLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'work' }), [
     ['device tests', () => deviceTests.failDue()],
     ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
     ['telemetry retention', () => pruneTelemetry()],
@@ -298,6 +283,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       metrics,
       lookupGateway: (id) => registry.getGatewaySecretHash(id),
       rate: { perSecond: config.mqttRatePerSecond, burst: config.mqttBurst },
+      connectionLimits: {
+        maxPacketBytes: config.mqttMaxPacketBytes,
+        maxConnectBytes: 64 * 1024,
+        connectTimeoutMs: config.mqttConnectTimeoutMs,
+        maxPending: config.mqttMaxPending,
+        maxPendingPerAddress: config.mqttMaxPendingPerAddress,
+      },
       onMessage: (topic, payload) => ingest.onMessage(topic, payload),
       redisUrl: config.redisUrl,
       heartbeatMs: config.brokerHeartbeatMs,
@@ -393,8 +385,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const mqttsPort = broker && config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
-  alarmLane.start();
-  workLane.start();
+  scheduler.start();
   supervisionScheduler.start();
   log.info(
     { httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
@@ -427,8 +418,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     generatedAdminPassword,
     httpRoutes: () => app.registeredRoutes(),
     tick: async () => {
-      await alarmLane.tick();
-      await workLane.tick();
+      await scheduler.tick();
       await supervisionScheduler.tick();
     },
     async stop() {
@@ -437,11 +427,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
       ingest.close();
-      await alarmLane.stop();
-      await workLane.stop();
+      await scheduler.stop();
       await supervisionScheduler.stop();
-      // Attempts under way are cut short; their rows keep their lease and are retried later.
-      await sender.stop();
       // Our screens are closing: other instances must not count them for shift coverage.
       bus.publish({ kind: 'presence', users: [] });
       await broker?.close();

@@ -17,7 +17,9 @@ import mqemitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { verifySecret } from '../security/passwords.ts';
+import { type ConnectionLimits, createConnectionGuard, DEFAULT_CONNECTION_LIMITS, type Slot } from './connection-guard.ts';
 import { acceptableClientId, type GatewayIdentity, mayPublish, maySubscribe } from './policy.ts';
+import { createGatewayRateLimit } from './rate-limit.ts';
 
 export interface BrokerDeps {
   log: Logger;
@@ -26,6 +28,8 @@ export interface BrokerDeps {
   onMessage: (topic: string, payload: Buffer) => Promise<void>;
   /** Per-gateway publish rate: a token bucket refilled at `perSecond`, holding up to `burst`. */
   rate?: { perSecond: number; burst: number };
+  /** Packet sizes, log-in time and sockets waiting to log in (see connection-guard.ts). */
+  connectionLimits?: ConnectionLimits;
   /** redis://host:6379: join the other instances' broker cluster through Redis. */
   redisUrl?: string;
   /** Clustered: how often this broker tells the others it is alive [60 s]. */
@@ -59,9 +63,6 @@ class RedisPersistence extends AsyncRedisPersistence {
   }
 }
 
-/** Largest payload a gateway may publish; a telemetry batch of 5,000 points fits well inside. */
-export const MAX_PUBLISH_BYTES = 512 * 1024;
-
 const authError = (message: string, returnCode: number): AuthenticateError =>
   Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 
@@ -70,19 +71,10 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   const identities = new WeakMap<Client, GatewayIdentity>();
   // Sockets of mTLS listeners, whose certificate must name the gateway.
   const mtlsSockets = new WeakSet<tls.TLSSocket>();
-  const buckets = new WeakMap<Client, { tokens: number; at: number }>();
   const rate = deps.rate ?? { perSecond: 1000, burst: 10_000 };
-  /** Token bucket: false when the client has published faster than its rate allows. */
-  const withinRate = (client: Client): boolean => {
-    const now = Date.now();
-    const b = buckets.get(client) ?? { tokens: rate.burst, at: now };
-    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-    b.at = now;
-    buckets.set(client, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  };
+  const rateLimit = createGatewayRateLimit(rate);
+  const limits = deps.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
+  const guard = createConnectionGuard(limits, { log, metrics });
 
   // Clustered: messages cross instances through Redis pub/sub; retained messages, sessions and
   // wills live in Redis. Alone: Aedes's in-memory emitter and persistence.
@@ -105,7 +97,8 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
 
   const aedes = await Aedes.createBroker({
     ...(deps.redisUrl ? { mq, persistence, heartbeatInterval: deps.heartbeatMs ?? 60_000 } : {}),
-    connectTimeout: 10_000, // 10 s to send CONNECT after the socket opens
+    // Time to send CONNECT after the socket opens; the guard also closes a socket not logged in by then.
+    connectTimeout: limits.connectTimeoutMs,
     maxClientsIdLength: 64,
     queueLimit: 1000, // offline messages queued per client before it connects
     // A gateway that stops reading its cmd topic must not stall delivery to everyone else.
@@ -138,6 +131,7 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
           if (!gw) return refuse('unknown gateway');
           if (!(await verifySecret(password.toString('utf8'), gw.secretHash))) return refuse('wrong secret');
           identities.set(client, { gatewayId: username, siteId: gw.siteId });
+          guard.authenticated((client as unknown as { conn?: unknown }).conn);
           done(null, true);
         })
         .catch((err: unknown) => {
@@ -154,8 +148,10 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
       if (!client || (willOf && willOf !== aedes.id)) return done(null);
       const who = identities.get(client);
       let why = who ? mayPublish(who, packet.topic, packet.retain) : 'not authenticated';
-      if (!why && packet.payload.length > MAX_PUBLISH_BYTES) why = `payload of ${packet.payload.length} bytes is over ${MAX_PUBLISH_BYTES}`;
-      if (!why && !withinRate(client)) why = `publishing faster than ${rate.perSecond}/s`;
+      // Larger packets never get here (the guard closes the connection at their header); kept so the rule reads whole.
+      if (!why && packet.payload.length > limits.maxPacketBytes)
+        why = `payload of ${packet.payload.length} bytes is over ${limits.maxPacketBytes}`;
+      if (!why && who && !rateLimit.take(who.gatewayId)) why = `publishing faster than ${rate.perSecond}/s`;
       if (why) {
         metrics.securityEvents.inc({
           kind: why.startsWith('payload') ? 'oversized' : why.startsWith('publishing') ? 'rate_limited' : 'forged_topic',
@@ -193,7 +189,12 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   return {
     aedes,
     async listen(port, host = '0.0.0.0') {
-      const server = net.createServer(aedes.handle);
+      const server = net.createServer((socket) => {
+        const slot = guard.admit(socket);
+        if (!slot) return;
+        aedes.handle(socket);
+        guard.watch(socket, slot);
+      });
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -206,13 +207,36 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
       clients[gatewayId]?.close();
     },
     async listenTls(port, host, opts) {
+      // A TLS socket's slot is taken when its TCP connection is accepted, so handshakes count as
+      // waiting to log in; it is found again by the remote address and port when the handshake ends.
+      const handshaking = new Map<string, Slot>();
+      const endpoint = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
       const server = tls.createServer(
-        { cert: opts.cert, key: opts.key, ...(opts.ca ? { ca: opts.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+        {
+          cert: opts.cert,
+          key: opts.key,
+          handshakeTimeout: limits.connectTimeoutMs,
+          ...(opts.ca ? { ca: opts.ca, requestCert: true, rejectUnauthorized: true } : {}),
+        },
         (socket) => {
+          const key = endpoint(socket);
+          const slot = handshaking.get(key);
+          handshaking.delete(key);
+          if (!slot || slot.released) return socket.destroy();
           if (opts.ca) mtlsSockets.add(socket);
           aedes.handle(socket);
+          guard.watch(socket, slot);
         },
       );
+      server.on('connection', (raw: net.Socket) => {
+        const slot = guard.admit(raw);
+        if (!slot) return;
+        const key = endpoint(raw);
+        handshaking.set(key, slot);
+        raw.once('close', () => {
+          if (handshaking.get(key) === slot) handshaking.delete(key);
+        });
+      });
       server.on('tlsClientError', (err) => {
         metrics.securityEvents.inc({ kind: 'tls_refused' });
         log.warn({ err: err.message }, 'security: TLS handshake refused');

@@ -188,7 +188,7 @@ describe('gateway credentials', () => {
       reconnectPeriod: 0,
     });
     const closed = new Promise<void>((r) => c.once('close', () => r()));
-    c.publish(gatewayTopic(siteA.siteId, siteA.gatewayId, 'telemetry'), Buffer.alloc(600 * 1024, 0x20), { qos: 1 });
+    c.publish(gatewayTopic(siteA.siteId, siteA.gatewayId, 'telemetry'), Buffer.alloc(1100 * 1024, 0x20), { qos: 1 });
     await closed;
     c.end(true);
     const text = await (await fetch(`${server.url}/metrics`)).text();
