@@ -42,6 +42,9 @@ export interface ServerConfig {
     | { version: 2; url: string; token: string; org: string; bucket: string }
     | null;
   telemetryRetentionDays: number;
+  /** At most this many messages to one contact (webhook URL, phone number) in the window, then one notice. */
+  notifyCapPerContact: number;
+  notifyCapWindowMs: number;
   /** What is served without a login: /metrics, the API docs, the dashboard's source map. */
   exposure: Exposure;
 }
@@ -103,6 +106,10 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_TLS_CA           PEM CA: gateways on mqtts must present a client certificate it signed,
                         whose common name is the gateway id (mTLS) [off]
   CARE_TELEMETRY_RETENTION_DAYS  days vital signs and battery readings are kept [90]
+  CARE_NOTIFY_CAP_PER_CONTACT  messages one contact (webhook URL, phone number) gets in the
+                        window below; the next is a notice that more are held back, the rest
+                        are recorded as suppressed and shown on screens only [10]
+  CARE_NOTIFY_CAP_WINDOW_SECONDS  that window [600]
   CARE_METRICS_TOKEN    /metrics asks for "Authorization: Bearer <this>" (16+ characters); unset,
                         /metrics is open when CARE_BIND_HOST is loopback and not served otherwise
   CARE_API_DOCS         on|off: OpenAPI at /docs and /docs/json, without login [on]
@@ -284,6 +291,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   return {
     influx,
     telemetryRetentionDays: retention,
+    notifyCapPerContact: positive('CARE_NOTIFY_CAP_PER_CONTACT', 10),
+    notifyCapWindowMs: positive('CARE_NOTIFY_CAP_WINDOW_SECONDS', 600) * 1000,
     mqttUrl,
     mqttProvisioning: provisioning,
     brokerHookSecret: hookSecret,

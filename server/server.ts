@@ -9,6 +9,7 @@ import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
 import { createScheduler } from './alarms/scheduler.ts';
+import { createSender } from './alarms/sender.ts';
 import { createShifts } from './alarms/shifts.ts';
 import { createSupervision } from './alarms/supervision.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
@@ -93,7 +94,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     { epoch: await nextCounter(db, 'feed_epoch') },
   );
   const policies = await loadPolicies(db);
-  const notifier = createNotifier({ db, ids, now, log: log.child({ part: 'notify' }), channels: { webhook: webhookChannel() } });
+  // Every notification attempt goes through one bounded sender; nothing that escalates waits for it.
+  const sender = createSender(log.child({ part: 'sender' }));
+  const notifier = createNotifier({
+    db,
+    ids,
+    now,
+    log: log.child({ part: 'notify' }),
+    channels: { webhook: webhookChannel() },
+    sender,
+    cap: { perContact: config.notifyCapPerContact, windowMs: config.notifyCapWindowMs },
+  });
   const engine = createAlarmEngine({
     db,
     alarms,
@@ -134,10 +145,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
-  const scheduler = createScheduler(clock, log.child({ part: 'scheduler' }), [
+  // The alarm lane: its own timer, and nothing on it waits for a notification or the network.
+  const alarmLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'alarms' }), [
     ['escalation', () => engine.escalateDue()],
     ['upgrades', () => engine.upgradeDue()],
     ['confirmations', () => engine.confirmDue()],
+  ]);
+  // Everything else that runs every second; notification work here only offers attempts to the sender.
+  const workLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'work' }), [
     ['device tests', () => deviceTests.failDue()],
     ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
     ['telemetry retention', () => pruneTelemetry()],
@@ -385,7 +400,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const mqttsPort = broker && config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
-  scheduler.start();
+  alarmLane.start();
+  workLane.start();
   supervisionScheduler.start();
   log.info(
     { httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
@@ -418,7 +434,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     generatedAdminPassword,
     httpRoutes: () => app.registeredRoutes(),
     tick: async () => {
-      await scheduler.tick();
+      await alarmLane.tick();
+      await workLane.tick();
       await supervisionScheduler.tick();
     },
     async stop() {
@@ -427,8 +444,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
       ingest.close();
-      await scheduler.stop();
+      await alarmLane.stop();
+      await workLane.stop();
       await supervisionScheduler.stop();
+      // Attempts under way are cut short; their rows keep their lease and are retried later.
+      await sender.stop();
       // Our screens are closing: other instances must not count them for shift coverage.
       bus.publish({ kind: 'presence', users: [] });
       await broker?.close();
