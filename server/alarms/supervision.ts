@@ -1,6 +1,9 @@
 // Supervision: missing data is itself an alarm. A gateway that says nothing for longer than its
 // silence limit (or whose last will arrives) is offline; a device silent past its kind's interval
-// is offline; both clear themselves when heard again and say how long they were gone.
+// is offline; both clear themselves when heard again and say how long they were gone. Supervision
+// starts at registration: one never heard at all is flagged once its limit and the site's
+// commissioning grace have passed since it was registered. Any message from a gateway (an event,
+// a reading, a status) counts as hearing it.
 import type { Logger } from 'pino';
 import type { DeviceKind } from '../../protocol/index.ts';
 import type { Db } from '../storage/registry.ts';
@@ -16,10 +19,16 @@ export const DEVICE_SILENCE_SECONDS: Record<DeviceKind, number> = {
   call_button: 24 * 3600,
 };
 
+/** Time to install what was registered before a gateway or device never heard is flagged; a site can change it. */
+export const DEFAULT_COMMISSIONING_GRACE_SECONDS = 3600;
+
 export interface SupervisionOptions {
   /** Three missed 30 s heartbeats, minus one sweep, so detection stays inside 90 s. */
   gatewaySilenceMs: number;
 }
+
+/** The site's commissioning grace in ms (its setting, or the default). */
+const graceMs = (seconds: number | null | undefined) => (seconds ?? DEFAULT_COMMISSIONING_GRACE_SECONDS) * 1000;
 
 export function describeGap(fromIso: string, toIso: string): string {
   const min = Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 60_000));
@@ -116,7 +125,9 @@ export function createSupervision(
       const at = now();
       const nowMs = Date.parse(at);
       // Persist what was heard since the last sweep.
-      for (const [id, seen] of gatewayHeard) {
+      const heardGateways = [...gatewayHeard];
+      gatewayHeard.clear();
+      for (const [id, seen] of heardGateways) {
         // Never back in time: the gateway may have been heard later by another instance.
         await db
           .updateTable('gateways')
@@ -125,7 +136,29 @@ export function createSupervision(
           .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', seen)]))
           .execute();
       }
-      gatewayHeard.clear();
+      // A gateway that sends events but no status is up all the same. One marked offline comes
+      // back only if heard after that (an event that came in just before its last will does not).
+      if (heardGateways.length > 0) {
+        const seenAt = new Map(heardGateways);
+        const ids = [...seenAt.keys()];
+        const down = [];
+        // In slices: a query's parameters are limited (SQLite 32,766).
+        for (let i = 0; i < ids.length; i += 500) {
+          down.push(
+            ...(await db
+              .selectFrom('gateways')
+              .select(['id', 'site_id', 'state', 'offline_since'])
+              .where('id', 'in', ids.slice(i, i + 500))
+              .where('state', 'in', ['never_connected', 'offline'])
+              .execute()),
+          );
+        }
+        for (const g of down) {
+          const seen = seenAt.get(g.id) as string;
+          if (g.state === 'offline' && g.offline_since && g.offline_since >= seen) continue;
+          await gatewayUp(g.site_id, g.id);
+        }
+      }
       const heard = [...deviceHeard];
       deviceHeard.clear();
       for (const [id, seen] of heard) {
@@ -177,9 +210,22 @@ export function createSupervision(
         .execute();
       for (const g of silentGateways) await gatewayDown(g.site_id, g.id, g.last_seen, 'silent');
 
+      // Registered, never heard: flagged once the silence limit and the site's grace have passed.
+      const neverHeard = await db
+        .selectFrom('gateways')
+        .innerJoin('sites', 'sites.id', 'gateways.site_id')
+        .select(['gateways.id', 'gateways.site_id', 'gateways.created_at', 'sites.commissioning_grace_seconds'])
+        .where('gateways.state', '=', 'never_connected')
+        .execute();
+      for (const g of neverHeard) {
+        if (Date.parse(g.created_at) + opts.gatewaySilenceMs + graceMs(g.commissioning_grace_seconds) > nowMs) continue;
+        await gatewayDown(g.site_id, g.id, null, 'never heard since registration');
+      }
+
       const devices = await db
         .selectFrom('devices')
         .innerJoin('gateways', 'gateways.id', 'devices.gateway_id')
+        .innerJoin('sites', 'sites.id', 'gateways.site_id')
         .select([
           'devices.id',
           'devices.kind',
@@ -190,20 +236,26 @@ export function createSupervision(
           'devices.room',
           'gateways.site_id',
           'gateways.state',
+          'devices.created_at',
+          'sites.commissioning_grace_seconds',
         ])
         .where('devices.offline_since', 'is', null)
-        .where('devices.last_seen', 'is not', null)
         .execute();
       for (const d of devices) {
         // When the whole gateway is offline, its own alarm says so; no flood of device alarms.
         if (d.state === 'offline') continue;
-        const limit = (d.supervision_seconds ?? DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000;
-        if (!d.last_seen || Date.parse(d.last_seen) > nowMs - limit) continue;
+        // Never heard: counted from registration, with the site's grace, under a gateway that is up.
+        if (!d.last_seen && d.state !== 'online') continue;
+        const limit =
+          (d.supervision_seconds ?? DEVICE_SILENCE_SECONDS[d.kind as DeviceKind] ?? 3600) * 1000 +
+          (d.last_seen ? 0 : graceMs(d.commissioning_grace_seconds));
+        const since = d.last_seen ?? d.created_at;
+        if (Date.parse(since) > nowMs - limit) continue;
         const ids = await db.transaction().execute(async (tx) => {
           // Every instance sweeps; the one that marks the device offline raises the alarm.
           const r = await tx
             .updateTable('devices')
-            .set({ offline_since: d.last_seen })
+            .set({ offline_since: since })
             .where('id', '=', d.id)
             .where('offline_since', 'is', null)
             .executeTakeFirst();
@@ -211,7 +263,14 @@ export function createSupervision(
           deps.forgetDevice?.(d.id);
           return engine.apply(
             tx,
-            [{ kind: 'raise', type: 'device_offline', priority: 'low', detail: { lastSeen: d.last_seen } }],
+            [
+              {
+                kind: 'raise',
+                type: 'device_offline',
+                priority: 'low',
+                detail: d.last_seen ? { lastSeen: d.last_seen } : { lastSeen: null, neverHeard: true, registeredAt: d.created_at },
+              },
+            ],
             {
               siteId: d.site_id,
               gatewayId: d.gateway_id,

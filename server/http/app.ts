@@ -21,6 +21,7 @@ import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
 import { reportRoutes } from './reports.ts';
 import { shiftRoutes } from './shifts.ts';
+import { supervisionRoutes } from './supervision.ts';
 import { telemetryRoutes } from './telemetry.ts';
 
 const REGISTRY_ROUTE = /^\/api\/v1\/(sites|residents|gateways|devices)(\/|$)/;
@@ -118,6 +119,7 @@ export async function buildHttpApp(
   await app.register(alarmRoutes, { ctx });
   await app.register(registryRoutes, { ctx });
   await app.register(escalationRoutes, { ctx });
+  await app.register(supervisionRoutes, { ctx });
   await app.register(privacyRoutes, { ctx });
   await app.register(shiftRoutes, { ctx });
   await app.register(reportRoutes, { ctx });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { type Driver, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './tables.ts';
@@ -33,6 +33,10 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
     // An idle connection dropped by a database restart must not crash the server; the pool
     // reconnects on the next query, and failed commits are retried by the gateways.
     pool.on('error', (err) => onPoolError?.(err));
+    // A connection lost while checked out (inside a transaction, between two queries) emits
+    // 'error' on the client, where the pool no longer listens: unheard, it would crash the server.
+    // Its query fails anyway, and the pool drops the client when it is released.
+    pool.on('connect', (client) => client.on('error', (err) => onPoolError?.(err)));
     // COUNT(*) and BIGINT come back as text by default; the values here fit a JS number.
     pg.types.setTypeParser(20, (v) => Number(v));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -46,9 +50,32 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new CauseKeepingSqliteDialect(sqlite, withStatementCache(sqlite)) });
   await migrate(db);
   return { db, sqlite, engine: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY,
+ * SQLITE_NOMEM). Kysely then issues ROLLBACK anyway, which throws "cannot rollback - no transaction
+ * is active" and replaces the real error: a full disk was logged as that. Rolling back only a
+ * transaction that is still open keeps the cause.
+ */
+class CauseKeepingSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly raw: SQLite.Database,
+    database: SQLite.Database,
+  ) {
+    super({ database });
+  }
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      if (this.raw.inTransaction) await rollback(connection);
+    };
+    return driver;
+  }
 }
 
 /**
@@ -56,7 +83,7 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
  * server's CPU under load. The same few hundred SQL strings recur, so prepared statements are kept
  * (bounded, oldest evicted). Safe because the driver runs each statement to completion at once.
  */
-function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
+export function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
   return new Proxy(sqlite, {

@@ -318,6 +318,18 @@ migrations['0015_notifications_by_contact'] = {
   },
 };
 
+migrations['0016_health_probe_and_commissioning_grace'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('health_probe')
+      .addColumn('instance_id', 'text', (c) => c.primaryKey())
+      .addColumn('checked_at', 'text', (c) => c.notNull())
+      .addColumn('writes', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('sites').addColumn('commissioning_grace_seconds', 'integer').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

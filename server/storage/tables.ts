@@ -26,6 +26,8 @@ export interface SitesTable {
   kind: 'nursing_home' | 'family_bed';
   timezone: string;
   created_at: string;
+  /** How long a registered gateway or device may stay unheard beyond its silence limit; null: the default. */
+  commissioning_grace_seconds?: number | null;
 }
 
 export interface ResidentsTable {
@@ -192,6 +194,14 @@ export interface CountersTable {
   value: number;
 }
 
+/** One row per server instance, rewritten by every health check (a real write). */
+export interface HealthProbeTable {
+  instance_id: string;
+  checked_at: string;
+  /** Counts the checks: every one changes the row, so it is never a no-op SQLite could skip. */
+  writes: number;
+}
+
 export interface Database {
   counters: CountersTable;
   users: UsersTable;
@@ -210,4 +220,5 @@ export interface Database {
   device_tests: DeviceTestsTable;
   pending_alarms: PendingAlarmsTable;
   test_schedules: TestSchedulesTable;
+  health_probe: HealthProbeTable;
 }

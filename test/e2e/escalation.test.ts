@@ -182,10 +182,14 @@ describe('supervision', () => {
     );
     // The gateway keeps sending its status (it is heard, so it is supervised); only the radar is silent.
     for (let i = 0; i < 12; i += 1) {
-      await gw.publishAsync(gatewayTopic(site.siteId, site.gatewayId, 'status'), JSON.stringify({ v: 1, state: 'online', ts: clock.iso() }), {
-        qos: 1,
-        retain: true,
-      });
+      await gw.publishAsync(
+        gatewayTopic(site.siteId, site.gatewayId, 'status'),
+        JSON.stringify({ v: 1, state: 'online', ts: clock.iso() }),
+        {
+          qos: 1,
+          retain: true,
+        },
+      );
       await advance(30_000);
     }
     const off = await waitAlarm((a) => a.type === 'device_offline' && a.deviceId === 'radar-203' && a.state === 'active', 'device offline');
