@@ -21,6 +21,11 @@ export async function login(username: string, password: string): Promise<unknown
   return request('POST', '/api/v1/auth/login', null, { username, password });
 }
 
+/** Revokes the token: REST and the live feed refuse it from then on. */
+export async function logout(token: string): Promise<void> {
+  await request('POST', '/api/v1/auth/logout', token);
+}
+
 async function request<T>(method: string, path: string, token: string | null, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;

@@ -253,9 +253,14 @@ describe("the caregivers' live alert screen", () => {
   it('switches to English and signs out, clearing the session', async () => {
     await a.page.locator('[data-testid=lang-switch]').click();
     await expect(a.page.locator('[data-testid=connection]').textContent()).resolves.toContain('Live');
+    const stored = await a.page.evaluate(() => sessionStorage.getItem('care.session'));
+    const token = (JSON.parse(stored ?? '{}') as { token?: string }).token as string;
+    expect((await server.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(200);
     await a.page.locator('[data-testid=logout]').click();
     await a.page.locator('input[name=username]').waitFor();
     expect(await a.page.evaluate(() => sessionStorage.getItem('care.session'))).toBeNull();
+    // The token is revoked on the server, not only forgotten by the page.
+    await waitFor(async () => (await server.api('GET', '/api/v1/auth/me', undefined, token)).status === 401, 'token revoked');
   }, 30_000);
 
   it('a family member sees only their relative, with no acknowledge or admin controls', async () => {

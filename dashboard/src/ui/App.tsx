@@ -1,7 +1,7 @@
 // The application shell: sign-in, then the signed-in screen with its live feed, alarm sound,
 // header, reconnect banner and the page chosen by the URL hash.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { createApi } from '../api.ts';
+import { createApi, logout } from '../api.ts';
 import { needsAttention } from '../lib/board.ts';
 import { emptyFeed, type FeedState } from '../lib/feed-state.ts';
 import { type Lang, translate } from '../lib/i18n.ts';
@@ -40,6 +40,9 @@ export function App() {
     setSession(s);
   };
   const signOut = (expired = false) => {
+    // Signing out revokes the token on the server as well, so no copy of it (another tab, one
+    // read off this machine) keeps working. Offline, the local session is cleared all the same.
+    if (!expired && session) logout(session.token).catch(() => undefined);
     saveSession(null);
     setNotice(expired ? translate(lang, 'error.session_expired') : null);
     setSession(null);
