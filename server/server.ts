@@ -30,13 +30,15 @@ import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { createLookupCache } from './ingest/lookup-cache.ts';
+import { createTelemetryAlarms } from './ingest/telemetry-alarms.ts';
+import { createTelemetryLane, type TelemetryLane } from './ingest/telemetry-lane.ts';
 import { createMetrics } from './metrics.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
 import { createAlarmStore } from './storage/alarms.ts';
 import { nextCounter } from './storage/counters.ts';
 import { openDatabase } from './storage/db.ts';
 import { createRegistry } from './storage/registry.ts';
-import { createTelemetryStore } from './storage/telemetry-factory.ts';
+import { telemetryBackend } from './storage/telemetry-factory.ts';
 import { createUserStore } from './storage/users.ts';
 import { createFeed } from './ws/feed.ts';
 
@@ -53,6 +55,8 @@ export interface RunningServer {
   httpRoutes(): Array<{ method: string; url: string }>;
   /** Runs the periodic alarm work now (tests with a fake clock). */
   tick(): Promise<void>;
+  /** The telemetry lane's counters, and a way for tests to crash its worker. */
+  telemetry: Pick<TelemetryLane, 'stats' | 'crashWorkerForTest'>;
   stop(): Promise<void>;
 }
 
@@ -79,11 +83,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const registry = createRegistry(db);
   const users = createUserStore(db);
   const alarms = createAlarmStore(db);
-  const telemetry = await createTelemetryStore(config, {
-    db,
-    engine: dbEngine,
-    log: log.child({ part: 'telemetry' }),
-    onError: () => metrics.storeErrors.inc({ store: 'telemetry' }),
+  // Telemetry is decoded, stored and pruned in its own worker thread; only what the alarm engine
+  // needs comes back (telemetry-lane.ts). Chart queries read the store from this thread.
+  const telemetryLog = log.child({ part: 'telemetry' });
+  const telemetry = createTelemetryLane({
+    config,
+    queryBackend: await telemetryBackend(config, { db, engine: dbEngine, log: telemetryLog }),
+    log: telemetryLog,
+    onFindings: (f) => void telemetryAlarms.apply(f),
+    onStoreError: () => metrics.storeErrors.inc({ store: 'telemetry' }),
+    onShed: (n, reason) => metrics.rejected.inc({ kind: 'telemetry', reason: `shed_${reason}` }, n),
   });
 
   const generatedAdminPassword = await ensureAdmin();
@@ -141,6 +150,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     // Its next event must see the device offline, so that it clears the alarm at once.
     forgetDevice: (id) => lookups.forgetDevice(id),
   });
+  const telemetryAlarms = createTelemetryAlarms({ db, engine, supervision, metrics, log: log.child({ part: 'ingest' }) });
   const deviceTests = createDeviceTests({ db, engine, now });
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
@@ -215,6 +225,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   }
   async function refreshCaches() {
     lookups.clear();
+    telemetry.forgetDevices();
     await policies.reload();
     await deviceTests.refresh();
   }
@@ -385,6 +396,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         : null,
       onRegistryChanged: () => {
         lookups.clear();
+        telemetry.forgetDevices();
         bus.publish({ kind: 'changed' });
       },
       loginRateLimit: config.loginRateLimit,
@@ -432,6 +444,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     mqttPort,
     mqttsPort,
     generatedAdminPassword,
+    telemetry,
     httpRoutes: () => app.registeredRoutes(),
     tick: async () => {
       await alarmLane.tick();
@@ -459,6 +472,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       feed.closeAll();
       await app.close();
       await telemetry.close();
+      await telemetryAlarms.idle();
       await closeDb();
       log.info('server stopped');
     },

@@ -1,7 +1,9 @@
 // Vital signs outside a resident's limits for a sustained time (e.g. SpO2 below 90 % for 60 s)
-// raise a `vitals` alarm. The tracker remembers when each breach began; a reading back inside the
-// limits ends it. Priority is high when the reading is far outside the limit.
-import type { Priority } from '../../protocol/index.ts';
+// raise a `vitals` alarm. `evaluateVital` is the rule, a pure function of one reading and when the
+// current breach began; the tracker only remembers those start times per resident and metric.
+// A reading back inside the limits ends the breach. Priority is high when the reading is far
+// outside the limit.
+import type { AlarmRequest } from './rules.ts';
 
 export interface Limit {
   min?: number;
@@ -17,33 +19,58 @@ export const DEFAULT_VITAL_LIMITS: Record<string, Limit> = {
   bp_systolic: { min: 85, max: 180, sustainSeconds: 0 },
 };
 
-export type VitalsVerdict = { raise: false } | { raise: true; priority: Priority; detail: Record<string, unknown> };
+export interface VitalReading {
+  metric: string;
+  value: number;
+  tsMs: number;
+  /** The resident's limit for this metric, or the default; none: the metric is not judged. */
+  limit: Limit | undefined;
+  /** When the breach this reading may continue began (undefined: no breach open). */
+  breachSince: number | undefined;
+}
 
-export function createVitalsTracker() {
+export interface VitalVerdict {
+  /** When the breach began after this reading (undefined: none open). */
+  breachSince: number | undefined;
+  requests: AlarmRequest[];
+}
+
+export function evaluateVital(r: VitalReading): VitalVerdict {
+  const { limit } = r;
+  if (!limit) return { breachSince: r.breachSince, requests: [] };
+  const low = limit.min !== undefined && r.value < limit.min;
+  const high = limit.max !== undefined && r.value > limit.max;
+  if (!low && !high) return { breachSince: undefined, requests: [] };
+  const since = r.breachSince ?? r.tsMs;
+  if (r.tsMs - since < (limit.sustainSeconds ?? 60) * 1000) return { breachSince: since, requests: [] };
+  const bound = (low ? limit.min : limit.max) as number;
+  const far = Math.abs(r.value - bound) > Math.abs(bound) * 0.1;
+  return {
+    breachSince: since,
+    requests: [
+      {
+        kind: 'raise',
+        type: 'vitals',
+        priority: far ? 'high' : 'medium',
+        detail: { metric: r.metric, value: r.value, limit: bound, direction: low ? 'below' : 'above' },
+      },
+    ],
+  };
+}
+
+/** Breach start times per resident and metric (bounded: past the cap, every count restarts). */
+export function createVitalsTracker(maxOpen = 100_000) {
   const breaches = new Map<string, number>();
   return {
-    observe(key: string, metric: string, value: number, tsMs: number, limit: Limit | undefined): VitalsVerdict {
-      const k = `${key}:${metric}`;
-      if (!limit) return { raise: false };
-      const low = limit.min !== undefined && value < limit.min;
-      const high = limit.max !== undefined && value > limit.max;
-      if (!low && !high) {
-        breaches.delete(k);
-        return { raise: false };
+    observe(residentId: string, reading: Omit<VitalReading, 'breachSince'>): AlarmRequest[] {
+      const k = `${residentId}:${reading.metric}`;
+      const verdict = evaluateVital({ ...reading, breachSince: breaches.get(k) });
+      if (verdict.breachSince === undefined) breaches.delete(k);
+      else if (!breaches.has(k)) {
+        if (breaches.size >= maxOpen) breaches.clear();
+        breaches.set(k, verdict.breachSince);
       }
-      const since = breaches.get(k) ?? tsMs;
-      if (!breaches.has(k)) {
-        if (breaches.size > 100_000) breaches.clear(); // bounded; a breach restarts its count
-        breaches.set(k, since);
-      }
-      if (tsMs - since < (limit.sustainSeconds ?? 60) * 1000) return { raise: false };
-      const bound = (low ? limit.min : limit.max) as number;
-      const far = Math.abs(value - bound) > Math.abs(bound) * 0.1;
-      return {
-        raise: true,
-        priority: far ? 'high' : 'medium',
-        detail: { metric, value, limit: bound, direction: low ? 'below' : 'above' },
-      };
+      return verdict.requests;
     },
   };
 }

@@ -1,8 +1,8 @@
 // Ingest: everything gateways publish comes in here, from the embedded broker or an external one.
 // Events are validated, de-duplicated by id and committed together with the alarms they raise in
 // one transaction (group commit: whatever queued while the last commit ran goes in the next), then
-// confirmed to the gateway. Telemetry takes its own batched lane. Bad input is counted and logged,
-// never thrown.
+// confirmed to the gateway. Telemetry goes to its own lane, off this thread (telemetry-lane.ts).
+// Bad input is counted and logged, never thrown.
 import type { Logger } from 'pino';
 import {
   createDecoder,
@@ -12,27 +12,23 @@ import {
   GatewayStatus,
   type ParsedTopic,
   parseGatewayTopic,
-  TelemetryBatch,
 } from '../../protocol/index.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
 import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
-import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
+import { effectiveSettings } from '../alarms/settings.ts';
 import type { Supervision } from '../alarms/supervision.ts';
 import { DEFAULT_UNREGISTERED_BUDGET, overUnregisteredBudget, summarise } from '../alarms/unregistered-budget.ts';
-import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
-import type { TelemetryStore } from '../storage/telemetry.ts';
 import type { Confirmations } from './confirmations.ts';
 import { createPoisonPolicy, inSavepoint, mayBeTransient } from './event-isolation.ts';
 import type { LookupCache } from './lookup-cache.ts';
 
 const decodeEvent = createDecoder(DeviceEventSchema, EVENT_LIMITS);
-const decodeTelemetry = createDecoder(TelemetryBatch);
 const decodeStatus = createDecoder(GatewayStatus);
 
 export interface DeviceStatusUpdate {
@@ -47,7 +43,8 @@ export interface IngestDeps {
   db: Db;
   registry: Registry;
   engine: AlarmEngine;
-  telemetry: TelemetryStore;
+  /** Telemetry's own lane (telemetry-lane.ts): takes a checked sender's payload, never blocks. */
+  telemetry: { submit(siteId: string, gatewayId: string, topic: string, payload: Uint8Array): void };
   confirmations: Confirmations;
   metrics: Metrics;
   log: Logger;
@@ -86,23 +83,10 @@ export function createIngest(deps: IngestDeps) {
   const tested: Array<{ device: string; alarmId: string }> = [];
   /** Residents at whose side a caregiver's presence was reported (staff tag, presence button). */
   const caregiverAt: Array<{ residentId: string; by: string }> = [];
-  const vitals = createVitalsTracker();
   /** Events that failed on their own: resent a few times, or refused. */
   const poison = createPoisonPolicy();
   const unregisteredBudget = deps.unregisteredBudget ?? DEFAULT_UNREGISTERED_BUDGET;
   const lowBattery = deps.lowBatteryPercent ?? 20;
-  // Effective settings per cached resident object: the telemetry path must not re-validate per point.
-  const settingsOf = new WeakMap<Resident, EffectiveSettings>();
-  async function residentSettings(residentId: string): Promise<EffectiveSettings | null> {
-    const r = await lookups.getResident(residentId);
-    if (!r) return null;
-    let settings = settingsOf.get(r);
-    if (!settings) {
-      settings = effectiveSettings(r.settings);
-      settingsOf.set(r, settings);
-    }
-    return settings;
-  }
 
   async function gatewaySite(gatewayId: string): Promise<string | undefined> {
     let site = siteOfGateway.get(gatewayId);
@@ -418,67 +402,9 @@ export function createIngest(deps: IngestDeps) {
     return draining;
   }
 
-  async function onTelemetry(topic: ParsedTopic, raw: string, payload: Buffer) {
-    const d = decodeTelemetry.decode(payload);
-    if (!d.ok) return reject('telemetry', d.reason, raw, d.error);
-    const points = [];
-    const raises: Array<{ subject: AlarmSubject; priority: 'high' | 'medium' | 'low'; detail: Record<string, unknown> }> = [];
-    for (const p of d.value.points) {
-      const device = await lookups.getDevice(p.device);
-      if (device && device.gatewayId !== topic.gatewayId) {
-        metrics.securityEvents.inc({ kind: 'forged_device' });
-        log.warn({ gatewayId: topic.gatewayId, deviceId: p.device }, "security: reading names another gateway's device; dropped");
-        continue;
-      }
-      points.push({
-        site_id: topic.siteId,
-        device_id: p.device,
-        resident_id: device?.residentId ?? null,
-        metric: p.metric,
-        value: p.value,
-        ts: p.ts,
-      });
-      if (!device) continue;
-      deps.supervision.heardDevice(device.id, p.ts);
-      const subject: AlarmSubject = {
-        siteId: topic.siteId,
-        gatewayId: topic.gatewayId,
-        deviceId: device.id,
-        residentId: device.residentId,
-        room: device.room,
-        unregistered: !device.residentId,
-        at: p.ts,
-      };
-      if (p.metric === 'battery' && p.value < lowBattery) {
-        raises.push({ subject, priority: 'low', detail: { battery: p.value, type: 'low_battery' } });
-      }
-      if (device.residentId) {
-        const settings = await residentSettings(device.residentId);
-        const limit = settings?.vitals[p.metric] ?? DEFAULT_VITAL_LIMITS[p.metric];
-        const verdict = vitals.observe(device.residentId, p.metric, p.value, Date.parse(p.ts), limit);
-        if (verdict.raise) raises.push({ subject, priority: verdict.priority, detail: { ...verdict.detail, type: 'vitals' } });
-      }
-    }
-    metrics.telemetryPoints.inc(points.length);
-    deps.telemetry.write(points);
-    if (raises.length > 0) {
-      const changed = await db.transaction().execute(async (tx) => {
-        const ids: string[] = [];
-        for (const r of raises) {
-          const type = r.detail.type as 'vitals' | 'low_battery';
-          ids.push(
-            ...(await engine.apply(
-              tx,
-              [{ kind: 'raise', type, priority: r.priority, detail: r.detail }],
-              r.subject,
-              `gateway:${topic.gatewayId}`,
-            )),
-          );
-        }
-        return ids;
-      });
-      await engine.publish(changed);
-    }
+  /** Telemetry leaves the alarm path here: decoded, stored and judged in the telemetry worker. */
+  function onTelemetry(topic: ParsedTopic, raw: string, payload: Buffer) {
+    deps.telemetry.submit(topic.siteId, topic.gatewayId, raw, payload);
   }
 
   async function onStatus(topic: ParsedTopic, raw: string, payload: Buffer) {
@@ -561,7 +487,7 @@ export function createIngest(deps: IngestDeps) {
         if (!(await checkSender(topic, rawTopic))) return;
         deps.supervision.heardGateway(topic.gatewayId);
         if (topic.kind === 'telemetry') {
-          await onTelemetry(topic, rawTopic, payload);
+          onTelemetry(topic, rawTopic, payload);
         } else {
           await onStatus(topic, rawTopic, payload);
         }

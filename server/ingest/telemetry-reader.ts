@@ -1,0 +1,127 @@
+// Reads one telemetry batch off the wire, in the telemetry worker: JSON parse and schema check,
+// the device of each reading (refusing readings that name another gateway's device), the row
+// to store, and the alarm rules that watch readings (vitals, low battery). Only what the alarm
+// engine needs goes back to the main thread: alarm requests, devices heard, counts.
+import { createDecoder, TelemetryBatch } from '../../protocol/index.ts';
+import { evaluateBattery } from '../alarms/low-battery.ts';
+import type { AlarmRequest } from '../alarms/rules.ts';
+import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
+import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
+import type { Device, Resident } from '../storage/registry.ts';
+import type { TelemetryPoint } from '../storage/telemetry.ts';
+
+const decodeTelemetry = createDecoder(TelemetryBatch);
+
+export interface TelemetryMessage {
+  siteId: string;
+  gatewayId: string;
+  /** The MQTT topic, for logs. */
+  topic: string;
+  payload: Uint8Array;
+}
+
+/** An alarm a reading asks for, with the subject the engine needs (plain data: it crosses threads). */
+export interface TelemetryAlarm {
+  siteId: string;
+  gatewayId: string;
+  deviceId: string;
+  residentId: string | null;
+  room: string | null;
+  at: string;
+  request: AlarmRequest;
+}
+
+/** What a chunk of telemetry messages produced, for the main thread. */
+export interface TelemetryFindings {
+  alarms: TelemetryAlarm[];
+  /** Registered devices heard, with the newest reading time of each. */
+  heard: Array<[deviceId: string, at: string]>;
+  points: number;
+  rejected: Array<{ topic: string; reason: string; error: string }>;
+  forged: Array<{ gatewayId: string; deviceId: string }>;
+}
+
+export interface ReaderLookups {
+  getDevice(id: string): Promise<Device | undefined>;
+  getResident(id: string): Promise<Resident | undefined>;
+}
+
+export const emptyFindings = (): TelemetryFindings => ({ alarms: [], heard: [], points: 0, rejected: [], forged: [] });
+
+export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent: number) {
+  const vitals = createVitalsTracker();
+  // Effective settings per cached resident object: not re-validated for every reading.
+  const settingsOf = new WeakMap<Resident, EffectiveSettings>();
+  async function residentSettings(residentId: string): Promise<EffectiveSettings | null> {
+    const r = await lookups.getResident(residentId);
+    if (!r) return null;
+    let settings = settingsOf.get(r);
+    if (!settings) {
+      settings = effectiveSettings(r.settings);
+      settingsOf.set(r, settings);
+    }
+    return settings;
+  }
+
+  /**
+   * Reads a chunk of messages: the rows to store, and findings. Alarm requests are kept one per
+   * cause (alarm type and device) per chunk: a device repeating a low battery in every batch
+   * counts one repeat per chunk, not one per reading.
+   */
+  async function readChunk(messages: TelemetryMessage[]): Promise<{ rows: TelemetryPoint[]; findings: TelemetryFindings }> {
+    const rows: TelemetryPoint[] = [];
+    const findings = emptyFindings();
+    const heard = new Map<string, string>();
+    const alarms = new Map<string, TelemetryAlarm>();
+    for (const m of messages) {
+      const d = decodeTelemetry.decode(Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
+      if (!d.ok) {
+        findings.rejected.push({ topic: m.topic, reason: d.reason, error: d.error });
+        continue;
+      }
+      for (const p of d.value.points) {
+        const device = await lookups.getDevice(p.device);
+        if (device && device.gatewayId !== m.gatewayId) {
+          findings.forged.push({ gatewayId: m.gatewayId, deviceId: p.device });
+          continue;
+        }
+        rows.push({
+          site_id: m.siteId,
+          device_id: p.device,
+          resident_id: device?.residentId ?? null,
+          metric: p.metric,
+          value: p.value,
+          ts: p.ts,
+        });
+        if (!device) continue;
+        const last = heard.get(device.id);
+        if (last === undefined || last < p.ts) heard.set(device.id, p.ts);
+        const requests = evaluateBattery(p, lowBatteryPercent);
+        if (device.residentId) {
+          const settings = await residentSettings(device.residentId);
+          const limit = settings?.vitals[p.metric] ?? DEFAULT_VITAL_LIMITS[p.metric];
+          requests.push(...vitals.observe(device.residentId, { metric: p.metric, value: p.value, tsMs: Date.parse(p.ts), limit }));
+        }
+        for (const request of requests) {
+          const cause = `${request.type}:${device.id}`;
+          if (alarms.has(cause)) continue;
+          alarms.set(cause, {
+            siteId: m.siteId,
+            gatewayId: m.gatewayId,
+            deviceId: device.id,
+            residentId: device.residentId,
+            room: device.room,
+            at: p.ts,
+            request,
+          });
+        }
+      }
+    }
+    findings.points = rows.length;
+    findings.heard = [...heard];
+    findings.alarms = [...alarms.values()];
+    return { rows, findings };
+  }
+
+  return { readChunk };
+}
