@@ -27,7 +27,12 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
     const { id } = req.params as { id: string };
     if (!req.access.canSeeSite(id) || !(await ctx.registry.getSite(id))) throw notFound('site', id);
     const policy = ctx.policies.get(id);
-    return { ...policy, webhookSecret: policy.webhookSecret ? '(set)' : undefined };
+    // Who is called (kinds, order, timeouts) is every staff member's to know; the numbers and
+    // addresses themselves are an administrator's.
+    const levels = req.access.isAdmin
+      ? policy.levels
+      : policy.levels.map((l) => ({ ...l, contacts: l.contacts.map(({ kind }) => ({ kind })) }));
+    return { ...policy, levels, webhookSecret: policy.webhookSecret ? '(set)' : undefined };
   });
 
   // The weekly device check (a test of every alarm button, as the care standard asks).

@@ -125,6 +125,25 @@ describe('notification receipts are scoped by the alarm’s site', () => {
   });
 });
 
+describe('contact numbers are for administrators', () => {
+  it('staff of the site read who is called in the escalation chain, not the numbers; an administrator reads them', async () => {
+    const staff = await server.api<{ levels: Array<{ contacts: Array<{ kind: string; target?: string }> }> }>(
+      'GET',
+      `/api/v1/sites/${siteA.siteId}/escalation`,
+      undefined,
+      tokens['lead-sa'],
+    );
+    expect(staff.status).toBe(200);
+    expect(staff.body.levels[1]?.contacts).toEqual([{ kind: 'sms' }]);
+    expect(JSON.stringify(staff.body)).not.toContain('+8613800000001');
+    const admin = await server.api<{ levels: Array<{ contacts: Array<{ target: string }> }> }>(
+      'GET',
+      `/api/v1/sites/${siteA.siteId}/escalation`,
+    );
+    expect(admin.body.levels[1]?.contacts[0]?.target).toBe('+8613800000001');
+  });
+});
+
 describe('shifts are deleted only within the planner’s site', () => {
   it("a nurse lead of site A gets 404 for site B's shift, which stays; their own is deleted", async () => {
     const users = (await server.api<{ users: Array<{ id: string; username: string }> }>('GET', '/api/v1/users')).body.users;
