@@ -68,6 +68,8 @@ const MAX_ATTEMPTS = 12;
  */
 const LEASE_MS = 60_000;
 const backoffMs = (attempts: number) => Math.min(5_000 * 2 ** (attempts - 1), 15 * 60_000);
+/** A due retry whose endpoint has its fill of retries waiting is looked at again after this. */
+const ENDPOINT_BUSY_MS = 5_000;
 
 /** At most `perContact` messages to one contact in any `windowMs`; the next is a notice, the rest wait on screens. */
 export interface ContactCap {
@@ -334,6 +336,20 @@ export function createNotifier(deps: NotifierDeps) {
         .execute();
       for (const row of due) {
         if (sender.has(row.id)) continue;
+        const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
+        if (!channel) continue;
+        if (!sender.accepts(channel.endpoint(row.target), false)) {
+          // Its endpoint already has as many retries waiting as it may: look again a little later,
+          // so that the next sweep reaches other endpoints' rows (no attempt is counted).
+          await db
+            .updateTable('notifications')
+            .set({ next_attempt_at: at(ENDPOINT_BUSY_MS) })
+            .where('id', '=', row.id)
+            .where('state', '=', 'pending')
+            .where('next_attempt_at', '=', row.next_attempt_at)
+            .execute();
+          continue;
+        }
         // Claim it first: of several instances finding the same row due, one sends.
         const lease = at(LEASE_MS);
         const claimed = await db
@@ -346,14 +362,14 @@ export function createNotifier(deps: NotifierDeps) {
         if (Number(claimed.numUpdatedRows) !== 1) continue;
         const secret = async () => (secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret);
         if (!offer(row, lease, false, secret)) {
-          // Full after all: give the claim back so the next sweep (here or elsewhere) takes it.
+          // Full after all: give the claim back so a later sweep (here or elsewhere) takes it.
           await db
             .updateTable('notifications')
             .set({ next_attempt_at: row.next_attempt_at })
             .where('id', '=', row.id)
             .where('next_attempt_at', '=', lease)
             .execute();
-          break;
+          if (sender.retryRoom() === 0) break;
         }
       }
     },

@@ -2,8 +2,9 @@
 // later). Nothing that escalates waits on it: jobs are offered and run here, each attempt within a
 // time budget, with a limit per endpoint (a webhook's origin, a phone number) so that one dead
 // endpoint ties up only its own slots, and a global limit. First attempts go before retries and
-// have slots retries may not take. The queue is bounded: a job that does not fit is refused, and
-// the caller leaves its row due in the database, to be offered again (nothing is lost).
+// have slots retries may not take. The queues are bounded, in all and per endpoint: a job that does
+// not fit is refused, and the caller leaves its row due in the database, to be offered again
+// (nothing is lost).
 import type { Logger } from 'pino';
 import type { Receipt } from './notify.ts';
 
@@ -35,6 +36,9 @@ export interface SenderLimits {
   maxQueued: number;
   /** Retries waiting for a slot. */
   maxQueuedRetries: number;
+  /** First attempts and retries waiting for one endpoint, so a dead one cannot fill the queues. */
+  maxQueuedPerEndpoint: number;
+  maxQueuedRetriesPerEndpoint: number;
 }
 
 export const defaultSenderLimits: SenderLimits = {
@@ -45,6 +49,8 @@ export const defaultSenderLimits: SenderLimits = {
   perEndpointRetries: 2,
   maxQueued: 2_000,
   maxQueuedRetries: 200,
+  maxQueuedPerEndpoint: 200,
+  maxQueuedRetriesPerEndpoint: 8,
 };
 
 export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
@@ -54,6 +60,7 @@ export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
   const known = new Set<string>();
   const running = new Map<SendJob, { abort: AbortController; done: Promise<void> }>();
   const perEndpoint = new Map<string, { all: number; retries: number }>();
+  const queuedFor = new Map<string, { firsts: number; retries: number }>();
   let retriesRunning = 0;
   let stopping = false;
   const idleWaiters: Array<() => void> = [];
@@ -72,6 +79,7 @@ export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
         const job = queue[i] as SendJob;
         if (fits(job)) {
           queue.splice(i, 1);
+          dequeued(job);
           start(job);
         } else i += 1;
       }
@@ -79,6 +87,25 @@ export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
     if (running.size === 0 && firsts.length === 0 && retries.length === 0) {
       for (const w of idleWaiters.splice(0)) w();
     }
+  }
+
+  function queuedCount(endpoint: string, first: boolean): number {
+    const q = queuedFor.get(endpoint);
+    return q ? (first ? q.firsts : q.retries) : 0;
+  }
+  function dequeued(job: SendJob) {
+    const q = queuedFor.get(job.endpoint);
+    if (!q) return;
+    if (job.first) q.firsts -= 1;
+    else q.retries -= 1;
+    if (q.firsts === 0 && q.retries === 0) queuedFor.delete(job.endpoint);
+  }
+
+  /** Whether a job of this kind for this endpoint would be taken now. */
+  function accepts(endpoint: string, first: boolean): boolean {
+    if (stopping) return false;
+    if (first ? firsts.length >= lim.maxQueued : retries.length >= lim.maxQueuedRetries) return false;
+    return queuedCount(endpoint, first) < (first ? lim.maxQueuedPerEndpoint : lim.maxQueuedRetriesPerEndpoint);
   }
 
   function start(job: SendJob) {
@@ -136,17 +163,20 @@ export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
      * already here, or the sender is stopping): its row stays due for a later offer.
      */
     offer(job: SendJob): boolean {
-      if (stopping || known.has(job.id)) return false;
-      const queue = job.first ? firsts : retries;
-      if (queue.length >= (job.first ? lim.maxQueued : lim.maxQueuedRetries)) return false;
+      if (known.has(job.id) || !accepts(job.endpoint, job.first)) return false;
       known.add(job.id);
-      queue.push(job);
+      const q = queuedFor.get(job.endpoint) ?? { firsts: 0, retries: 0 };
+      if (job.first) q.firsts += 1;
+      else q.retries += 1;
+      queuedFor.set(job.endpoint, q);
+      (job.first ? firsts : retries).push(job);
       pump();
       return true;
     },
     /** Whether this notification is queued or being sent here. */
     has: (id: string) => known.has(id),
-    /** How many more retries the queue takes now. */
+    accepts,
+    /** How many more retries the queue takes now (all endpoints). */
     retryRoom: () => Math.max(0, lim.maxQueuedRetries - retries.length),
     stats: () => ({ queued: firsts.length + retries.length, inFlight: running.size }),
     /** Resolves once nothing is queued or being sent (tests). */
@@ -162,6 +192,7 @@ export function createSender(log: Logger, limits: Partial<SenderLimits> = {}) {
       stopping = true;
       firsts.length = 0;
       retries.length = 0;
+      queuedFor.clear();
       for (const { abort } of running.values()) abort.abort(new Error('server stopping'));
       await Promise.all([...running.values()].map((r) => r.done));
     },
