@@ -13,7 +13,6 @@ import {
   type ParsedTopic,
   parseGatewayTopic,
 } from '../../protocol/index.ts';
-import { evaluateCaregiverPresence } from '../alarms/caregiver-presence.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
 import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
@@ -227,7 +226,12 @@ export function createIngest(deps: IngestDeps) {
   async function storeIsolated(tx: Db, item: QueuedEvent, ctx: Context, receivedAt: string, work: BatchWork) {
     const { event, topic } = item;
     const mark = markOf(work);
-    const first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
+    let first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
+    // Another instance opened the same alarm meanwhile: again at once, as a repeat of it.
+    for (let race = 1; race < 5 && !first.ok && isOpenAlarmRace(first.err); race += 1) {
+      cutBack(work, mark);
+      first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
+    }
     if (first.ok) return poison.passed(topic.gatewayId, event.id);
     cutBack(work, mark);
     const cause = String((first.err as Error)?.message ?? first.err).slice(0, 200);
@@ -321,8 +325,13 @@ export function createIngest(deps: IngestDeps) {
         })),
       );
     }
-    const onSite = evaluateCaregiverPresence(event, ctx.resident?.id);
-    if (onSite) caregiverAt.push(onSite);
+    const data = event.data as { caregiver?: unknown; staff?: unknown } | undefined;
+    if (event.type === 'presence' && ctx.resident && (typeof data?.caregiver === 'string' || data?.staff === true)) {
+      caregiverAt.push({
+        residentId: ctx.resident.id,
+        by: typeof data?.caregiver === 'string' ? data.caregiver : `presence:${event.device}`,
+      });
+    }
     work.changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
   }
 
