@@ -13,6 +13,7 @@ import {
   type ParsedTopic,
   parseGatewayTopic,
 } from '../../protocol/index.ts';
+import { evaluateCaregiverPresence } from '../alarms/caregiver-presence.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
 import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
@@ -325,13 +326,8 @@ export function createIngest(deps: IngestDeps) {
         })),
       );
     }
-    const data = event.data as { caregiver?: unknown; staff?: unknown } | undefined;
-    if (event.type === 'presence' && ctx.resident && (typeof data?.caregiver === 'string' || data?.staff === true)) {
-      caregiverAt.push({
-        residentId: ctx.resident.id,
-        by: typeof data?.caregiver === 'string' ? data.caregiver : `presence:${event.device}`,
-      });
-    }
+    const onSite = evaluateCaregiverPresence(event, ctx.resident?.id);
+    if (onSite) caregiverAt.push(onSite);
     work.changed.push(...(await raiseFor(tx, event, topic, ctx, receivedAt)));
   }
 
