@@ -89,6 +89,12 @@ export function createMetrics() {
       help: '1 when the last telemetry write succeeded',
       registers: [registry],
     }),
+    taskFailures: new Counter({
+      name: 'care_scheduled_task_failures_total',
+      help: 'Failed runs of scheduled server tasks (escalation, supervision, retries...), by task',
+      labelNames: ['task'] as const,
+      registers: [registry],
+    }),
     ingestLatency: new Histogram({
       name: 'care_ingest_commit_seconds',
       help: 'Time from receipt of an event batch to its commit',

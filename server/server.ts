@@ -1,7 +1,6 @@
 // The server's composition root: builds the stores, alarm engine, ingest, broker, HTTP API and
 // live feed, wires them, and owns start-up and shutdown order. `main.ts` adds the CLI around it;
 // tests call `startServer` directly with port 0.
-import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { type Alarm, type Clock, gatewayTopic, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
 import { createDeviceTests } from './alarms/device-tests.ts';
@@ -12,6 +11,7 @@ import { createScheduler } from './alarms/scheduler.ts';
 import { createSender } from './alarms/sender.ts';
 import { createShifts } from './alarms/shifts.ts';
 import { createSupervision } from './alarms/supervision.ts';
+import { createTaskFaults } from './alarms/task-faults.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { createExternalBroker, type ExternalBroker, FEED_TOPIC } from './broker/external.ts';
 import {
@@ -26,6 +26,7 @@ import {
   redisBus,
 } from './cluster/bus.ts';
 import type { ServerConfig } from './config.ts';
+import { createHealthMonitor } from './health.ts';
 import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
@@ -37,6 +38,7 @@ import { generateSecret, hashSecret } from './security/passwords.ts';
 import { createAlarmStore } from './storage/alarms.ts';
 import { nextCounter } from './storage/counters.ts';
 import { openDatabase } from './storage/db.ts';
+import { createWriteProbe, isStoreError } from './storage/health.ts';
 import { createRegistry } from './storage/registry.ts';
 import { telemetryBackend } from './storage/telemetry-factory.ts';
 import { createUserStore } from './storage/users.ts';
@@ -155,27 +157,50 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
   feed.serveFirst((alarm) => shifts.onDutyFor(alarm));
+  // A scheduled task failing is counted, and three failures in a row raise a technical alarm.
+  const taskFaults = createTaskFaults({ db, engine, now, log: log.child({ part: 'task-faults' }) });
+  const schedulerHooks = {
+    onTaskResult(name: string, ok: boolean, err?: unknown) {
+      if (!ok) {
+        metrics.taskFailures.inc({ task: name });
+        if (isStoreError(err)) metrics.storeErrors.inc({ store: 'state' });
+      }
+      taskFaults.taskResult(name, ok, err);
+    },
+  };
   // The alarm lane: its own timer, and nothing on it waits for a notification or the network.
-  const alarmLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'alarms' }), [
-    ['escalation', () => engine.escalateDue()],
-    ['upgrades', () => engine.upgradeDue()],
-    ['confirmations', () => engine.confirmDue()],
-  ]);
-  // Everything else that runs every second; notification work here only offers attempts to the sender.
-  const workLane = createScheduler(clock, log.child({ part: 'scheduler', lane: 'work' }), [
-    ['device tests', () => deviceTests.failDue()],
-    ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
-    ['telemetry retention', () => pruneTelemetry()],
+  const alarmLane = createScheduler(
+    clock,
+    log.child({ part: 'scheduler', lane: 'alarms' }),
     [
-      'call trees',
-      () =>
-        notifier.fallbackDue(
-          (id) => alarms.get(id),
-          (a) => policies.get(a.siteId),
-        ),
+      ['escalation', () => engine.escalateDue()],
+      ['upgrades', () => engine.upgradeDue()],
+      ['confirmations', () => engine.confirmDue()],
     ],
-    ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
-  ]);
+    1000,
+    schedulerHooks,
+  );
+  // Everything else that runs every second; notification work here only offers attempts to the sender.
+  const workLane = createScheduler(
+    clock,
+    log.child({ part: 'scheduler', lane: 'work' }),
+    [
+      ['device tests', () => deviceTests.failDue()],
+      ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
+      ['telemetry retention', () => pruneTelemetry()],
+      [
+        'call trees',
+        () =>
+          notifier.fallbackDue(
+            (id) => alarms.get(id),
+            (a) => policies.get(a.siteId),
+          ),
+      ],
+      ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
+    ],
+    1000,
+    schedulerHooks,
+  );
   // Supervision reads every gateway and device: every 5 s is plenty for a 90 s promise.
   const supervisionScheduler = createScheduler(
     clock,
@@ -186,6 +211,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ['shift coverage', () => shifts.checkCoverage()],
     ],
     5000,
+    schedulerHooks,
   );
 
   // Who gets the broker's messages and who speaks for it: the embedded Aedes (alone, or clustered
@@ -264,6 +290,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const lookups = createLookupCache(registry);
   const confirmations = createConfirmations(publish);
+  const health = createHealthMonitor({
+    clock,
+    log: log.child({ part: 'health' }),
+    probe: createWriteProbe(db, dbEngine, instanceId).probe,
+    lastEscalationSweep: () => alarmLane.lastRunAt('escalation'),
+    ingestQueueLength: () => ingest.queueLength(),
+  });
   const ingest = createIngest({
     db,
     registry,
@@ -282,6 +315,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deviceTests,
     alarms,
     unregisteredBudget: config.unregisteredAlarmBudget,
+    onCommit: (ok) => health.commit(ok),
   });
   if (config.mqttUrl) {
     const receive = receiver(instanceId, busHandlers);
@@ -342,7 +376,14 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
       // Telemetry failing is shown, but the server stays healthy: alarms do not depend on it.
-      health: () => ({ ok: !stopping, checks: { broker: !stopping, database: true, telemetry: telemetry.status().ok } }),
+      health: async () => {
+        const { ok, checks, ...details } = await health.check();
+        return {
+          ok: !stopping && ok,
+          checks: { broker: !stopping, ...checks, telemetry: telemetry.status().ok },
+          details: { ...details, failingTasks: taskFaults.failing() },
+        };
+      },
       refreshMetrics: async () => {
         metrics.ingestBacklog.set(ingest.queueLength());
         const t = telemetry.status();
@@ -359,18 +400,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         for (const r of rows) metrics.alarmsByState.set({ state: r.state, priority: r.priority }, Number(r.n));
       },
       readiness: async () => {
-        let database = false;
-        try {
-          await sql`SELECT 1`.execute(db);
-          database = true;
-        } catch {
-          database = false;
-        }
+        const { ok: healthy, checks, ...details } = await health.check();
         const backlog = ingest.queueLength();
         // With other instances, a screen here must also see their alarms: the bus must be up.
         const crossInstance = bus.connected();
-        const ok = !stopping && database && backlog < 10_000 && crossInstance;
-        return { ok, checks: { broker: !stopping, database, ingestBacklog: backlog, bus: crossInstance } };
+        const ok = !stopping && healthy && backlog < 10_000 && crossInstance;
+        return { ok, checks: { broker: !stopping, ...checks, ingestBacklog: backlog, bus: crossInstance }, details };
       },
       gatewayCredentials: {
         created: async (g) => {
@@ -460,6 +495,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await alarmLane.stop();
       await workLane.stop();
       await supervisionScheduler.stop();
+      await taskFaults.settle();
       // Attempts under way are cut short; their rows keep their lease and are retried later.
       await sender.stop();
       // Our screens are closing: other instances must not count them for shift coverage.

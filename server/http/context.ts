@@ -17,6 +17,13 @@ import type { Feed } from '../ws/feed.ts';
 import type { Access } from './access.ts';
 import type { BrokerHookOptions } from './broker-hooks.ts';
 
+export interface HealthStatus {
+  ok: boolean;
+  checks: Record<string, boolean | number>;
+  /** Figures behind the checks (ages in ms, the store's error code), shown as they are. */
+  details?: Record<string, unknown>;
+}
+
 export interface HttpContext {
   db: Db;
   registry: Registry;
@@ -35,11 +42,12 @@ export interface HttpContext {
   now: () => string;
   tokenTtlMs: number;
   dashboardDir: string | null;
-  health: () => { ok: boolean; checks: Record<string, boolean> };
+  /** Alive and doing its job: a real write to the state store, escalation sweeping, ingest committing. */
+  health: () => Promise<HealthStatus>;
   /** Brings gauges up to date just before /metrics is read. */
   refreshMetrics: () => Promise<void>;
-  /** Ready to take traffic: broker up, database answering, ingest backlog small. */
-  readiness: () => Promise<{ ok: boolean; checks: Record<string, boolean | number> }>;
+  /** Ready to take traffic: healthy, ingest backlog small, the cross-instance bus up. */
+  readiness: () => Promise<HealthStatus>;
   /**
    * Gateway credentials: the embedded broker reads them from the database; an external broker has
    * them provisioned. `created` runs before the gateway is stored, so a refusal stores nothing.
@@ -54,6 +62,8 @@ export interface HttpContext {
   /** Sites, residents, devices or settings changed: cached lookups must be read afresh. */
   onRegistryChanged: () => void;
   loginRateLimit: number;
+  /** Failed logins a minute per account and address and per address; people's password hashing slots and line. */
+  loginLimits?: { perAccount: number; perAddress: number; hashConcurrency: number; hashQueue: number };
   allowedOrigins: string[];
   /** What is served without a login: /metrics (token or loopback), API docs, source maps. */
   exposure: Exposure;

@@ -28,13 +28,20 @@ export const opsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, {
       throw new ApiError(404, 'NOT_FOUND', 'metrics are not served here: set CARE_METRICS_TOKEN');
     }
   };
+  // Both write to the state store and read the alarm lane's progress: 503 when either is stuck.
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    const h = ctx.health();
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', checks: h.checks });
+    const h = await ctx.health();
+    return reply
+      .code(h.ok ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status: h.ok ? 'ok' : 'failing', checks: h.checks, ...h.details });
   });
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const r = await ctx.readiness();
-    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks });
+    return reply
+      .code(r.ok ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks, ...r.details });
   });
   app.get('/metrics', { schema: { hide: true }, onRequest: mayReadMetrics }, async (_req, reply) => {
     ctx.metrics.wsClients.set(ctx.feed.clientCount);

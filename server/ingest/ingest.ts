@@ -62,6 +62,8 @@ export interface IngestDeps {
   maxQueue?: number;
   /** Unknown devices with open alarms per gateway before the rest are summarised in one alarm. */
   unregisteredBudget?: number;
+  /** Each batch's commit outcome, for the health check (ingest committing, or events waiting). */
+  onCommit?: (ok: boolean) => void;
 }
 
 interface QueuedEvent {
@@ -199,10 +201,12 @@ export function createIngest(deps: IngestDeps) {
       }
       metrics.storeErrors.inc({ store: 'state' });
       log.error({ err, events: batch.length }, 'event commit failed; gateways will resend');
+      deps.onCommit?.(false);
       return;
     } finally {
       end();
     }
+    deps.onCommit?.(true);
     for (const t of tested.splice(0)) await deps.deviceTests?.passed(t.device, t.alarmId);
     // A caregiver's presence at the resident marks their open alarms "on site": escalation pauses.
     for (const c of caregiverAt.splice(0)) {
@@ -227,12 +231,7 @@ export function createIngest(deps: IngestDeps) {
   async function storeIsolated(tx: Db, item: QueuedEvent, ctx: Context, receivedAt: string, work: BatchWork) {
     const { event, topic } = item;
     const mark = markOf(work);
-    let first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
-    // Another instance opened the same alarm meanwhile: again at once, as a repeat of it.
-    for (let race = 1; race < 5 && !first.ok && isOpenAlarmRace(first.err); race += 1) {
-      cutBack(work, mark);
-      first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
-    }
+    const first = await inSavepoint(tx, () => storeEvent(tx, item, ctx, receivedAt, work));
     if (first.ok) return poison.passed(topic.gatewayId, event.id);
     cutBack(work, mark);
     const cause = String((first.err as Error)?.message ?? first.err).slice(0, 200);

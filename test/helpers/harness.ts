@@ -30,7 +30,7 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   dataDir = tempDir(),
-  deps: { clock?: Clock; env?: Record<string, string>; https?: { ca: string } } = {},
+  deps: { clock?: Clock; env?: Record<string, string>; https?: { ca: string }; logger?: pino.Logger } = {},
 ): Promise<TestServer> {
   const config = loadServerConfig({
     CARE_HTTP_PORT: '0',
@@ -42,7 +42,7 @@ export async function startTestServer(
     CARE_LOGIN_RATE_LIMIT: '10000',
     ...deps.env,
   });
-  const server = await startServer(config, { logger: quietLogger(), clock: deps.clock });
+  const server = await startServer(config, { logger: deps.logger ?? quietLogger(), clock: deps.clock });
   const url = `${deps.https ? 'https://localhost' : 'http://127.0.0.1'}:${server.httpPort}`;
   // Node's global fetch cannot take a CA per request; undici's fetch with an Agent can.
   const dispatcher = deps.https ? new Agent({ connect: { ca: deps.https.ca } }) : undefined;

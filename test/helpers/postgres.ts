@@ -20,6 +20,10 @@ export function postgresBin(): string | null {
 
 export interface Postgres {
   url: string;
+  /** Stops the server (fast shutdown, as a crash would) and keeps its data for `start`. */
+  halt(): void;
+  /** Starts it again on the same port after `halt`. */
+  start(): void;
   stop(): void;
 }
 
@@ -39,10 +43,14 @@ export async function startPostgres(): Promise<Postgres> {
   };
   const port = await freePort();
   run('initdb', ['-D', data, '-U', 'care', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -h 127.0.0.1 -c fsync=off`, 'start']);
+  const start = () =>
+    run('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -h 127.0.0.1 -c fsync=off`, 'start']);
+  start();
   run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'care', 'care']);
   return {
     url: `postgres://care@127.0.0.1:${port}/care`,
+    halt: () => run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    start,
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
