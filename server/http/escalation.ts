@@ -159,6 +159,10 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
       // id that does not exist, so notification ids cannot be confirmed from another site.
       const row = await ctx.db.selectFrom('notifications').select('alarm_id').where('id', '=', id).executeTakeFirst();
       const alarm = row && (await ctx.alarms.get(row.alarm_id));
+      if (alarm && !req.access.canSeeAlarm(alarm)) {
+        ctx.metrics.securityEvents.inc({ kind: 'out_of_scope' });
+        req.log.warn({ notificationId: id, alarmId: alarm.id, userId: req.access.user.id }, 'security: receipt for another site refused');
+      }
       if (!alarm || !req.access.canSeeAlarm(alarm)) throw notFound('notification', id);
       const r = await ctx.notifier.receipt(id, status, req.access.user.username);
       if (!r) throw notFound('notification', id);

@@ -82,6 +82,10 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       const { id } = req.params as { id: string };
       // Another site's shift answers like a missing one: its id is not confirmed.
       const shift = await ctx.db.selectFrom('shifts').select('site_id').where('id', '=', id).executeTakeFirst();
+      if (shift && !req.access.canSeeSite(shift.site_id)) {
+        ctx.metrics.securityEvents.inc({ kind: 'out_of_scope' });
+        req.log.warn({ shiftId: id, userId: req.access.user.id }, 'security: deleting another site’s shift refused');
+      }
       if (!shift || !req.access.canSeeSite(shift.site_id)) throw notFound('shift', id);
       if (!(await ctx.shifts.remove(id))) throw notFound('shift', id);
       return { id, deleted: true };

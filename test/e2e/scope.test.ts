@@ -100,6 +100,9 @@ describe('notification receipts are scoped by the alarm’s site', () => {
     );
     expect(foreign.status).toBe(404);
     expect(JSON.stringify(foreign.body)).not.toContain('+8613900000002');
+    // Refused, and counted for the operators: a caregiver poking at other sites' ids is worth seeing.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/care_security_events_total\{kind="out_of_scope"\} [1-9]/);
     // The same answer as for an id that does not exist: the id is not confirmed.
     const missing = await server.api('POST', '/api/v1/notifications/no-such-id/receipt', { status: 'accepted' }, tokens['carer-sa']);
     expect(missing.status).toBe(404);
