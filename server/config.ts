@@ -12,8 +12,12 @@ export interface ServerConfig {
   tokenTtlMs: number;
   dashboardDir: string;
   logLevel: string;
-  /** Login attempts per minute for one address and username. */
+  /** Failed logins a minute for one address and username. */
   loginRateLimit: number;
+  /** Failed logins a minute from one address, all usernames; people's password hashing slots and line. */
+  loginAddressLimit: number;
+  loginHashConcurrency: number;
+  loginHashQueue: number;
   /** Browser origins allowed to open /ws; empty means the server's own origin only. */
   allowedOrigins: string[];
   /** Messages per second one gateway may publish (sustained), and the burst it may save up. */
@@ -88,7 +92,12 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
                         gateway may connect to any of them; needs CARE_DATABASE_URL [unset]
   CARE_BROKER_HEARTBEAT_SECONDS  clustered broker: each instance's heartbeat to the others;
                         one silent for three is taken for dead [60]
-  CARE_LOGIN_RATE_LIMIT login attempts per minute per address and username [10]
+  CARE_LOGIN_RATE_LIMIT failed logins a minute for one username from one address; a success
+                        clears them [10]
+  CARE_LOGIN_ADDRESS_LIMIT  failed logins a minute from one address, all usernames; accounts that
+                        logged in from that address in the last 7 days are not held to it [50]
+  CARE_LOGIN_HASH_CONCURRENCY  passwords checked at once (scrypt threads logins may use) [2]
+  CARE_LOGIN_HASH_QUEUE logins waiting for a check; past it a login answers 503 [32]
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
   CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
@@ -301,6 +310,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     databaseUrl,
     tls,
     loginRateLimit: positive('CARE_LOGIN_RATE_LIMIT', 10),
+    loginAddressLimit: positive('CARE_LOGIN_ADDRESS_LIMIT', 50),
+    loginHashConcurrency: positive('CARE_LOGIN_HASH_CONCURRENCY', 2),
+    loginHashQueue: positive('CARE_LOGIN_HASH_QUEUE', 32),
     allowedOrigins: origins,
     mqttRatePerSecond: positive('CARE_MQTT_RATE', 1000),
     mqttBurst: positive('CARE_MQTT_BURST', 10_000),

@@ -435,6 +435,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         bus.publish({ kind: 'changed' });
       },
       loginRateLimit: config.loginRateLimit,
+      loginLimits: {
+        perAccount: config.loginRateLimit,
+        perAddress: config.loginAddressLimit,
+        hashConcurrency: config.loginHashConcurrency,
+        hashQueue: config.loginHashQueue,
+      },
       allowedOrigins: config.allowedOrigins,
       exposure: config.exposure,
     },

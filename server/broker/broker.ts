@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import { verifySecret } from '../security/passwords.ts';
+import { createGatewaySecrets } from '../security/gateway-secrets.ts';
 import { type ConnectionLimits, createConnectionGuard, DEFAULT_CONNECTION_LIMITS, type Slot } from './connection-guard.ts';
 import { acceptableClientId, type GatewayIdentity, mayPublish, maySubscribe } from './policy.ts';
 import { createGatewayRateLimit } from './rate-limit.ts';
@@ -75,6 +75,8 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   const rateLimit = createGatewayRateLimit(rate);
   const limits = deps.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
   const guard = createConnectionGuard(limits, { log, metrics });
+  // A reconnecting gateway's secret, once proved, is checked without scrypt (busy threads, storms).
+  const secrets = createGatewaySecrets();
 
   // Clustered: messages cross instances through Redis pub/sub; retained messages, sessions and
   // wills live in Redis. Alone: Aedes's in-memory emitter and persistence.
@@ -129,7 +131,7 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         .lookupGateway(username)
         .then(async (gw) => {
           if (!gw) return refuse('unknown gateway');
-          if (!(await verifySecret(password.toString('utf8'), gw.secretHash))) return refuse('wrong secret');
+          if (!(await secrets.verify(password.toString('utf8'), gw.secretHash))) return refuse('wrong secret');
           identities.set(client, { gatewayId: username, siteId: gw.siteId });
           guard.authenticated((client as unknown as { conn?: unknown }).conn);
           done(null, true);

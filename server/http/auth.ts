@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import Type from 'typebox';
+import { createHashQueue, HashQueueFull } from '../security/hash-queue.ts';
+import { createLoginLimits } from '../security/login-limits.ts';
 import { tokenDigest, verifySecret } from '../security/passwords.ts';
 import type { User } from '../storage/users.ts';
 import { accessFor } from './access.ts';
@@ -41,17 +43,15 @@ export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string
     req.access = accessFor(user);
   });
 
+  // Failed logins per account and per address (see login-limits.ts), and people's password hashing
+  // on its own bounded queue so that it cannot take the threads gateways' secret checks need.
+  const settings = ctx.loginLimits ?? { perAccount: ctx.loginRateLimit, perAddress: 50, hashConcurrency: 2, hashQueue: 32 };
+  const limits = createLoginLimits({ perAccount: settings.perAccount, perAddress: settings.perAddress, windowMs: 60_000 });
+  const hashing = createHashQueue({ concurrency: settings.hashConcurrency, maxWaiting: settings.hashQueue });
+
   app.post(
     '/api/v1/auth/login',
     {
-      config: {
-        // Password guessing against one account from one address is slowed to a crawl.
-        rateLimit: {
-          max: ctx.loginRateLimit,
-          timeWindow: 60_000,
-          keyGenerator: (req: FastifyRequest) => `${req.ip}|${String((req.body as { username?: unknown } | undefined)?.username ?? '')}`,
-        },
-      },
       schema: {
         tags: ['auth'],
         body: Type.Object(
@@ -61,10 +61,27 @@ export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String(), user: UserSchema }) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { username, password } = req.body as { username: string; password: string };
-      const found = await ctx.users.findForLogin(username);
-      const ok = await verifySecret(password, found?.passwordHash ?? DUMMY_HASH);
+      const gate = limits.begin(req.ip, username);
+      if (!gate.ok) {
+        ctx.metrics.securityEvents.inc({ kind: gate.scope === 'account' ? 'login_limited' : 'login_limited_address' });
+        reply.header('retry-after', String(Math.max(1, Math.ceil(gate.retryAfterMs / 1000))));
+        throw new ApiError(429, 'TOO_MANY_LOGINS', 'too many failed logins; try again later');
+      }
+      let found: Awaited<ReturnType<typeof ctx.users.findForLogin>>;
+      let ok = false;
+      try {
+        found = await ctx.users.findForLogin(username);
+        ok = await hashing.run(() => verifySecret(password, found?.passwordHash ?? DUMMY_HASH));
+      } catch (err) {
+        gate.finish('unchecked');
+        if (!(err instanceof HashQueueFull)) throw err;
+        ctx.metrics.securityEvents.inc({ kind: 'login_busy' });
+        reply.header('retry-after', '1');
+        throw new ApiError(503, 'LOGIN_BUSY', err.message);
+      }
+      gate.finish(found && ok ? 'succeeded' : 'failed');
       if (!found || !ok) {
         ctx.metrics.securityEvents.inc({ kind: 'login_failed' });
         req.log.warn({ username }, 'security: login failed');
