@@ -6,6 +6,8 @@ import type { Db } from '../storage/registry.ts';
 import type { AlarmEngine, AlarmSubject } from './engine.ts';
 
 export const TASK_FAILURES_BEFORE_ALARM = 3;
+/** Still failing: raised again (a repeat, or anew if someone resolved it or another instance cleared it). */
+const RAISE_AGAIN_EVERY = 60;
 
 export const taskDeviceId = (task: string) => `server:${task.trim().replace(/\s+/g, '-')}`;
 
@@ -79,7 +81,8 @@ export function createTaskFaults(deps: { db: Db; engine: AlarmEngine; now: () =>
       s.failures += 1;
       const code = (err as { code?: unknown } | undefined)?.code;
       s.lastError = typeof code === 'string' ? code : String((err as Error | undefined)?.message ?? err).slice(0, 200);
-      if (s.failures >= TASK_FAILURES_BEFORE_ALARM && s.alarmed !== true) {
+      const again = s.alarmed === true && (s.failures - TASK_FAILURES_BEFORE_ALARM) % RAISE_AGAIN_EVERY === 0;
+      if (s.failures >= TASK_FAILURES_BEFORE_ALARM && (s.alarmed !== true || again)) {
         const failures = s.failures;
         const error = s.lastError;
         enqueue(task, async () => {

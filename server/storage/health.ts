@@ -14,8 +14,10 @@ export interface WriteProbeResult {
   cause?: unknown;
 }
 
-export function createWriteProbe(db: Db, engine: 'sqlite' | 'postgres', instanceId: string, timeoutMs = 2000) {
+export function createWriteProbe(db: Db, engine: 'sqlite' | 'postgres', instanceId: string, timeoutMs = 2000, reuseMs = 500) {
   let inFlight: Promise<WriteProbeResult> | null = null;
+  // /healthz needs no login: a flood of checks must not become a flood of fsyncs.
+  let last: { result: WriteProbeResult; at: number } | null = null;
 
   async function write(at: string): Promise<void> {
     await db.transaction().execute(async (tx) => {
@@ -49,11 +51,17 @@ export function createWriteProbe(db: Db, engine: 'sqlite' | 'postgres', instance
   }
 
   return {
-    /** Writes the instance's row now; checks that arrive meanwhile share the one write. */
+    /** Writes the instance's row now; checks that arrive meanwhile, or within `reuseMs` after, share that write. */
     probe(at: string): Promise<WriteProbeResult> {
-      inFlight ??= run(at).finally(() => {
-        inFlight = null;
-      });
+      if (last && performance.now() - last.at < reuseMs) return Promise.resolve(last.result);
+      inFlight ??= run(at)
+        .then((result) => {
+          last = { result, at: performance.now() };
+          return result;
+        })
+        .finally(() => {
+          inFlight = null;
+        });
       return inFlight;
     },
   };
