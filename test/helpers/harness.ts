@@ -40,6 +40,7 @@ export async function startTestServer(
     CARE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     // Tests log in far more often than a person would; the limit itself is tested with its own server.
     CARE_LOGIN_RATE_LIMIT: '10000',
+    CARE_LOGIN_ADDRESS_LIMIT: '10000',
     ...deps.env,
   });
   const server = await startServer(config, { logger: deps.logger ?? quietLogger(), clock: deps.clock });

@@ -16,6 +16,8 @@ describe('server configuration', () => {
     [{ CARE_INFLUX_URL: 'http://influx:8086', CARE_INFLUX_TOKEN: 't' }, /CARE_INFLUX_ORG/],
     [{ CARE_TLS_CERT: '/nonexistent.pem' }, /CARE_TLS_KEY/],
     [{ CARE_LOG_LEVEL: 'loud' }, /CARE_LOG_LEVEL/],
+    [{ CARE_MQTT_MAX_PACKET_BYTES: '1000' }, /CARE_MQTT_MAX_PACKET_BYTES: .*at least 65536/],
+    [{ CARE_LOGIN_ADDRESS_LIMIT: '0' }, /CARE_LOGIN_ADDRESS_LIMIT/],
     [{ CARE_ALLOWED_ORIGINS: 'evil' }, /CARE_ALLOWED_ORIGINS/],
     [{ CARE_REDIS_URL: 'redis://r:6379' }, /CARE_REDIS_URL: .*CARE_DATABASE_URL/],
     [{ CARE_MQTT_URL: 'mqtt://m', CARE_MQTT_PROVISIONING: 'none' }, /CARE_BROKER_HOOK_SECRET: required/],
