@@ -290,11 +290,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const lookups = createLookupCache(registry);
   const confirmations = createConfirmations(publish);
+  let lanesStartedAt: number | null = null;
   const health = createHealthMonitor({
     clock,
     log: log.child({ part: 'health' }),
     probe: createWriteProbe(db, dbEngine, instanceId).probe,
-    lastEscalationSweep: () => alarmLane.lastRunAt('escalation'),
+    // Before the first sweep, its age counts from when the lanes started, not from boot.
+    lastEscalationSweep: () => alarmLane.lastRunAt('escalation') ?? lanesStartedAt,
     ingestQueueLength: () => ingest.queueLength(),
   });
   const ingest = createIngest({
@@ -453,6 +455,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const mqttsPort = broker && config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
+  lanesStartedAt = clock.now();
   alarmLane.start();
   workLane.start();
   supervisionScheduler.start();
