@@ -98,7 +98,28 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
         scope: access.alarmScope,
         canSeeStatus,
       };
-      const forget = sessions.add(tokenDigest(token), () => socket.close(WS_CLOSE_LOGGED_OUT, 'logged out'));
+      const digest = tokenDigest(token);
+      const loggedOut = () => socket.close(WS_CLOSE_LOGGED_OUT, 'logged out');
+      const forget = sessions.add(digest, loggedOut);
+      // A logout on another instance deletes the session row: each ping looks for it, so the screen
+      // is closed within a ping there too. Until its expiry a missing row can only mean a logout; a
+      // session that merely expired keeps its open screen (docs/decisions.md).
+      let sessionEndsAt = Number.POSITIVE_INFINITY;
+      const session = () => ctx.db.selectFrom('sessions').select('expires_at').where('token_hash', '=', digest).executeTakeFirst();
+      session()
+        .then((row) => {
+          if (row) sessionEndsAt = Date.parse(row.expires_at);
+          else loggedOut();
+        })
+        .catch((err: unknown) => req.log.warn({ err }, 'reading the session of a screen failed'));
+      const checkRevoked = () => {
+        if (Date.parse(ctx.now()) >= sessionEndsAt) return;
+        session()
+          .then((row) => {
+            if (!row) loggedOut();
+          })
+          .catch((err: unknown) => req.log.warn({ err }, 'reading the session of a screen failed'));
+      };
       let alive = true;
       socket.on('pong', () => {
         alive = true;
@@ -111,6 +132,7 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
         }
         alive = false;
         socket.ping();
+        checkRevoked();
       }, PING_EVERY_MS);
       ping.unref();
       socket.on('close', () => {
