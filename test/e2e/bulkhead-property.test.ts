@@ -3,6 +3,7 @@
 // gateway's call still reaches a caregiver's screen within 1 s. Real server, real Aedes on a real
 // port, real MQTT clients, a real WebSocket screen; the time is measured from just before the call
 // is published to its arrival on the screen.
+import os from 'node:os';
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,7 +73,12 @@ describe('random JSON from one gateway never delays another gateway’s call', (
     const aTopic = gatewayTopic(hostile.siteId, hostile.gatewayId, 'events');
     const bTopic = gatewayTopic(victim.siteId, victim.gatewayId, 'events');
     const types = ['presence', 'fall', 'call', 'bed_exit', 'door_open', 'device_fault'] as const;
-    let calls = 0;
+    // One call before measuring: the first alarm of a fresh server pays for loading its code paths.
+    b.publish(bTopic, JSON.stringify({ v: 1, id: 'call-0', seq: 0, ts: new Date().toISOString(), device: 'btn-b', type: 'call' }), {
+      qos: 1,
+    });
+    await screen.waitForAlarm((x) => x.deviceId === 'btn-b', 'warm-up call');
+    let calls = 1;
     let aSeq = 0;
     const delays: number[] = [];
     await fc.assert(
@@ -113,6 +119,7 @@ describe('random JSON from one gateway never delays another gateway’s call', (
           screen.ws.off('message', onMessage);
           const delay = arrivedAt - started;
           delays.push(delay);
+          if (delay > LIMIT_MS) console.error(`call ${count} took ${delay.toFixed(0)} ms (load average ${os.loadavg()[0]?.toFixed(1)})`);
           return delay <= LIMIT_MS;
         },
       ),
@@ -122,5 +129,6 @@ describe('random JSON from one gateway never delays another gateway’s call', (
       `call delay over ${delays.length} runs: max ${Math.max(...delays).toFixed(0)} ms, median ${[...delays].sort((x, y) => x - y)[Math.floor(delays.length / 2)]?.toFixed(0)} ms`,
     );
     expect(delays).toHaveLength(RUNS);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(LIMIT_MS);
   }, 180_000);
 });
