@@ -235,6 +235,8 @@ describe('a scheduled task that keeps failing', () => {
       (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.filter(
         (a) => a.type === 'device_fault' && a.deviceId === 'server:device-tests',
       );
+    const storeErrors = () => metric(server, /care_store_errors_total\{store="state"\} (\d+)/);
+    const before = await storeErrors();
     side.exec('ALTER TABLE device_tests RENAME TO device_tests_moved');
     await server.tick();
     await server.tick();
@@ -246,6 +248,8 @@ describe('a scheduled task that keeps failing', () => {
     const alarm = await screen.waitForAlarm((a) => a.type === 'device_fault' && a.deviceId === 'server:device-tests', 'server task alarm');
     expect(alarm).toMatchObject({ state: 'active', priority: 'high', siteId: null });
     expect(await metric(server, /care_scheduled_task_failures_total\{task="device tests"\} (\d+)/)).toBe(3);
+    // A store error, counted once for each failed run.
+    expect(await storeErrors()).toBe(before + 3);
     // A fourth failure does not raise a second alarm.
     await server.tick();
     expect((await faults()).length).toBe(1);
