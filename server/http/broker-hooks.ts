@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { mayPublish, maySubscribe } from '../broker/policy.ts';
-import { verifySecret } from '../security/passwords.ts';
+import { createGatewaySecrets } from '../security/gateway-secrets.ts';
 import type { HttpContext } from './context.ts';
 
 export interface BrokerHookOptions {
@@ -38,6 +38,8 @@ const AuthzBody = Type.Object({
 const Verdict = Type.Object({ result: Type.String(), is_superuser: Type.Optional(Type.Boolean()) });
 
 export const brokerHookRoutes: FastifyPluginAsync<{ ctx: HttpContext; hooks: BrokerHookOptions }> = async (app, { ctx, hooks }) => {
+  // As in the embedded broker: a secret once proved is checked again without scrypt.
+  const secrets = createGatewaySecrets();
   const deny = (kind: string, why: string, req: FastifyRequest) => {
     ctx.metrics.securityEvents.inc({ kind });
     req.log.warn({ reason: why }, 'security: broker hook denied');
@@ -70,7 +72,7 @@ export const brokerHookRoutes: FastifyPluginAsync<{ ctx: HttpContext; hooks: Bro
       if (!username || !password || username !== b.clientid) return deny('auth_failed', 'anonymous or username != client id', req);
       const gw = await ctx.registry.getGatewaySecretHash(username);
       if (!gw) return deny('auth_failed', 'unknown gateway', req);
-      if (!(await verifySecret(password, gw.secretHash))) return deny('auth_failed', 'wrong secret', req);
+      if (!(await secrets.verify(password, gw.secretHash))) return deny('auth_failed', 'wrong secret', req);
       return { result: 'allow', is_superuser: false };
     },
   );
