@@ -61,9 +61,10 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServerProc> {
-  const httpPort = await freePort();
-  const mqttPort = await freePort();
+export async function startServerProcess(dataDir: string, env: Record<string, string> = {}, startTimeoutMs = 60_000): Promise<ServerProc> {
+  // Given ports (a restart on the same ones) or free ones.
+  const httpPort = Number(env.CARE_HTTP_PORT ?? (await freePort()));
+  const mqttPort = Number(env.CARE_MQTT_PORT ?? (await freePort()));
   // BENCH_CPU_PROF=dir writes a V8 CPU profile of the server, to find what bounds a figure.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(root, 'server/main.ts')], {
@@ -91,8 +92,11 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     } catch {
       return false;
     }
-  }, 60_000);
-  if (!up) throw new Error('server did not start');
+  }, startTimeoutMs);
+  if (!up) {
+    child.kill('SIGKILL');
+    throw new Error('server did not start');
+  }
   return {
     child,
     url,

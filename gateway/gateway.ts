@@ -159,12 +159,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       if (stored) {
         log.info({ deviceId: e.device, type: e.type, eventId: id, seq: stored.seq }, 'event accepted');
         uplink.kick();
+        uplink.eventWaiting();
         fallback.onEvent({ ...e, ts });
       } else {
         // Not durable: it goes out from memory at once and is alarmed locally right now, since
         // a gateway restart before the server confirms it would lose it.
         const seq = outbox.reserveSeq();
         uplink.sendFromMemory(id, build(seq));
+        uplink.eventWaiting();
         log.error({ deviceId: e.device, type: e.type, eventId: id, seq, durable: false }, 'event accepted in memory only');
         fallback.raiseNow({ ...e, ts });
       }

@@ -10,6 +10,7 @@ import {
   type BackoffOptions,
   createBackoff,
   createDecoder,
+  fullJitterDelay,
   GatewayCmd,
   type GatewayStatus,
   gatewayTopic,
@@ -157,9 +158,23 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
   // Several comma-separated URLs: server instances of one cluster, tried in turn.
   const urls = opts.url.split(',').map((u) => u.trim());
   let attempt = 0;
-  const backoff = createBackoff(opts.backoff ?? UPLINK_BACKOFF);
+  const backoffOptions = opts.backoff ?? UPLINK_BACKOFF;
+  const backoff = createBackoff(backoffOptions);
   let stopped = true;
   let reconnectTimer: NodeJS.Timeout | null = null;
+  let reconnectDueAt = 0;
+  /** An event is waiting: the next attempt comes within the first backoff step, not the current one. */
+  function eventWaiting() {
+    if (stopped || connected || !reconnectTimer) return;
+    const soon = fullJitterDelay(0, { ...backoffOptions, capMs: Math.min(backoffOptions.capMs, 1000) });
+    if (reconnectDueAt - Date.now() <= soon) return;
+    clearTimeout(reconnectTimer);
+    scheduleReconnect(soon);
+  }
+  function scheduleReconnect(delay: number) {
+    reconnectDueAt = Date.now() + delay;
+    reconnectTimer = setTimeout(connect, delay);
+  }
 
   /**
    * One MQTT client per connection, never mqtt.js's own reconnect: its store would resend the
@@ -211,7 +226,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
       telemetryInFlight = 0;
       client = null;
       c.end(true);
-      if (!stopped) reconnectTimer ??= setTimeout(connect, backoff.next());
+      if (!stopped && !reconnectTimer) scheduleReconnect(backoff.next());
     });
     c.on('error', (err) => log.warn({ err: err.message }, 'uplink error'));
     c.on('message', (_t, payload) => {
@@ -230,6 +245,12 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
     },
     /** Call after the outbox gained something. */
     kick: pump,
+    /**
+     * An event was accepted: while disconnected, retry within a second instead of waiting out a
+     * long backoff step, so a call is not held back by the jitter that protects the server.
+     * Events are rare next to readings, so this does not bring the herd back.
+     */
+    eventWaiting,
     sendFromMemory,
     /** Events held only in memory, not yet confirmed. */
     memoryCount: () => memory.size,

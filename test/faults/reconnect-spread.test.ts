@@ -5,7 +5,8 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openOutbox } from '../../gateway/outbox/outbox.ts';
 import { createUplink, type Uplink } from '../../gateway/uplink/uplink.ts';
-import { registerSite, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
+import type { Alarm } from '../../protocol/index.ts';
+import { quietLogger, registerSite, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort } from '../helpers/processes.ts';
 
 const N = 50;
@@ -85,5 +86,48 @@ describe('uplink reconnect after a server restart', () => {
     console.log(`reconnect spread of ${N} uplinks: ${spreadMs} ms from first to last, at most ${busiest} in any 1 s window`);
     expect(busiest).toBeLessThanOrEqual(N / 2);
     expect(spreadMs).toBeGreaterThan(2000);
+  });
+
+  it('a call accepted while the uplink waits out a long backoff step goes out within seconds of the server coming back', {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const env = { CARE_MQTT_PORT: String(await freePort()) };
+    let server: TestServer = await startTestServer(dataDir, { env });
+    const site = await registerSite(server);
+    const outbox = openOutbox(tempDir('care-outbox-'));
+    // Every backoff step is about a minute: without the wake-up the call would wait that long.
+    const uplink = createUplink(
+      {
+        url: server.mqttUrl,
+        siteId: site.siteId,
+        gatewayId: site.gatewayId,
+        secret: site.secret,
+        backoff: { baseMs: 60_000, capMs: 60_000, random: () => 0.99 },
+      },
+      outbox,
+      quietLogger(),
+    );
+    uplink.start();
+    cleanups.push(async () => {
+      await uplink.stop();
+      outbox.close();
+    });
+    await waitFor(() => uplink.connected, 'uplink connected', 30_000);
+    await server.stop();
+    await waitFor(() => !uplink.connected, 'uplink lost', 30_000);
+    server = await startTestServer(dataDir, { env });
+    cleanups.push(() => server.stop());
+
+    outbox.appendEvent('call-after-restart', (seq) =>
+      JSON.stringify({ v: 1, id: 'call-after-restart', seq, ts: new Date().toISOString(), device: 'btn-203', type: 'call' }),
+    );
+    uplink.kick();
+    uplink.eventWaiting();
+    await waitFor(
+      async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.find((a) => a.deviceId === 'btn-203'),
+      'the call on the server',
+      20_000,
+    );
   });
 });
