@@ -469,7 +469,7 @@ beforeAll(async () => {
   const me = await admin<{ user: { id: string } }>('GET', '/api/v1/auth/me');
   userIds.admin = me.user.id;
   tokens.admin = server.token;
-});
+}, 180_000);
 afterAll(async () => {
   for (const g of gateways) await g.endAsync();
   await server?.stop();

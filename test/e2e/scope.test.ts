@@ -76,7 +76,7 @@ beforeAll(async () => {
   }
   gwA = await connectAsGateway(server, siteA);
   gwB = await connectAsGateway(server, siteB);
-});
+}, 120_000);
 afterAll(async () => {
   await gwA?.endAsync();
   await gwB?.endAsync();
