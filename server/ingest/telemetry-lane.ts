@@ -288,7 +288,8 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
       closing = true;
       if (restartTimer) clearTimeout(restartTimer);
       try {
-        await this.flush();
+        // A worker still starting holds nothing: only what is queued here would make it worth waiting for.
+        if (ready || queue.length > 0) await this.flush();
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'telemetry not flushed at shutdown');
       }
