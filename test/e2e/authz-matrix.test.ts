@@ -48,6 +48,8 @@ interface Row {
   /** Statuses meaning "allowed" [200, 201]; an alarm action on an alarm already moved on answers 409. */
   ok?: number[];
   call(scope: Scope, role: Role): Call | Promise<Call>;
+  /** How a logged-in caller is refused [403 or 404]; the broker's hooks answer 401 to anything but their secret. */
+  refusedWith?: number[];
   /** A handshake instead of a request (the WebSocket). */
   handshake?: true;
   /** Registered only with some configuration (the broker hooks), or still landing: tested when registered. */
@@ -181,12 +183,14 @@ const MATRIX: Record<string, Row> = {
     scoped: false,
     optional: true,
     allow: own([]),
+    refusedWith: [401],
     call: () => ({ url: '/broker/v1/authenticate', body: { clientid: 'gw', username: 'gw', password: 'x' } }),
   },
   'POST /broker/v1/authorize': {
     scoped: false,
     optional: true,
     allow: own([]),
+    refusedWith: [401],
     call: () => ({
       url: '/broker/v1/authorize',
       body: { clientid: 'gw', username: 'gw', topic: 'care/v1/s/gw/events', action: 'publish' },
@@ -525,7 +529,7 @@ describe('the authorisation matrix', () => {
           const where = `${role} on ${scope} site: ${method} ${call.url} answered ${status}`;
           if (allowed && !ok.includes(status)) problems.push(`${where}, expected ${ok.join(' or ')}: ${text.slice(0, 200)}`);
           if (!allowed) {
-            const refused = role === 'anonymous' ? [401] : [401, 403, 404];
+            const refused = role === 'anonymous' ? [401] : (row.refusedWith ?? [403, 404]);
             if (!refused.includes(status)) problems.push(`${where}, expected a refusal (${refused.join('/')})`);
           }
           if (status < 300 && BOUND.includes(role)) {
