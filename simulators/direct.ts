@@ -173,7 +173,15 @@ export async function connectGateway(login: GatewayLogin, opts: ConnectOptions =
   });
   client.on('error', (err) => opts.onConnectionLost?.(err.message));
   client.on('close', () => opts.onConnectionLost?.('connection closed'));
-  if (opts.reconnect) reconnectWithBackoff(client);
+  if (opts.reconnect) {
+    reconnectWithBackoff(client);
+    // mqtt.js remembers subscriptions for its own reconnects only: renew the cmd one on ours.
+    client.on('connect', () => {
+      client.subscribe(cmdTopic, { qos: 1 }, (err) => {
+        if (err) opts.onConnectionLost?.(`could not subscribe to ${cmdTopic} again: ${err.message}`);
+      });
+    });
+  }
 
   await client.subscribeAsync(cmdTopic, { qos: 1 }).then((granted) => {
     if (granted[0]?.qos === 128) throw new SimFailure(`the broker refused the subscription to ${cmdTopic}`);

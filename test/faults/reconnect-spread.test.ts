@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openOutbox } from '../../gateway/outbox/outbox.ts';
 import { createUplink, type Uplink } from '../../gateway/uplink/uplink.ts';
 import type { Alarm } from '../../protocol/index.ts';
+import { connectGateway } from '../../simulators/direct.ts';
 import { quietLogger, registerSite, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort } from '../helpers/processes.ts';
 
@@ -129,5 +130,29 @@ describe('uplink reconnect after a server restart', () => {
       'the call on the server',
       20_000,
     );
+  });
+
+  it('a simulator gateway (load runs) reconnects by itself after a server restart and its events are confirmed again', {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const env = { CARE_MQTT_PORT: String(await freePort()) };
+    let server: TestServer = await startTestServer(dataDir, { env });
+    const site = await registerSite(server);
+    const lost: string[] = [];
+    const gw = await connectGateway(
+      { url: server.mqttUrl, siteId: site.siteId, gatewayId: site.gatewayId, secret: site.secret },
+      { reconnect: true, onConnectionLost: (why) => lost.push(why) },
+    );
+    cleanups.push(() => gw.close());
+    const before = await gw.sendEvent({ device: 'btn-203', type: 'call' });
+    await gw.waitCommitted([before.id], 20_000);
+    await server.stop();
+    await waitFor(() => lost.length > 0, 'connection lost', 30_000);
+    server = await startTestServer(dataDir, { env });
+    cleanups.push(() => server.stop());
+    // Resolves once the reconnected client has the PUBACK; the confirmation needs the cmd subscription back.
+    const after = await gw.sendEvent({ device: 'bed-203', type: 'bed_exit' });
+    await gw.waitCommitted([after.id], 40_000);
   });
 });
