@@ -52,8 +52,6 @@ interface Row {
   refusedWith?: number[];
   /** A handshake instead of a request (the WebSocket). */
   handshake?: true;
-  /** Registered only with some configuration (the broker hooks), or still landing: tested when registered. */
-  optional?: true;
 }
 
 const PASSWORD = 'correct horse battery';
@@ -181,14 +179,12 @@ const MATRIX: Record<string, Row> = {
   // The broker's hooks answer only the broker's own secret, never a user's token.
   'POST /broker/v1/authenticate': {
     scoped: false,
-    optional: true,
     allow: own([]),
     refusedWith: [401],
     call: () => ({ url: '/broker/v1/authenticate', body: { clientid: 'gw', username: 'gw', password: 'x' } }),
   },
   'POST /broker/v1/authorize': {
     scoped: false,
-    optional: true,
     allow: own([]),
     refusedWith: [401],
     call: () => ({
@@ -320,15 +316,12 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'GET /api/v1/users': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/users' }) },
-  // server/http/supervision.ts (commissioning grace), landing in parallel: drop `optional` once it is in.
   'GET /api/v1/sites/:id/supervision': {
-    optional: true,
     scoped: true,
     allow: own(STAFF, ALL_SITES),
     call: (s) => ({ url: `/api/v1/sites/${site(s)}/supervision` }),
   },
   'PUT /api/v1/sites/:id/supervision': {
-    optional: true,
     scoped: true,
     allow: everywhere(ADMIN),
     call: (s) => ({ url: `/api/v1/sites/${site(s)}/supervision`, body: { commissioningGraceMinutes: null } }),
@@ -431,7 +424,8 @@ async function raiseCall(site: DemoSite, gw: MqttClient, device: string): Promis
 }
 
 beforeAll(async () => {
-  server = await startTestServer(undefined, { clock });
+  // With the broker's HTTP hooks served, so their routes are in the matrix too.
+  server = await startTestServer(undefined, { clock, env: { CARE_BROKER_HOOK_SECRET: 'matrix-hook-secret-0123456789' } });
   const a = await registerSite(server, [{ id: 'mx-btn-a', kind: 'call_button' }]);
   const b = await registerSite(server, [{ id: 'mx-btn-b', kind: 'call_button' }]);
   // A second resident on site A, whom site A's staff may see and resident A's family may not.
@@ -496,7 +490,7 @@ describe('the authorisation matrix', () => {
     const missing = [...keys].filter((k) => !(k in MATRIX));
     expect(missing, 'routes without a row in the authorisation matrix: add one saying who may call them').toEqual([]);
     const stale = Object.entries(MATRIX)
-      .filter(([k, row]) => !row.optional && !keys.has(k))
+      .filter(([k]) => !keys.has(k))
       .map(([k]) => k);
     expect(stale, 'rows for routes that are not registered').toEqual([]);
   });
@@ -515,7 +509,6 @@ describe('the authorisation matrix', () => {
   for (const [key, row] of Object.entries(MATRIX)) {
     it(key, async () => {
       const [method, pattern] = key.split(' ') as [string, string];
-      if (row.optional && !server.httpRoutes().some((r) => r.method === method && r.url === pattern)) return;
       const problems: string[] = [];
       for (const scope of row.scoped ? (['own', 'other'] as const) : (['own'] as const)) {
         for (const role of ROLES) {
