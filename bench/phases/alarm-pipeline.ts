@@ -1,0 +1,104 @@
+// Alarm latency: gateway publish to the alarm on every caregiver screen through the whole pipeline,
+// at 1,000 call events/s with 20,000 telemetry points/s behind; the server's event-loop p99 during
+// it; then a storm of 1,000 falls at once on top of the telemetry.
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { gatewayTopic } from '../../protocol/index.ts';
+import { constantRate, type Histogram, histogram, metric, type ServerProc, waitUntil } from '../lib.ts';
+import { backgroundTelemetry, EVENT_RATE, event, log, SCREENS, type Settings, type Site, TELEMETRY_RATE } from './common.ts';
+
+export const STORM_SIZE = 1000;
+
+/**
+ * `screensOn` may list other instances of a cluster (screens are spread over them in turn): their
+ * alarms also cross the instances' bus (Redis or PostgreSQL), and `byInstance` gives each
+ * instance's own figures.
+ */
+export async function alarmPipelinePhase(
+  P: Settings,
+  server: ServerProc,
+  site: Site,
+  {
+    withStorm = true,
+    screensOn = [server],
+    telemetryRate = TELEMETRY_RATE,
+    durationMs = P.alarmMs,
+    eventRate = EVENT_RATE,
+  }: { withStorm?: boolean; screensOn?: ServerProc[]; telemetryRate?: number; durationMs?: number; eventRate?: number } = {},
+) {
+  log(`alarm latency: ${eventRate} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
+  const sentAt = new Map<string, number>();
+  const h = histogram();
+  const perInstance = screensOn.map(() => histogram());
+  const delivered = new Map<string, number>();
+  const screens: WebSocket[] = [];
+  for (let s = 0; s < SCREENS; s += 1) {
+    const on = screensOn[s % screensOn.length] as ServerProc;
+    const ownHistogram = perInstance[s % screensOn.length] as Histogram;
+    const ws = new WebSocket(`${on.url.replace('http', 'ws')}/ws?token=${site.token}`);
+    await new Promise((r) => ws.once('open', r));
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; alarm?: { deviceId: string; count: number } };
+      if (m.type !== 'alarm' || !m.alarm || m.alarm.count !== 1) return;
+      const t = sentAt.get(m.alarm.deviceId);
+      if (t === undefined) return;
+      h.record(performance.now() - t);
+      ownHistogram.record(performance.now() - t);
+      delivered.set(m.alarm.deviceId, (delivered.get(m.alarm.deviceId) ?? 0) + 1);
+    });
+    screens.push(ws);
+  }
+  const bg = backgroundTelemetry(site, telemetryRate);
+  await new Promise((r) => setTimeout(r, 500));
+  const sent = await constantRate(eventRate, durationMs, (i, at) => {
+    const gw = site.gateways[i % site.gateways.length];
+    const device = `c-${i}`;
+    sentAt.set(device, at);
+    gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`a-${i}`, device, 'call'), { qos: 1 });
+  });
+  await waitUntil(() => [...delivered.values()].filter((n) => n === SCREENS).length >= sent, 15_000);
+  const latency = {
+    ...h.summary(),
+    delivered: [...delivered.values()].filter((n) => n === SCREENS).length,
+    sent,
+    byInstance: perInstance.map((x) => x.summary()),
+  };
+  // The server's own event-loop p99 (prom-client's monitor) over the run so far.
+  const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
+  const eventLoopP99Ms = loopP99 === null ? null : Math.round(loopP99 * 100_000) / 100;
+
+  if (!withStorm) {
+    bg.stop();
+    for (const ws of screens) ws.close();
+    return { latency, storm: null, eventLoopP99Ms };
+  }
+  log(`storm: ${STORM_SIZE} falls at once on top of the telemetry`);
+  const storm = histogram();
+  const stormSent = new Map<string, number>();
+  const stormDelivered = new Set<string>();
+  for (const ws of screens) {
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; alarm?: { deviceId: string; count: number } };
+      const t = m.alarm && stormSent.get(m.alarm.deviceId);
+      if (m.type === 'alarm' && m.alarm && t !== undefined && m.alarm.count === 1) {
+        storm.record(performance.now() - t);
+        stormDelivered.add(`${m.alarm.deviceId}|${screens.indexOf(ws)}`);
+      }
+    });
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < STORM_SIZE; i += 1) {
+    const gw = site.gateways[i % site.gateways.length];
+    const device = `s-${i}`;
+    stormSent.set(device, t0);
+    gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`s-${i}`, device, 'fall'), { qos: 1 });
+  }
+  await waitUntil(() => stormDelivered.size >= STORM_SIZE * SCREENS, 20_000);
+  bg.stop();
+  for (const ws of screens) ws.close();
+  return {
+    latency,
+    storm: { ...storm.summary(), delivered: stormDelivered.size / SCREENS, sent: STORM_SIZE },
+    eventLoopP99Ms,
+  };
+}
