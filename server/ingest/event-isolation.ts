@@ -9,8 +9,9 @@ export type Isolated<T> = { ok: true; value: T } | { ok: false; err: unknown };
 
 /**
  * Runs `work` inside a savepoint of `tx`: on a throw, only its own writes are undone and the error
- * is returned. If the savepoint itself cannot be rolled back (the connection is gone), that throws:
- * the whole transaction is lost, nothing is confirmed, and the gateways resend.
+ * is returned. If the savepoint itself cannot be rolled back (the connection is gone, or SQLite
+ * already rolled the whole transaction back on a full disk), the original error is thrown: the
+ * whole transaction is lost, nothing is confirmed, and the gateways resend.
  */
 export async function inSavepoint<T>(tx: Db, work: () => Promise<T>): Promise<Isolated<T>> {
   await sql`savepoint care_event`.execute(tx);
@@ -19,8 +20,14 @@ export async function inSavepoint<T>(tx: Db, work: () => Promise<T>): Promise<Is
     await sql`release savepoint care_event`.execute(tx);
     return { ok: true, value };
   } catch (err) {
-    await sql`rollback to savepoint care_event`.execute(tx);
-    await sql`release savepoint care_event`.execute(tx);
+    try {
+      await sql`rollback to savepoint care_event`.execute(tx);
+      await sql`release savepoint care_event`.execute(tx);
+    } catch {
+      // SQLite rolls the whole transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR):
+      // the savepoint is gone with it. Throw the error that caused it, not "no such savepoint".
+      throw err;
+    }
     return { ok: false, err };
   }
 }

@@ -35,6 +35,28 @@ describe('inSavepoint', () => {
     const rows = await sql<{ v: string }>`select v from t order by rowid`.execute(db);
     expect(rows.rows.map((r) => r.v)).toEqual(['before', 'after']);
   });
+
+  it('throws the error that lost the transaction, not the failed savepoint rollback', async () => {
+    db = new Kysely({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
+    await sql`create table t (v text not null)`.execute(db);
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    let thrown: unknown = null;
+    await db
+      .transaction()
+      .execute(async (tx) => {
+        const t = tx as unknown as Db;
+        await inSavepoint(t, async () => {
+          // As SQLite does on some SQLITE_FULL/IOERR: the whole transaction, savepoint and all, is gone.
+          await sql`rollback`.execute(tx);
+          throw full;
+        }).catch((err: unknown) => {
+          thrown = err;
+        });
+      })
+      .catch(() => undefined); // the plain dialect's own ROLLBACK fails too (server/storage/db.ts guards it)
+    const outcome = thrown;
+    expect(outcome).toBe(full);
+  });
 });
 
 describe('poison policy', () => {
