@@ -90,7 +90,7 @@ for (const { name, withRedis } of layouts)
         CARE_BIND_HOST: '127.0.0.1',
         CARE_ADMIN_PASSWORD: ADMIN_PASSWORD,
       });
-      await waitFor(() => a.lines.some((l) => l.msg === 'server started'), 'instance A up', 30_000);
+      await waitFor(() => a.lines.some((l) => l.msg === 'server started'), 'instance A up', 90_000); // a child server takes 20 s+ to start on a loaded 2-core machine
     }, 120_000);
     afterAll(async () => {
       await gateway?.stop();
