@@ -48,6 +48,8 @@ export async function alarmPipelinePhase(
     });
     screens.push(ws);
   }
+  // prom-client resets its event-loop histogram at each scrape: this one starts the phase's window.
+  await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
   const bg = backgroundTelemetry(site, telemetryRate);
   await new Promise((r) => setTimeout(r, 500));
   const sent = await constantRate(eventRate, durationMs, (i, at) => {
@@ -63,7 +65,7 @@ export async function alarmPipelinePhase(
     sent,
     byInstance: perInstance.map((x) => x.summary()),
   };
-  // The server's own event-loop p99 (prom-client's monitor) over the run so far.
+  // The server's own event-loop p99 (prom-client's monitor) since the scrape above: this phase only.
   const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
   const eventLoopP99Ms = loopP99 === null ? null : Math.round(loopP99 * 100_000) / 100;
 
