@@ -137,12 +137,26 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
   });
   let lastPrune = 0;
-  // Hourly: readings older than the retention period go (InfluxDB expires them by policy).
+  let pruning: Promise<void> | null = null;
+  // Hourly: readings older than the retention period go (InfluxDB expires them by policy). It runs
+  // in the telemetry worker and nothing waits for it: a first prune of a large table takes minutes.
   async function pruneTelemetry() {
-    if (clock.now() - lastPrune < 3600_000) return;
+    if (pruning || clock.now() - lastPrune < 3600_000) return;
     lastPrune = clock.now();
-    const removed = await telemetry.prune(new Date(clock.now() - config.telemetryRetentionDays * 86_400_000).toISOString());
-    if (removed > 0) log.info({ removed }, 'old telemetry pruned');
+    pruning = telemetry
+      .prune(new Date(clock.now() - config.telemetryRetentionDays * 86_400_000).toISOString())
+      .then(
+        (removed) => {
+          if (removed > 0) log.info({ removed }, 'old telemetry pruned');
+        },
+        (err: unknown) => {
+          metrics.storeErrors.inc({ store: 'telemetry' });
+          log.error({ err }, 'pruning old telemetry failed; tried again in an hour');
+        },
+      )
+      .finally(() => {
+        pruning = null;
+      });
   }
   const supervision = createSupervision({
     db,

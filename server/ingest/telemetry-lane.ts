@@ -294,7 +294,9 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
         log.warn({ err: (err as Error).message }, 'telemetry not flushed at shutdown');
       }
       const w = worker;
-      if (w && ready) await call('close', undefined, 10_000).catch(() => null);
+      // The worker closes its store after what it is doing (a prune may take minutes): 10 s at most.
+      if (w && ready)
+        await Promise.race([call('close', undefined, 10_000).catch(() => null), new Promise((r) => setTimeout(r, 10_000).unref())]);
       worker = null;
       await w?.terminate();
       await deps.queryBackend.close?.();

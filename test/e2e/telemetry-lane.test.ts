@@ -2,10 +2,13 @@
 // call from another, and a telemetry worker that dies is restarted while alarms go on. A real
 // server, broker and screen on loopback; the server runs in this thread, so the event-loop delay
 // measured here is the server's own.
+import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import SQLite from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayTopic } from '../../protocol/index.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 let server: TestServer;
@@ -138,5 +141,33 @@ describe('telemetry lane', () => {
     await waitFor(() => server.telemetry.stats().running, 'worker restarted', 30_000);
     expect(server.telemetry.stats().restarts).toBe(restartsBefore + 1);
     await waitFor(async () => (await chartPoints()) >= 2, 'reading stored after the restart', 30_000);
+  }, 120_000);
+});
+
+describe('telemetry retention', () => {
+  it('pruning runs in the telemetry worker and the scheduler does not wait for it', async () => {
+    const clock = new FakeClock(Date.now());
+    const s = await startTestServer(undefined, { clock });
+    try {
+      await waitFor(() => s.telemetry.stats().running, 'telemetry worker running', 30_000);
+      // 200,000 readings past the 90-day retention: pruned 2,000 a statement, with pauses between.
+      const db = new SQLite(path.join(s.dataDir, 'care.db'));
+      const old = new Date(clock.now() - 100 * 86_400_000).toISOString();
+      const insert = db.prepare(
+        "INSERT INTO telemetry (site_id, device_id, resident_id, metric, value, ts) VALUES ('s', 'd', NULL, 'spo2', 97, ?)",
+      );
+      db.transaction(() => {
+        for (let i = 0; i < 200_000; i += 1) insert.run(old);
+      })();
+      const count = () => (db.prepare('SELECT count(*) AS n FROM telemetry').get() as { n: number }).n;
+      clock.advance(2 * 3600_000);
+      await s.tick();
+      // The tick is over while the worker is still pruning (it used to await the whole prune).
+      expect(count()).toBeGreaterThan(0);
+      await waitFor(() => count() === 0, 'old readings pruned', 60_000);
+      db.close();
+    } finally {
+      await s.stop();
+    }
   }, 120_000);
 });
