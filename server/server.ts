@@ -102,7 +102,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const feed = createFeed(
     log.child({ part: 'ws' }),
     async (scope) => (await alarms.listForScope(scope, { open: true, limit: SNAPSHOT_MAX_ALARMS })).alarms,
-    { epoch: await nextCounter(db, 'feed_epoch') },
+    {
+      epoch: await nextCounter(db, 'feed_epoch'),
+      onRefused: (reason) => metrics.securityEvents.inc({ kind: reason === 'per_user' ? 'ws_screens_per_user' : 'ws_screens_total' }),
+    },
   );
   const policies = await loadPolicies(db);
   // Every notification attempt goes through one bounded sender; nothing that escalates waits for it.

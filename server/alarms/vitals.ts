@@ -72,5 +72,6 @@ export function createVitalsTracker(maxOpen = 100_000) {
       }
       return verdict.requests;
     },
+    size: () => breaches.size,
   };
 }

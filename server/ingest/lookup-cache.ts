@@ -29,6 +29,8 @@ export function createLookupCache(registry: Registry, ttlMs = 5000, maxEntries =
     forgetDevice(id: string) {
       devices.delete(id);
     },
+    /** Entries held (each map is capped at `maxEntries`: a flood of made-up ids clears it). */
+    size: () => devices.size + residents.size + sites.size,
     clear() {
       devices.clear();
       residents.clear();

@@ -29,6 +29,12 @@ export interface FeedOptions {
   maxHistory?: number;
   /** A screen that stops reading is cut off past this many unsent bytes, not buffered forever. */
   maxBufferedBytes?: number;
+  /** Screens one user may have open on this instance [50: a shared ward account on many tablets]; one more is refused (closed at once). */
+  maxScreensPerUser?: number;
+  /** Screens open on this instance in all [5,000]; one more is refused. */
+  maxScreens?: number;
+  /** A screen was refused for one of the caps above (counted in a metric). */
+  onRefused?: (reason: 'per_user' | 'total') => void;
 }
 
 /** Numbers one epoch may hand out: 8.6 billion feed messages, decades at a busy home's rate. */
@@ -42,11 +48,19 @@ const EPOCHS = 2 ** 20;
  * one site's flood empty another site's screen).
  */
 export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => Promise<Alarm[]>, options: FeedOptions) {
-  const opts = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024, ...options };
+  const opts = { maxHistory: 20_000, maxBufferedBytes: 4 * 1024 * 1024, maxScreensPerUser: 50, maxScreens: 5_000, ...options };
   const base = ((options.epoch % (EPOCHS - 1)) + 1) * EPOCH_SPAN;
   let seq = base;
   const history: Entry[] = [];
   const clients = new Set<FeedClient>();
+  /** Screens per user: each costs a snapshot read and a send buffer, so one account cannot open thousands. */
+  const screensOf = new Map<string, number>();
+  function remove(c: FeedClient) {
+    if (!clients.delete(c)) return;
+    const n = (screensOf.get(c.userId) ?? 1) - 1;
+    if (n > 0) screensOf.set(c.userId, n);
+    else screensOf.delete(c.userId);
+  }
   /** Who is on duty for an alarm: their screens are served first. Set once shifts exist. */
   let onDutyFor: ((alarm: Alarm) => Set<string>) | null = null;
 
@@ -55,7 +69,7 @@ export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => P
   function deliver(c: FeedClient, data: string) {
     if (c.bufferedAmount > opts.maxBufferedBytes) {
       log.warn({ buffered: c.bufferedAmount }, 'screen not reading its feed; disconnected so it reconnects and catches up');
-      clients.delete(c);
+      remove(c);
       c.terminate();
       return;
     }
@@ -105,15 +119,25 @@ export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => P
     publishDeviceStatus(s: { gatewayId: string; deviceId: string | null; state: string; lastSeen: string | null; battery: number | null }) {
       push({ message: { type: 'device_status', seq: 0, ...s }, gatewayId: s.gatewayId });
     },
-    /** Adds a screen: a snapshot, or with `since` only what it missed when that is still held. */
-    async attach(c: FeedClient, since?: number) {
+    /** Adds a screen: a snapshot, or with `since` only what it missed when that is still held. Over a cap: closed, false. */
+    async attach(c: FeedClient, since?: number): Promise<boolean> {
+      const mine = screensOf.get(c.userId) ?? 0;
+      const over = mine >= opts.maxScreensPerUser ? 'per_user' : clients.size >= opts.maxScreens ? 'total' : null;
+      if (over) {
+        log.warn({ reason: over, screens: clients.size }, 'security: screen refused, too many open');
+        opts.onRefused?.(over);
+        c.terminate();
+        return false;
+      }
       clients.add(c);
+      screensOf.set(c.userId, mine + 1);
       const oldest = history[0]?.seq ?? seq + 1;
       if (since !== undefined && since >= base && since <= seq && since >= oldest - 1) {
         for (const e of history) if (e.seq > since && visible(c, e)) deliver(c, JSON.stringify(e.message));
-        return;
+        return true;
       }
       await sendSnapshot(c);
+      return true;
     },
     /** Every screen gets a fresh snapshot: after a gap in the cross-instance feed, nothing is assumed. */
     async resyncAll() {
@@ -133,11 +157,12 @@ export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => P
       );
     },
     detach(c: FeedClient) {
-      clients.delete(c);
+      remove(c);
     },
     closeAll() {
       for (const c of clients) c.terminate();
       clients.clear();
+      screensOf.clear();
     },
   };
 }

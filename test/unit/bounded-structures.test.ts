@@ -1,0 +1,123 @@
+// Issue 14: every queue and per-gateway structure a peer can grow is bounded (SECURITY.md,
+// "Bounded structures"). Each test grows one structure from outside far past its cap.
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createVitalsTracker } from '../../server/alarms/vitals.ts';
+import { createConfirmations } from '../../server/ingest/confirmations.ts';
+import { createLookupCache } from '../../server/ingest/lookup-cache.ts';
+import type { Registry } from '../../server/storage/registry.ts';
+import { createFeed, type FeedClient } from '../../server/ws/feed.ts';
+
+const silent = pino({ level: 'silent' });
+
+function screen(userId: string, bufferedAmount = 0) {
+  const sent: string[] = [];
+  const c: FeedClient & { sent: string[]; terminated: boolean } = {
+    userId,
+    sent,
+    terminated: false,
+    send: (d) => sent.push(d),
+    bufferedAmount,
+    terminate() {
+      c.terminated = true;
+    },
+    canSee: () => true,
+    scope: { all: true } as unknown as FeedClient['scope'],
+    canSeeStatus: () => true,
+  };
+  return c;
+}
+
+describe('the live feed', () => {
+  it("refuses a user's screen past the per-user cap, counted, and takes one again after a close", async () => {
+    const refused: string[] = [];
+    const feed = createFeed(silent, async () => [], { epoch: 1, maxScreensPerUser: 3, onRefused: (r) => refused.push(r) });
+    const mine = Array.from({ length: 10 }, () => screen('u1'));
+    const results = [];
+    for (const c of mine) results.push(await feed.attach(c));
+    expect(results).toEqual([true, true, true, false, false, false, false, false, false, false]);
+    expect(feed.clientCount).toBe(3);
+    expect(mine.filter((c) => c.terminated)).toHaveLength(7);
+    expect(refused).toEqual(Array(7).fill('per_user'));
+    // Another user is not held to u1's cap.
+    expect(await feed.attach(screen('u2'))).toBe(true);
+    // A refused screen's close does not free a place; a real one's does.
+    feed.detach(mine[5] as FeedClient);
+    expect(await feed.attach(screen('u1'))).toBe(false);
+    feed.detach(mine[0] as FeedClient);
+    expect(await feed.attach(screen('u1'))).toBe(true);
+  });
+
+  it('refuses any screen past the total cap', async () => {
+    const refused: string[] = [];
+    const feed = createFeed(silent, async () => [], { epoch: 1, maxScreens: 5, onRefused: (r) => refused.push(r) });
+    for (let i = 0; i < 8; i += 1) await feed.attach(screen(`user-${i}`));
+    expect(feed.clientCount).toBe(5);
+    expect(refused).toEqual(['total', 'total', 'total']);
+  });
+
+  it('keeps a bounded history for since= and cuts off a screen that does not read', async () => {
+    const feed = createFeed(silent, async () => [], { epoch: 1, maxHistory: 100, maxBufferedBytes: 1000 });
+    const slow = screen('u1', 5000);
+    await feed.attach(slow);
+    expect(slow.terminated).toBe(true);
+    expect(feed.clientCount).toBe(0);
+    const first = feed.seq;
+    for (let i = 0; i < 10_000; i += 1)
+      feed.publishDeviceStatus({ gatewayId: 'g', deviceId: `d${i}`, state: 'online', lastSeen: null, battery: null });
+    // Catching up from the start is no longer possible: a snapshot instead of 10,000 messages.
+    const late = screen('u2');
+    await feed.attach(late, first);
+    expect(late.sent).toHaveLength(1);
+    expect(JSON.parse(late.sent[0] as string).type).toBe('snapshot');
+    // From within the history: at most the history (110 = maxHistory plus the trim step).
+    const recent = screen('u3');
+    await feed.attach(recent, feed.seq - 50);
+    expect(recent.sent).toHaveLength(50);
+  });
+});
+
+describe('ingest lookups', () => {
+  it('a flood of made-up device ids keeps the cache at its cap', async () => {
+    let reads = 0;
+    const registry = {
+      getDevice: async () => {
+        reads += 1;
+        return undefined;
+      },
+    } as unknown as Registry;
+    const cache = createLookupCache(registry, 60_000, 1000);
+    for (let i = 0; i < 20_000; i += 1) await cache.getDevice(`random-${i}`);
+    expect(reads).toBe(20_000);
+    // Bounded: the entries held never pass the cap (probe by counting re-reads of the newest).
+    const before = reads;
+    for (let i = 19_500; i < 20_000; i += 1) await cache.getDevice(`random-${i}`);
+    expect(reads - before).toBeLessThan(500); // the newest are still answered from memory
+    expect(cache.size()).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('vital breaches', () => {
+  it('breach start times stay under the cap however many residents and metrics are reported', () => {
+    const tracker = createVitalsTracker(100);
+    const limit = { min: 90, sustainSeconds: 60 };
+    for (let i = 0; i < 10_000; i += 1) tracker.observe(`r${i}`, { metric: 'spo2', value: 80, tsMs: 0, limit });
+    expect(tracker.size()).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('event confirmations', () => {
+  it('a gateway sending thousands of events holds at most one message of ids', () => {
+    const published: Array<{ topic: string; ids: string[] }> = [];
+    const c = createConfirmations((topic, payload) => published.push({ topic, ids: JSON.parse(payload).ids }), {
+      maxIds: 500,
+      delayMs: 60_000,
+    });
+    for (let i = 0; i < 10_001; i += 1) c.confirm('s1', 'g1', `e${i}`);
+    expect(published).toHaveLength(20);
+    expect(published.every((p) => p.ids.length === 500)).toBe(true);
+    c.flush();
+    expect(published).toHaveLength(21);
+    expect(published[20]?.ids).toEqual(['e10000']);
+  });
+});
