@@ -111,6 +111,13 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
         metrics.securityEvents.inc({ kind: 'bad_client_id' });
         return done(authError('client id refused', 2), false);
       }
+      // No persistent sessions: Aedes would keep every QoS 1 command to such a client until it is
+      // acknowledged, without limit (a gateway that never sends PUBACK grew it with each
+      // confirmation). Gateways need none: unconfirmed events are resent (DESIGN.md section 7).
+      if (!packet.clean) {
+        metrics.securityEvents.inc({ kind: 'session_forced_clean' });
+        packet.clean = true;
+      }
       done(null, true);
     },
     authenticate(client, username, password, done) {

@@ -1,10 +1,14 @@
 // Issue 14: every queue and per-gateway structure a peer can grow is bounded (SECURITY.md,
 // "Bounded structures"). Each test grows one structure from outside far past its cap.
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createVitalsTracker } from '../../server/alarms/vitals.ts';
+import { createEmbeddedBroker } from '../../server/broker/broker.ts';
 import { createConfirmations } from '../../server/ingest/confirmations.ts';
 import { createLookupCache } from '../../server/ingest/lookup-cache.ts';
+import { createMetrics } from '../../server/metrics.ts';
+import { GATEWAY_SECRET_COST, hashSecret } from '../../server/security/passwords.ts';
 import type { Registry } from '../../server/storage/registry.ts';
 import { createFeed, type FeedClient } from '../../server/ws/feed.ts';
 
@@ -119,5 +123,46 @@ describe('event confirmations', () => {
     c.flush();
     expect(published).toHaveLength(21);
     expect(published[20]?.ids).toEqual(['e10000']);
+  });
+});
+
+describe('the embedded broker', () => {
+  it('keeps no persistent session: nothing is queued for a gateway that asked for one while it is away', async () => {
+    const metrics = createMetrics();
+    const secretHash = await hashSecret('s3cret', GATEWAY_SECRET_COST);
+    const broker = await createEmbeddedBroker({
+      log: silent,
+      metrics,
+      lookupGateway: async (id) => (id === 'g1' ? { siteId: 's1', secretHash } : undefined),
+      onMessage: async () => {},
+    });
+    const port = await broker.listen(0, '127.0.0.1');
+    const cmd = 'care/v1/s1/g1/cmd';
+    const opts = { clientId: 'g1', username: 'g1', password: 's3cret', clean: false, reconnectPeriod: 0, connectTimeout: 10_000 };
+    try {
+      const first = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, opts);
+      await first.subscribeAsync(cmd, { qos: 1 });
+      await first.endAsync();
+      // While it is away, commands for it (confirmations, acknowledgements) are published.
+      for (let i = 0; i < 100; i += 1) broker.publish(cmd, JSON.stringify({ v: 1, type: 'committed', ids: [`e${i}`] }));
+      const received: string[] = [];
+      const again = mqtt.connect(`mqtt://127.0.0.1:${port}`, opts);
+      again.on('message', (_t, p) => received.push(String(p)));
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+        again.once('connect', resolve);
+        again.once('error', reject);
+      });
+      expect(connack.sessionPresent).toBe(false);
+      // A round trip on a fresh subscription: anything queued would have arrived before it.
+      await again.subscribeAsync(cmd, { qos: 1 });
+      broker.publish(cmd, 'marker');
+      await expect.poll(() => received.includes('marker'), { timeout: 10_000 }).toBe(true);
+      expect(received).toEqual(['marker']);
+      await again.endAsync();
+      const forced = (await metrics.securityEvents.get()).values.find((v) => v.labels.kind === 'session_forced_clean');
+      expect(forced?.value).toBe(2);
+    } finally {
+      await broker.close();
+    }
   });
 });
