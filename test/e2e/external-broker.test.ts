@@ -10,9 +10,9 @@ import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 import { type Mosquitto, mosquittoAvailable, startMosquitto } from '../helpers/mosquitto.ts';
 import { type Postgres, postgresBin, startPostgres } from '../helpers/postgres.ts';
+import { requireComponent } from '../helpers/require-component.ts';
 
-const available = mosquittoAvailable() && postgresBin() !== null;
-if (!available && process.env.CI) throw new Error('mosquitto or postgresql is missing in CI: .ci/run must install them');
+const available = requireComponent('mosquitto', mosquittoAvailable()) && requireComponent('postgresql', postgresBin() !== null);
 
 describe.skipIf(!available)('external broker mode (Mosquitto + PostgreSQL, two instances)', () => {
   let broker: Mosquitto;

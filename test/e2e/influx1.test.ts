@@ -8,11 +8,12 @@ import type { Alarm } from '../../protocol/index.ts';
 import { influx1Backend } from '../../server/storage/telemetry-influx1.ts';
 import { type DemoSite, registerSite, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influx.ts';
+import { requireComponent } from '../helpers/require-component.ts';
 
 // In CI a missing influxd must fail, not skip.
 if (!influxdAvailable() && process.env.CI) throw new Error('influxd is missing in CI: .ci/run must install the influxdb package');
 
-describe.skipIf(!influxdAvailable())('telemetry in InfluxDB 1.x', () => {
+describe.skipIf(!requireComponent('influxdb', influxdAvailable()))('telemetry in InfluxDB 1.x', () => {
   let influx: Influxd;
   let server: TestServer;
   let site: DemoSite;

@@ -11,9 +11,9 @@ import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 import { type Postgres, postgresBin, startPostgres } from '../helpers/postgres.ts';
+import { requireComponent } from '../helpers/require-component.ts';
 
-const available = postgresBin() !== null;
-if (!available && process.env.CI) throw new Error('PostgreSQL is missing in CI: .ci/run must install it');
+const available = requireComponent('postgresql', postgresBin() !== null);
 
 describe.skipIf(!available)('two instances on PostgreSQL, a broker each (LISTEN/NOTIFY)', () => {
   const clock = new FakeClock(Date.parse('2026-11-23T04:00:00.000Z'));

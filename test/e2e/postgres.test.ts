@@ -5,9 +5,9 @@ import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 import { type Postgres, postgresBin, startPostgres } from '../helpers/postgres.ts';
+import { requireComponent } from '../helpers/require-component.ts';
 
-const available = postgresBin() !== null;
-if (!available && process.env.CI) throw new Error('PostgreSQL is missing in CI: .ci/run must install it');
+const available = requireComponent('postgresql', postgresBin() !== null);
 
 describe.skipIf(!available)('state on PostgreSQL', () => {
   let pgServer: Postgres;
