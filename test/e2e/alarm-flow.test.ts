@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { startMqttProxy } from '../helpers/mqtt-proxy.ts';
 
 /**
  * The latest time at UTC `hh:mm` at least 5 minutes ago. Device clocks more than a day behind are
@@ -68,12 +69,29 @@ describe('one alarm end to end', () => {
   });
 
   it('the gateway deletes an event from its outbox only after the server confirms the commit', async () => {
-    gateway.sink.event({ device: 'radar-203', type: 'fall' });
-    await waitFor(async () => {
-      const r = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active');
-      return r.body.alarms.find((a) => a.type === 'fall');
-    }, 'fall alarm');
-    await waitFor(() => gateway.outboxDepth().events === 0, 'outbox emptied by confirmation');
+    // A gateway of its own behind a proxy that passes the broker's PUBACKs on but holds the
+    // server's `committed` command: between the two, the event must stay in the outbox.
+    const proxy = await startMqttProxy(server.mqttPort);
+    const own = await registerSite(server, [{ id: 'radar-903', kind: 'fall_detector' }]);
+    proxy.holdConfirmations(true);
+    const gw = await startTestGateway({ ...server, mqttUrl: proxy.url }, own);
+    try {
+      gw.sink.event({ device: 'radar-903', type: 'fall' });
+      await waitFor(() => proxy.pubackedEvents.some((e) => e.device === 'radar-903'), 'the broker PUBACKed the event');
+      await waitFor(async () => {
+        const r = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active');
+        return r.body.alarms.find((a) => a.deviceId === 'radar-903' && a.type === 'fall');
+      }, 'fall alarm committed on the server');
+      await waitFor(() => proxy.heldConfirmations().length > 0, "the server's confirmation (held by the proxy)");
+      // The gateway has handled every packet before this point, the PUBACK among them.
+      await proxy.barrier();
+      expect(gw.outboxDepth().events).toBe(1);
+      proxy.holdConfirmations(false);
+      await waitFor(() => gw.outboxDepth().events === 0, 'outbox emptied by the confirmation');
+    } finally {
+      await gw.stop();
+      await proxy.close();
+    }
   });
 
   it('repeats of the same cause while the alarm is open raise its count, not a new alarm', async () => {
