@@ -59,7 +59,14 @@ function busiestWindow(times: number[], windowMs: number): number {
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-reconnect-'));
-const env = { CARE_HTTP_PORT: String(await freePort()), CARE_MQTT_PORT: String(await freePort()), CARE_LOG_LEVEL: 'error' };
+const env = {
+  CARE_HTTP_PORT: String(await freePort()),
+  CARE_MQTT_PORT: String(await freePort()),
+  CARE_LOG_LEVEL: 'error',
+  // Every uplink here comes from 127.0.0.1; real gateways come from their own addresses, so the
+  // per-address guard (100 waiting logins) would stand in for a limit they never meet.
+  CARE_MQTT_MAX_PENDING_PER_ADDRESS: '1000',
+};
 let server: ServerProc = await startServerProcess(dataDir, env, 300_000);
 const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
   username: 'admin',
@@ -136,6 +143,7 @@ console.log(
     {
       gateways: N,
       mode: fixed ? 'fixed 2 s' : 'full jitter (base 1 s, cap 30 s)',
+      maxPendingLogins: 1000,
       cpus: os.cpus().length,
       loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
       firstConnectAllMs: firstConnectMs,
