@@ -103,6 +103,9 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     connectTimeout: limits.connectTimeoutMs,
     maxClientsIdLength: 64,
     queueLimit: 1000, // offline messages queued per client before it connects
+    // QoS 2 publishes held per client until their PUBREL; one more closes the connection. Aedes's
+    // 1,000 let one gateway pin 1,000 packets of up to CARE_MQTT_MAX_PACKET_BYTES (1 GB). Gateways publish QoS 1.
+    maxInflightInbound: 32,
     // A gateway that stops reading its cmd topic must not stall delivery to everyone else.
     drainTimeout: 5_000, // 5 s
     concurrency: 1000, // messages in flight through the broker's emitter
@@ -191,7 +194,12 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
   (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker error'));
   aedes.on('client', () => metrics.connectedGateways.inc());
   aedes.on('clientDisconnect', () => metrics.connectedGateways.dec());
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
+  aedes.on('clientError', (client, err) => {
+    if (err.message.startsWith('maxInflightInbound')) {
+      metrics.securityEvents.inc({ kind: 'qos2_inflight' });
+      log.warn({ clientId: client?.id }, 'security: too many QoS 2 publishes awaiting PUBREL, connection closed');
+    } else log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error');
+  });
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'mqtt connection error'));
 
   const servers: net.Server[] = [];

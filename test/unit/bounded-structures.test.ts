@@ -1,6 +1,8 @@
 // Issue 14: every queue and per-gateway structure a peer can grow is bounded (SECURITY.md,
 // "Bounded structures"). Each test grows one structure from outside far past its cap.
+import net from 'node:net';
 import mqtt from 'mqtt';
+import { generate } from 'mqtt-packet';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createVitalsTracker } from '../../server/alarms/vitals.ts';
@@ -126,17 +128,64 @@ describe('event confirmations', () => {
   });
 });
 
+async function startBroker() {
+  const metrics = createMetrics();
+  const secretHash = await hashSecret('s3cret', GATEWAY_SECRET_COST);
+  const broker = await createEmbeddedBroker({
+    log: silent,
+    metrics,
+    lookupGateway: async (id) => (id === 'g1' ? { siteId: 's1', secretHash } : undefined),
+    onMessage: async () => {},
+  });
+  return { broker, metrics, port: await broker.listen(0, '127.0.0.1') };
+}
+
 describe('the embedded broker', () => {
-  it('keeps no persistent session: nothing is queued for a gateway that asked for one while it is away', async () => {
-    const metrics = createMetrics();
-    const secretHash = await hashSecret('s3cret', GATEWAY_SECRET_COST);
-    const broker = await createEmbeddedBroker({
-      log: silent,
-      metrics,
-      lookupGateway: async (id) => (id === 'g1' ? { siteId: 's1', secretHash } : undefined),
-      onMessage: async () => {},
+  it('holds at most 32 QoS 2 publishes awaiting PUBREL from one gateway: one more closes it', async () => {
+    const { broker, metrics, port } = await startBroker();
+    const sock = net.connect(port, '127.0.0.1');
+    let closed = false;
+    sock.on('close', () => {
+      closed = true;
     });
-    const port = await broker.listen(0, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.on('data', () => {}); // CONNACK, PUBRECs: never answered with PUBREL
+    try {
+      await new Promise((r) => sock.once('connect', r));
+      sock.write(
+        generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: 'g1',
+          keepalive: 60,
+          username: 'g1',
+          password: Buffer.from('s3cret'),
+        }),
+      );
+      await expect.poll(() => sock.bytesRead >= 4, { timeout: 10_000 }).toBe(true); // CONNACK
+      const payload = Buffer.alloc(1000, 'x');
+      const publish = (id: number) =>
+        sock.write(
+          generate({ cmd: 'publish', topic: 'care/v1/s1/g1/telemetry', payload, qos: 2, messageId: id, retain: false, dup: false }),
+        );
+      for (let id = 1; id <= 32; id += 1) publish(id);
+      // 32 PUBRECs (4 bytes each) after the CONNACK: all held, the connection stays.
+      await expect.poll(() => sock.bytesRead, { timeout: 10_000 }).toBe(4 + 32 * 4);
+      expect(closed).toBe(false);
+      publish(33);
+      await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
+      const counted = (await metrics.securityEvents.get()).values.find((v) => v.labels.kind === 'qos2_inflight');
+      expect(counted?.value).toBe(1);
+    } finally {
+      sock.destroy();
+      await broker.close();
+    }
+  });
+
+  it('keeps no persistent session: nothing is queued for a gateway that asked for one while it is away', async () => {
+    const { broker, metrics, port } = await startBroker();
     const cmd = 'care/v1/s1/g1/cmd';
     const opts = { clientId: 'g1', username: 'g1', password: 's3cret', clean: false, reconnectPeriod: 0, connectTimeout: 10_000 };
     try {
