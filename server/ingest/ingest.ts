@@ -26,6 +26,7 @@ import { appendAudit } from '../storage/alarms.ts';
 import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
 import type { Confirmations } from './confirmations.ts';
+import { testPauseBeforeCommit } from './test-pause.ts';
 import { createPoisonPolicy, inSavepoint, mayBeTransient } from './event-isolation.ts';
 import type { LookupCache } from './lookup-cache.ts';
 
@@ -77,6 +78,7 @@ const defaultTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function createIngest(deps: IngestDeps) {
   const { db, registry, engine, metrics, log, now, lookups } = deps;
+  const pauseBeforeCommit = testPauseBeforeCommit(log);
   const maxQueue = deps.maxQueue ?? 50_000;
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
@@ -182,6 +184,7 @@ export function createIngest(deps: IngestDeps) {
     const receivedAt = now();
     try {
       const contexts = await lookUp(batch);
+      if (pauseBeforeCommit) await pauseBeforeCommit(batch.map((q) => q.event.id));
       await db.transaction().execute(async (tx) => {
         for (const [i, item] of batch.entries()) {
           const ctx = contexts[i] as Context;

@@ -1,5 +1,6 @@
 // Design section 7, guarantees 1-3, proved by injecting the fault: `kill -9` of the gateway while
-// it accepts events, and `kill -9` of the server while events are between receipt and commit.
+// it accepts events, and `kill -9` of the server while events are between receipt and commit
+// (held there by a test-only pause, so the kill lands in that window on every run).
 // Every event the gateway accepted ends up stored exactly once, and its alarm counted once.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../protocol/index.ts';
+import { TEST_PAUSE_ENV } from '../../server/ingest/test-pause.ts';
 import { ADMIN_PASSWORD, registerSite, startTestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort, type Proc, startProcess } from '../helpers/processes.ts';
 
@@ -116,6 +118,7 @@ describe('kill -9', () => {
       CARE_BIND_HOST: '127.0.0.1',
       CARE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     };
+    const pauseEnv = { NODE_ENV: 'test', [TEST_PAUSE_ENV]: '120000' };
     // Register through an in-process server on the same data dir, then hand the dir to a child.
     const setup = await startTestServer(dataDir);
     const site = await registerSite(setup);
@@ -140,14 +143,27 @@ describe('kill -9', () => {
     });
     cleanups.push(() => gateway.stop());
 
-    // Kill the server while the stream runs, twice.
-    for (let round = 1; round <= 2; round += 1) {
-      const target = 80 * round;
-      await waitFor(() => storedIds(dataDir).size >= target, `server stored ${target}`, 30_000);
-      await server.kill9();
-      server = startProcess('server/main.ts', serverEnv);
-      await waitFor(() => server.output.some((l) => l.includes('server started')), 'server restarted', 30_000);
-    }
+    // Round 1: a kill while the stream runs (wherever it lands). Round 2: a kill that lands between
+    // receipt and commit for certain: the server pauses before each commit (a test-only setting)
+    // and says which events it holds; it is killed while it waits.
+    await waitFor(() => storedIds(dataDir).size >= 80, 'server stored 80', 30_000);
+    await server.kill9();
+    const storedBefore = storedIds(dataDir);
+    server = startProcess('server/main.ts', { ...serverEnv, ...pauseEnv });
+    const paused = await waitFor(
+      () =>
+        server.lines.find((l) => l.msg === 'test pause before commit' && (l.events as string[]).length > 0)?.events as string[] | undefined,
+      'server paused between receipt and commit',
+      60_000,
+    );
+    await server.kill9();
+    // The kill landed in the window: the paused server committed nothing, and it held events that
+    // were not stored before (besides resends of ones its predecessor committed but never confirmed).
+    expect(storedIds(dataDir)).toEqual(storedBefore);
+    const uncommitted = paused.filter((id) => !storedBefore.has(id));
+    expect(uncommitted.length).toBeGreaterThan(0);
+    server = startProcess('server/main.ts', serverEnv);
+    await waitFor(() => server.output.some((l) => l.includes('server started')), 'server restarted', 30_000);
     await waitFor(() => acceptedIds(gateway).length >= 250, 'more events after restarts', 30_000);
     feeder.close();
 
@@ -187,6 +203,8 @@ describe('kill -9', () => {
           alarms: Alarm[];
         }
       ).alarms;
+    // What the killed server held uncommitted, the gateway sent again.
+    expect(uncommitted.filter((id) => !storedIds(dataDir).has(id))).toEqual([]);
     const calls = (await alarms()).filter((a) => a.deviceId === 'btn-203');
     expect(calls).toHaveLength(1);
     expect(calls[0]?.count).toBe(storedIds(dataDir).size);
