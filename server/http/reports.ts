@@ -16,6 +16,18 @@ const percentile = (xs: number[], p: number): number | null => {
 const seconds = (from: string, to: string | null) => (to ? (Date.parse(to) - Date.parse(from)) / 1000 : null);
 const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 1000) / 10);
 
+/** Alarms by site (`-`: none), in linear time: copying each site's list per alarm was quadratic (200,000 alarms: minutes). */
+export function groupBySite(alarms: Alarm[]): Map<string, Alarm[]> {
+  const bySite = new Map<string, Alarm[]>();
+  for (const a of alarms) {
+    const key = a.siteId ?? '-';
+    const list = bySite.get(key);
+    if (list) list.push(a);
+    else bySite.set(key, [a]);
+  }
+  return bySite;
+}
+
 export function responseKpis(alarms: Alarm[]) {
   const acked = alarms.flatMap((a) => {
     const s = seconds(a.raisedAt, a.ackAt);
@@ -85,9 +97,7 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
       const alarms = (await ctx.alarms.getMany(rows.map((r) => r.id))).filter(
         (a) => req.access.canSeeAlarm(a) && (!q.siteId || a.siteId === q.siteId),
       );
-      const bySite = new Map<string, Alarm[]>();
-      for (const a of alarms) bySite.set(a.siteId ?? '-', [...(bySite.get(a.siteId ?? '-') ?? []), a]);
-      const sites = [...bySite].map(([siteId, list]) => ({ siteId, ...responseKpis(list) }));
+      const sites = [...groupBySite(alarms)].map(([siteId, list]) => ({ siteId, ...responseKpis(list) }));
       // Per shift: the alarms raised inside a shift, in the area it covers.
       const shiftRows = (await ctx.shifts.list({ siteId: q.siteId })).filter(
         (s) => s.end > from && s.start < to && req.access.canSeeSite(s.siteId),
