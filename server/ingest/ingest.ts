@@ -26,9 +26,9 @@ import { appendAudit } from '../storage/alarms.ts';
 import { insertEventIfNew } from '../storage/events.ts';
 import type { Db, Device, Registry, Resident } from '../storage/registry.ts';
 import type { Confirmations } from './confirmations.ts';
-import { testPauseBeforeCommit } from './test-pause.ts';
 import { createPoisonPolicy, inSavepoint, mayBeTransient } from './event-isolation.ts';
 import type { LookupCache } from './lookup-cache.ts';
+import { testPauseBeforeCommit } from './test-pause.ts';
 
 const decodeEvent = createDecoder(DeviceEventSchema, EVENT_LIMITS);
 const decodeStatus = createDecoder(GatewayStatus);
