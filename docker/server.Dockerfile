@@ -1,6 +1,6 @@
 # The eldercare server: embedded MQTT broker, ingest, alarm engine, REST API, dashboard.
 # Multi-stage: build tools stay in the first stage; the runtime runs as the unprivileged `node` user.
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
@@ -9,7 +9,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build:dashboard && npm prune --omit=dev --no-audit --no-fund && npm install --no-save tsx
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production CARE_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
