@@ -129,7 +129,6 @@ export function createNotifier(deps: NotifierDeps) {
     const attempts = row.attempts + 1;
     const when = now();
     const failed = !receipt.ok && (!receipt.retry || attempts >= MAX_ATTEMPTS);
-    if (receipt.ok || failed) secrets.delete(row.id);
     await db
       .updateTable('notifications')
       .set({
@@ -152,8 +151,6 @@ export function createNotifier(deps: NotifierDeps) {
     if (!receipt.ok)
       log.warn({ alarmId: row.alarm_id, channel: row.channel, attempt: attempts, error: receipt.error }, 'notification failed');
   }
-
-  const secrets = new Map<string, string | undefined>();
 
   /**
    * Whether a contact may get another message now: under the cap, send; the first one over it
@@ -238,7 +235,6 @@ export function createNotifier(deps: NotifierDeps) {
       return;
     }
     if (c.kind === 'webhook' && row.next_attempt_at) {
-      secrets.set(row.id, policy.webhookSecret);
       if (!offer(row, row.next_attempt_at, true, async () => policy.webhookSecret)) {
         // The sender is full: the row is due at once, and the retry sweep offers it when there is room.
         await db.updateTable('notifications').set({ next_attempt_at: now() }).where('id', '=', row.id).execute();
@@ -360,7 +356,9 @@ export function createNotifier(deps: NotifierDeps) {
           .where('next_attempt_at', '=', row.next_attempt_at)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) continue;
-        const secret = async () => (secrets.has(row.id) ? secrets.get(row.id) : (await policyFor(row.alarm_id)).webhookSecret);
+        // Read from the policy (cached) at each retry: a map of secrets per row grew with every row
+        // the sender refused or another instance took.
+        const secret = async () => (await policyFor(row.alarm_id)).webhookSecret;
         if (!offer(row, lease, false, secret)) {
           // Full after all: give the claim back so a later sweep (here or elsewhere) takes it.
           await db

@@ -78,9 +78,13 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
       const to = q.to ? new Date(q.to).toISOString() : ctx.now();
       const from = q.from ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
       if (from > to) throw badRequest('from is after to');
-      const rows = await ctx.db
-        .selectFrom('alarms')
-        .select('id')
+      // Scope in the query, before the limit: a flood at one site must not push another site's
+      // alarms out of its report.
+      const scope = req.access.alarmScope;
+      let query = ctx.db.selectFrom('alarms').select('id');
+      if (scope.kind === 'site') query = query.where('site_id', '=', scope.siteId);
+      if (q.siteId) query = query.where('site_id', '=', q.siteId);
+      const rows = await query
         .where('raised_at', '>=', from)
         .where('raised_at', '<=', to)
         .where('type', 'not in', [

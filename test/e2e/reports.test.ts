@@ -1,4 +1,6 @@
 // Response KPIs, and events whose device clock is far off: alarmed on all the same, and flagged.
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
@@ -97,4 +99,42 @@ describe('KPIs per shift', () => {
     const r = await server.api<{ shifts: Array<{ userId: string; alarms: number; calls: number }> }>('GET', '/api/v1/reports/response');
     expect(r.body.shifts).toEqual([expect.objectContaining({ userId: admin.id, calls: 2 })]);
   });
+});
+
+describe('report scope', () => {
+  it("a flood of another site's alarms does not push a site's own alarms out of its caregiver's report", async () => {
+    const other = await registerSite(server, [{ id: 'btn-flood', kind: 'call_button' }]);
+    const user = await server.api('POST', '/api/v1/users', {
+      username: 'report-carer',
+      password: 'report-carer-password',
+      role: 'caregiver',
+      siteId: site.siteId,
+    });
+    expect(user.status).toBe(201);
+    const login = await server.api<{ token: string }>('POST', '/api/v1/auth/login', {
+      username: 'report-carer',
+      password: 'report-carer-password',
+    });
+    const report = () => server.api<{ all: { alarms: number } }>('GET', '/api/v1/reports/response', undefined, login.body.token);
+    const before = (await report()).body.all.alarms;
+    // 200,001 resolved alarms of the other site in the period, written straight into the database
+    // (the report reads at most 200,000 alarms of a period).
+    const db = new SQLite(path.join(server.dataDir, 'care.db'));
+    db.pragma('busy_timeout = 10000');
+    db.prepare(
+      `insert into alarms (id, type, priority, state, site_id, gateway_id, device_id, resident_id, room, raised_at,
+         last_event_at, ack_at, ack_by, resolved_at, resolved_by, escalation_level, count, cause_key, unregistered)
+       with recursive n(i) as (select 1 union all select i + 1 from n where i < 200001)
+       select 'flood-' || i, 'call', 'high', 'resolved', ?, ?, 'btn-flood', null, null, ?, ?, ?, 'x', ?, 'x', 0, 1,
+         'flood-' || i, 1 from n`,
+    ).run(other.siteId, other.gatewayId, ...Array(4).fill(new Date(clock.now() - 3600_000).toISOString()));
+    db.close();
+    // Raised after the flood: read in insertion order, it would be the one left out.
+    const own = await raise('btn-203', 'call');
+    await server.api('POST', `/api/v1/alarms/${own.id}/ack`);
+    await server.api('POST', `/api/v1/alarms/${own.id}/resolve`, { outcome: 'assisted' });
+    const r = await report();
+    expect(r.status).toBe(200);
+    expect(r.body.all.alarms).toBe(before + 1);
+  }, 120_000);
 });
