@@ -16,6 +16,7 @@ import {
 import { evaluateCaregiverPresence } from '../alarms/caregiver-presence.ts';
 import type { AlarmEngine, AlarmSubject } from '../alarms/engine.ts';
 import { reportGatewayFaults } from '../alarms/gateway-faults.ts';
+import { DEFAULT_LOW_BATTERY_PERCENT, evaluateBattery } from '../alarms/low-battery.ts';
 import { evaluateEvent } from '../alarms/rules.ts';
 import { effectiveSettings } from '../alarms/settings.ts';
 import type { Supervision } from '../alarms/supervision.ts';
@@ -91,7 +92,7 @@ export function createIngest(deps: IngestDeps) {
   /** Events that failed on their own: resent a few times, or refused. */
   const poison = createPoisonPolicy();
   const unregisteredBudget = deps.unregisteredBudget ?? DEFAULT_UNREGISTERED_BUDGET;
-  const lowBattery = deps.lowBatteryPercent ?? 20;
+  const lowBattery = deps.lowBatteryPercent ?? DEFAULT_LOW_BATTERY_PERCENT;
 
   async function gatewaySite(gatewayId: string): Promise<string | undefined> {
     let site = siteOfGateway.get(gatewayId);
@@ -432,12 +433,13 @@ export function createIngest(deps: IngestDeps) {
       if (dev.lastSeen) deps.supervision.heardDevice(dev.device, dev.lastSeen);
       if (dev.battery !== undefined) {
         await registry.touchDevice(dev.device, dev.lastSeen ?? at, dev.battery);
-        if (dev.battery < lowBattery) {
+        const requests = evaluateBattery({ metric: 'battery', value: dev.battery }, lowBattery);
+        if (requests.length > 0) {
           changed.push(
             ...(await db.transaction().execute((tx) =>
               engine.apply(
                 tx,
-                [{ kind: 'raise', type: 'low_battery', priority: 'low', detail: { battery: dev.battery } }],
+                requests,
                 {
                   siteId: topic.siteId,
                   gatewayId: topic.gatewayId,
