@@ -245,19 +245,21 @@ export function createIngest(deps: IngestDeps) {
     cutBack(work, mark);
     const cause = String((first.err as Error)?.message ?? first.err).slice(0, 200);
     const where = { gatewayId: topic.gatewayId, deviceId: event.device, eventId: event.id, type: event.type };
+    const audit = (action: string) =>
+      appendAudit(tx, {
+        at: receivedAt,
+        actor: `gateway:${topic.gatewayId}`,
+        action,
+        subject: event.device,
+        detail: { eventId: event.id, type: event.type, cause },
+      });
     if (!mayBeTransient(first.err)) {
       const stripped = { ...item, event: { ...event, data: {} } };
       const second = await inSavepoint(tx, () => storeEvent(tx, stripped, ctx, receivedAt, work));
       if (second.ok) {
         metrics.rejected.inc({ kind: 'events', reason: 'data_dropped' });
         log.warn({ ...where, cause }, 'event could not be processed with its data; stored and evaluated without it');
-        await appendAudit(tx, {
-          at: receivedAt,
-          actor: `gateway:${topic.gatewayId}`,
-          action: 'ingest.data_dropped',
-          subject: event.device,
-          detail: { eventId: event.id, type: event.type, cause },
-        });
+        await audit('ingest.data_dropped');
         return;
       }
       cutBack(work, mark);
@@ -270,13 +272,7 @@ export function createIngest(deps: IngestDeps) {
     // Refused for good: confirmed so the gateway drops it instead of resending it forever.
     metrics.rejected.inc({ kind: 'events', reason: 'processing_error' });
     log.error({ ...where, err: first.err }, 'event failed on its own; refused and confirmed so it is not resent');
-    await appendAudit(tx, {
-      at: receivedAt,
-      actor: `gateway:${topic.gatewayId}`,
-      action: 'ingest.event_refused',
-      subject: event.device,
-      detail: { eventId: event.id, type: event.type, cause },
-    });
+    await audit('ingest.event_refused');
     work.confirmed.push(item);
     work.rejected += 1;
   }
