@@ -4,14 +4,14 @@
 // call must reach a caregiver's screen, show on the gateway's local page and serial alarm line,
 // the gateway must stay up (telemetry flush included), and the server must raise `device_fault`
 // on the gateway, which clears by itself once the disk has room again.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../protocol/index.ts';
-import { registerSite, Screen, startTestServer, tempDir, waitFor } from '../helpers/harness.ts';
+import { gatewayEnvFor, registerSite, Screen, startTestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort, startProcess } from '../helpers/processes.ts';
+import { ptyPair } from '../helpers/pty.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
@@ -41,15 +41,6 @@ function deviceServer(): Promise<{ port: number; send(line: object): void; close
       }),
     ),
   );
-}
-
-async function ptyPair(): Promise<{ a: string; b: string; proc: ChildProcess }> {
-  const dir = tempDir('care-pty-');
-  const a = path.join(dir, 'a');
-  const b = path.join(dir, 'b');
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
-  await waitFor(() => fs.existsSync(a) && fs.existsSync(b), 'socat pty pair');
-  return { a, b, proc };
 }
 
 /** Writes `file` until the filesystem refuses: afterwards it is really full. */
@@ -114,31 +105,20 @@ describe('outbox on a full disk', () => {
       }),
     );
     // The outbox gets a 4 MB tmpfs in the gateway's own mount namespace.
-    const gateway = startProcess(
-      'gateway/main.ts',
-      {
-        CARE_SITE_ID: site.siteId,
-        CARE_GATEWAY_ID: site.gatewayId,
-        CARE_GATEWAY_SECRET: site.secret,
-        CARE_UPLINK_URL: server.mqttUrl,
-        CARE_GATEWAY_CONFIG: configPath,
-        CARE_OUTBOX_DIR: outboxDir,
-      },
-      (node, args) => [
-        'unshare',
-        [
-          '--mount',
-          '--propagation',
-          'private',
-          'sh',
-          '-c',
-          'mount -t tmpfs -o size=4m tmpfs "$CARE_OUTBOX_DIR" && exec "$@"',
-          'sh',
-          node,
-          ...args,
-        ],
+    const gateway = startProcess('gateway/main.ts', gatewayEnvFor(server, site, configPath, outboxDir), (node, args) => [
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=4m tmpfs "$CARE_OUTBOX_DIR" && exec "$@"',
+        'sh',
+        node,
+        ...args,
       ],
-    );
+    ]);
     cleanups.push(() => gateway.stop());
     const logged = (msg: string) => gateway.lines.some((l) => l.msg === msg);
     await waitFor(() => logged('uplink connected') || gateway.child.exitCode !== null, 'gateway connected', 30_000);

@@ -1,29 +1,19 @@
 // Guarantee 6: with the server out of reach longer than the set time, the gateway raises the alarm
 // locally (its page and a serial output line through a real socat pty pair), and still delivers
 // everything once the server is back; the server's acknowledgement clears the local alarm.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { gatewayConfigFor, quietLogger, registerSite, startTestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort } from '../helpers/processes.ts';
+import { ptyPair } from '../helpers/pty.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-async function ptyPair(): Promise<{ a: string; b: string; proc: ChildProcess }> {
-  const dir = tempDir('care-pty-');
-  const a = path.join(dir, 'a');
-  const b = path.join(dir, 'b');
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
-  await waitFor(() => fs.existsSync(a) && fs.existsSync(b), 'socat pty pair');
-  return { a, b, proc };
-}
 
 describe('uplink down', () => {
   it('raises the alarm locally after the set time, delivers it when the server is back, and clears on the server ack', async () => {

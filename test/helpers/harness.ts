@@ -116,14 +116,19 @@ export function gatewayConfigFor(
 ): GatewayConfig {
   const configPath = path.join(outboxDir, 'gateway.json');
   fs.writeFileSync(configPath, JSON.stringify(file));
-  return loadGatewayConfig({
+  return loadGatewayConfig(gatewayEnvFor(server, site, configPath, outboxDir));
+}
+
+/** The environment a gateway of `site` reads its configuration from (in-process or as a child process). */
+export function gatewayEnvFor(server: TestServer, site: DemoSite, configPath: string, outboxDir: string): Record<string, string> {
+  return {
     CARE_SITE_ID: site.siteId,
     CARE_GATEWAY_ID: site.gatewayId,
     CARE_GATEWAY_SECRET: site.secret,
     CARE_UPLINK_URL: server.mqttUrl,
     CARE_GATEWAY_CONFIG: configPath,
     CARE_OUTBOX_DIR: outboxDir,
-  });
+  };
 }
 
 export async function startTestGateway(server: TestServer, site: DemoSite, file: object = {}): Promise<RunningGateway> {
