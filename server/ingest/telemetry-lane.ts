@@ -7,6 +7,7 @@
 // against the store directly (reads do not take SQLite's write lock).
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { DEFAULT_LOW_BATTERY_PERCENT } from '../alarms/low-battery.ts';
 import type { ServerConfig } from '../config.ts';
 import type { BatchingOptions, TelemetryBackend, TelemetryPoint, TelemetryStatus, TelemetryStore } from '../storage/telemetry.ts';
 import { bucketSecondsFor } from '../storage/telemetry.ts';
@@ -89,7 +90,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
   const settings: WorkerSettings = {
     config: deps.config,
     logLevel: log.level,
-    lowBatteryPercent: deps.lowBatteryPercent ?? 20,
+    lowBatteryPercent: deps.lowBatteryPercent ?? DEFAULT_LOW_BATTERY_PERCENT,
     batching: deps.batching ?? (deps.config.databaseUrl || deps.config.influx ? {} : { maxBatch: 500 }),
   };
   const queue: TelemetryMessage[] = [];
