@@ -94,6 +94,19 @@ export function createNotifier(deps: NotifierDeps) {
   const cap = deps.cap ?? defaultContactCap;
   const at = (ms: number) => new Date(Date.parse(now()) + ms).toISOString();
 
+  /** Moves a pending row's `next_attempt_at` from `from` to `to` unless someone moved it first (a claim,
+   *  its renewal or its return); true if this call moved it. */
+  async function moveDue(id: string, from: string | null, to: string | null): Promise<boolean> {
+    const r = await db
+      .updateTable('notifications')
+      .set({ next_attempt_at: to })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** Offers one attempt of a claimed row (its `next_attempt_at` is `lease`); false if the sender is full. */
   function offer(row: NotificationsTable, lease: string, first: boolean, secret: () => Promise<string | undefined>): boolean {
     const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
@@ -107,14 +120,7 @@ export function createNotifier(deps: NotifierDeps) {
         // Renew the claim now that a slot is free: if the lease ran out while this waited, another
         // instance may have taken the row, and then it is theirs.
         const renewed = at(LEASE_MS);
-        const r = await db
-          .updateTable('notifications')
-          .set({ next_attempt_at: renewed })
-          .where('id', '=', row.id)
-          .where('state', '=', 'pending')
-          .where('next_attempt_at', '=', held)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) !== 1) return 'skipped';
+        if (!(await moveDue(row.id, held, renewed))) return 'skipped';
         held = renewed;
         return channel.send(
           { id: row.id, alarmId: row.alarm_id, level: row.level, target: row.target, body: row.payload, secret: await secret() },
@@ -337,36 +343,18 @@ export function createNotifier(deps: NotifierDeps) {
         if (!sender.accepts(channel.endpoint(row.target), false)) {
           // Its endpoint already has as many retries waiting as it may: look again a little later,
           // so that the next sweep reaches other endpoints' rows (no attempt is counted).
-          await db
-            .updateTable('notifications')
-            .set({ next_attempt_at: at(ENDPOINT_BUSY_MS) })
-            .where('id', '=', row.id)
-            .where('state', '=', 'pending')
-            .where('next_attempt_at', '=', row.next_attempt_at)
-            .execute();
+          await moveDue(row.id, row.next_attempt_at, at(ENDPOINT_BUSY_MS));
           continue;
         }
         // Claim it first: of several instances finding the same row due, one sends.
         const lease = at(LEASE_MS);
-        const claimed = await db
-          .updateTable('notifications')
-          .set({ next_attempt_at: lease })
-          .where('id', '=', row.id)
-          .where('state', '=', 'pending')
-          .where('next_attempt_at', '=', row.next_attempt_at)
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) !== 1) continue;
+        if (!(await moveDue(row.id, row.next_attempt_at, lease))) continue;
         // Read from the policy (cached) at each retry: a map of secrets per row grew with every row
         // the sender refused or another instance took.
         const secret = async () => (await policyFor(row.alarm_id)).webhookSecret;
         if (!offer(row, lease, false, secret)) {
           // Full after all: give the claim back so a later sweep (here or elsewhere) takes it.
-          await db
-            .updateTable('notifications')
-            .set({ next_attempt_at: row.next_attempt_at })
-            .where('id', '=', row.id)
-            .where('next_attempt_at', '=', lease)
-            .execute();
+          await moveDue(row.id, lease, row.next_attempt_at);
           if (sender.retryRoom() === 0) break;
         }
       }
