@@ -215,7 +215,7 @@ export function createIngest(deps: IngestDeps) {
     // A caregiver's presence at the resident marks their open alarms "on site": escalation pauses.
     for (const c of caregiverAt.splice(0)) {
       for (const a of await deps.alarms.list({ open: true, residentId: c.residentId })) {
-        if (!a.onSiteBy) await engine.markOnSite(a.id, c.by.slice(0, 64)).catch(() => undefined);
+        if (!a.onSiteBy) await engine.markOnSite(a.id, c.by).catch(() => undefined);
       }
     }
     // Counted after the commit: a rolled-back attempt must not count.
