@@ -97,26 +97,12 @@ export async function buildHttpApp(
   // their tests, escalation chains) changes what ingest and the alarm engine hold in their caches,
   // here and on every other instance. Alarm actions, logins and receipts do not.
   const gatewaySites = createGatewaySites(ctx.registry, (err) => logger.error({ err }, 'reading gateway sites for the feed failed'));
-  // A new gateway's site is read at once, but at most once a second: registering thousands of
-  // gateways in a row must not read the whole gateway table for each (it made registration O(n²)).
-  let gatewaySitesReadAt = 0;
-  let gatewaySitesTimer: NodeJS.Timeout | null = null;
-  const readGatewaySites = () => {
-    gatewaySitesTimer = null;
-    gatewaySitesReadAt = Date.now();
-    gatewaySites.refresh().catch((err: unknown) => logger.error({ err }, 'reading gateway sites for the feed failed'));
-  };
-  app.addHook('onClose', async () => {
-    if (gatewaySitesTimer) clearTimeout(gatewaySitesTimer);
-  });
+  app.addHook('onClose', async () => gatewaySites.close());
   app.addHook('onResponse', async (req, reply) => {
     const url = req.routeOptions.url ?? '';
     if (req.method !== 'GET' && reply.statusCode < 400 && REGISTRY_ROUTE.test(url)) {
       ctx.onRegistryChanged();
-      if (!url.startsWith('/api/v1/gateways') || gatewaySitesTimer) return;
-      const wait = gatewaySitesReadAt + 1000 - Date.now();
-      if (wait <= 0) readGatewaySites();
-      else gatewaySitesTimer = setTimeout(readGatewaySites, wait);
+      if (url.startsWith('/api/v1/gateways')) gatewaySites.changed();
     }
   });
   if (ctx.exposure.apiDocs) {

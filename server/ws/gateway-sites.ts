@@ -29,8 +29,29 @@ export function createGatewaySites(
     return running;
   }
 
+  // A gateway was registered or changed: read at once, but at most once a second (registering
+  // thousands in a row must not read the whole gateway table for each: O(n²)).
+  let timer: NodeJS.Timeout | null = null;
+  function changed(): void {
+    if (timer) return;
+    const wait = lastRefresh + 1_000 - now();
+    if (wait <= 0) refresh().catch(onError);
+    else {
+      timer = setTimeout(() => {
+        timer = null;
+        refresh().catch(onError);
+      }, wait);
+      timer.unref();
+    }
+  }
+
   return {
     refresh,
+    changed,
+    close() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
     /** The gateway's site, or undefined while it is not known (a read is started, rate-limited). */
     siteOf(gatewayId: string): string | undefined {
       const site = sites.get(gatewayId);

@@ -60,4 +60,27 @@ describe('gateway sites for the live feed', () => {
     expect(errors).toHaveLength(1);
     expect(sites.siteOf('gw-x')).toBeUndefined();
   });
+
+  it('a registry change reads at once, then at most once a second however many follow', async () => {
+    let now = 10_000;
+    const { state, registry } = fakeRegistry([{ id: 'gw-a', siteId: 'site-a' }]);
+    const sites = createGatewaySites(
+      registry,
+      (err) => {
+        throw err;
+      },
+      { now: () => now },
+    );
+    sites.changed(); // nothing read yet: at once
+    await Promise.resolve();
+    expect(state.reads).toBe(1);
+    state.gateways.push({ id: 'gw-b', siteId: 'site-b' });
+    for (let i = 0; i < 1000; i++) sites.changed(); // a burst of registrations: one read, later
+    expect(state.reads).toBe(1);
+    now += 1_000;
+    await new Promise((r) => setTimeout(r, 1_050));
+    expect(state.reads).toBe(2);
+    expect(sites.siteOf('gw-b')).toBe('site-b');
+    sites.close();
+  });
 });
