@@ -46,7 +46,9 @@ export interface PoisonPolicyOptions {
  * Whether an event that failed on its own is left unconfirmed for the gateway to resend, or
  * confirmed as rejected so it is not resent forever. A failure in our own code (a TypeError, a
  * RangeError) would fail again: refused at once. A database error might pass next time: the
- * event gets `maxAttempts` deliveries, then is refused. Bounded memory per gateway and overall.
+ * event gets `maxAttempts` deliveries, then is refused. Memory is bounded overall, not per gateway:
+ * a gateway with many failing events can push out another's counts, whose events are then resent
+ * a few more times (never lost).
  */
 export function createPoisonPolicy(opts: PoisonPolicyOptions = {}) {
   const maxAttempts = opts.maxAttempts ?? 3;
