@@ -13,6 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { gatewayTopic } from '../protocol/index.ts';
 import { api, constantRate, histogram, metric, startServerProcess, waitUntil } from './lib.ts';
+import { registerSite } from './phases/common.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string' }, points: { type: 'string' }, calls: { type: 'string' } },
@@ -24,24 +25,10 @@ const callRate = Number(values.calls ?? 50);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-tloop-'));
 const server = await startServerProcess(dataDir);
 try {
-  const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
-    username: 'admin',
-    password: 'bench-admin-password',
-  });
-  const site = await api<{ id: string }>(
-    server.url,
-    'POST',
-    '/api/v1/sites',
-    { name: 'Loop', kind: 'nursing_home', timezone: 'UTC' },
-    token,
-  );
-  const gateways: Array<{ id: string; secret: string; client?: MqttClient }> = [];
-  for (let i = 0; i < 4; i += 1) {
-    gateways.push(await api(server.url, 'POST', '/api/v1/gateways', { siteId: site.id, name: `g${i}` }, token));
-  }
+  const { token, siteId, gateways } = await registerSite(server, 4);
   // Calls come from 20 registered buttons (pressed in turn; each press after the first raises the
   // open alarm's count), so no budget for unknown devices applies.
-  const resident = await api<{ id: string }>(server.url, 'POST', '/api/v1/residents', { siteId: site.id, name: 'R', room: '1' }, token);
+  const resident = await api<{ id: string }>(server.url, 'POST', '/api/v1/residents', { siteId, name: 'R', room: '1' }, token);
   const BUTTONS = 20;
   for (let b = 0; b < BUTTONS; b += 1) {
     await api(
@@ -81,7 +68,7 @@ try {
       value: 60 + ((i + k) % 30),
       ts,
     }));
-    gw?.client?.publish(gatewayTopic(site.id, gw.id, 'telemetry'), JSON.stringify({ v: 1, ts, points }), { qos: 1 });
+    gw?.client?.publish(gatewayTopic(siteId, gw.id, 'telemetry'), JSON.stringify({ v: 1, ts, points }), { qos: 1 });
   });
   await new Promise((r) => setTimeout(r, 500));
   await metric(server.url, 'nodejs_eventloop_lag_p99_seconds'); // resets the histogram
@@ -90,7 +77,7 @@ try {
     const device = `c-${i % BUTTONS}`;
     sentAt.set(`${device}#${Math.floor(i / BUTTONS) + 1}`, at);
     caller.client.publish(
-      gatewayTopic(site.id, caller.id, 'events'),
+      gatewayTopic(siteId, caller.id, 'events'),
       JSON.stringify({ v: 1, id: `a-${i}`, seq: i + 1, ts: new Date().toISOString(), device, type: 'call' }),
       { qos: 1 },
     );
