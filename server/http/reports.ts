@@ -98,9 +98,7 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
         ])
         .limit(200_000)
         .execute();
-      const alarms = (await ctx.alarms.getMany(rows.map((r) => r.id))).filter(
-        (a) => req.access.canSeeAlarm(a) && (!q.siteId || a.siteId === q.siteId),
-      );
+      const alarms = (await ctx.alarms.getMany(rows.map((r) => r.id))).filter((a) => req.access.canSeeAlarm(a));
       const sites = [...groupBySite(alarms)].map(([siteId, list]) => ({ siteId, ...responseKpis(list) }));
       // Per shift: the alarms raised inside a shift, in the area it covers.
       const shiftRows = (await ctx.shifts.list({ siteId: q.siteId })).filter(
