@@ -15,7 +15,9 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Outbox } from '../gateway/outbox/outbox.ts';
 import { createUplink, type Uplink } from '../gateway/uplink/uplink.ts';
-import { api, freePort, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
+import { busiestWindow } from '../test/helpers/spread.ts';
+import { freePort, type ServerProc, startServerProcess, waitUntil } from './lib.ts';
+import { registerSite } from './phases/common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,16 +50,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while ((sorted[i] as number) - (sorted[j] as number) >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
-
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-reconnect-'));
 const env = {
   CARE_HTTP_PORT: String(await freePort()),
@@ -68,27 +60,11 @@ const env = {
   CARE_MQTT_MAX_PENDING_PER_ADDRESS: '1000',
 };
 let server: ServerProc = await startServerProcess(dataDir, env, 300_000);
-const { token } = await api<{ token: string }>(server.url, 'POST', '/api/v1/auth/login', {
-  username: 'admin',
-  password: 'bench-admin-password',
-});
-const site = await api<{ id: string }>(
-  server.url,
-  'POST',
-  '/api/v1/sites',
-  { name: 'Reconnect', kind: 'nursing_home', timezone: 'UTC' },
-  token,
-);
 // Never leave a server behind, whatever ends this run.
 process.on('exit', () => server.child.kill('SIGKILL'));
 say(`server up; registering ${N} gateways`);
-const gateways: Array<{ id: string; secret: string }> = [];
-for (let i = 0; i < N; i += 8) {
-  const batch = Array.from({ length: Math.min(8, N - i) }, (_, k) =>
-    api<{ id: string; secret: string }>(server.url, 'POST', '/api/v1/gateways', { siteId: site.id, name: `r${i + k}` }, token),
-  );
-  gateways.push(...(await Promise.all(batch)));
-}
+const site = await registerSite(server, N, 8);
+const gateways = site.gateways;
 
 const backAt = new Map<string, number>();
 let attempts = 0;
@@ -97,7 +73,7 @@ const uplinks: Uplink[] = gateways.map((g) =>
   createUplink(
     {
       url: server.mqttUrl,
-      siteId: site.id,
+      siteId: site.siteId,
       gatewayId: g.id,
       secret: g.secret,
       ...(fixed ? { backoff: { baseMs: 2000, capMs: 2000, random: () => 1 - Number.EPSILON } } : {}),

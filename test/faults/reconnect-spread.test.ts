@@ -9,6 +9,7 @@ import type { Alarm } from '../../protocol/index.ts';
 import { connectGateway } from '../../simulators/direct.ts';
 import { quietLogger, registerSite, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { freePort } from '../helpers/processes.ts';
+import { busiestWindow } from '../helpers/spread.ts';
 
 const N = 50;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -16,22 +17,24 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-/** The most times that fall in any window of `windowMs`. */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while ((sorted[i] as number) - (sorted[j] as number) >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
+/** A server on a fixed MQTT port, so that `restart()` brings it back on the same port and data. */
+async function restartableServer(): Promise<{ server: TestServer; restart(): Promise<TestServer> }> {
+  const dataDir = tempDir();
+  const env = { CARE_MQTT_PORT: String(await freePort()) };
+  return {
+    server: await startTestServer(dataDir, { env }),
+    async restart() {
+      const server = await startTestServer(dataDir, { env });
+      cleanups.push(() => server.stop());
+      return server;
+    },
+  };
 }
 
 describe('uplink reconnect after a server restart', () => {
   it(`${N} uplinks that lost the server together come back spread out, not in one window`, { timeout: 240_000 }, async () => {
-    const dataDir = tempDir();
-    const env = { CARE_MQTT_PORT: String(await freePort()) };
-    let server: TestServer = await startTestServer(dataDir, { env });
+    const restartable = await restartableServer();
+    let server = restartable.server;
     const site = await registerSite(server, []);
     const gateways: Array<{ id: string; secret: string }> = [];
     for (let i = 0; i < N; i++) {
@@ -73,8 +76,7 @@ describe('uplink reconnect after a server restart', () => {
     const retriesSince = (id: string, t: number) => (attempts.get(id) ?? []).filter((a) => a >= t).length;
     await waitFor(() => gateways.every((g) => retriesSince(g.id, stoppedAt) >= 3), 'three failed retries each', 90_000);
 
-    server = await startTestServer(dataDir, { env });
-    cleanups.push(() => server.stop());
+    server = await restartable.restart();
     await waitFor(() => uplinks.every((u) => u.connected), 'every uplink back', 120_000);
 
     // The attempt that got each uplink back: its last one before its new connection.
@@ -92,9 +94,8 @@ describe('uplink reconnect after a server restart', () => {
   it('a call accepted while the uplink waits out a long backoff step goes out within seconds of the server coming back', {
     timeout: 120_000,
   }, async () => {
-    const dataDir = tempDir();
-    const env = { CARE_MQTT_PORT: String(await freePort()) };
-    let server: TestServer = await startTestServer(dataDir, { env });
+    const restartable = await restartableServer();
+    let server = restartable.server;
     const site = await registerSite(server);
     const outbox = openOutbox(tempDir('care-outbox-'));
     // Every backoff step is about a minute: without the wake-up the call would wait that long.
@@ -117,8 +118,7 @@ describe('uplink reconnect after a server restart', () => {
     await waitFor(() => uplink.connected, 'uplink connected', 30_000);
     await server.stop();
     await waitFor(() => !uplink.connected, 'uplink lost', 30_000);
-    server = await startTestServer(dataDir, { env });
-    cleanups.push(() => server.stop());
+    server = await restartable.restart();
 
     outbox.appendEvent('call-after-restart', (seq) =>
       JSON.stringify({ v: 1, id: 'call-after-restart', seq, ts: new Date().toISOString(), device: 'btn-203', type: 'call' }),
@@ -135,9 +135,8 @@ describe('uplink reconnect after a server restart', () => {
   it('a simulator gateway (load runs) reconnects by itself after a server restart and its events are confirmed again', {
     timeout: 120_000,
   }, async () => {
-    const dataDir = tempDir();
-    const env = { CARE_MQTT_PORT: String(await freePort()) };
-    let server: TestServer = await startTestServer(dataDir, { env });
+    const restartable = await restartableServer();
+    let server = restartable.server;
     const site = await registerSite(server);
     const lost: string[] = [];
     const gw = await connectGateway(
@@ -149,8 +148,7 @@ describe('uplink reconnect after a server restart', () => {
     await gw.waitCommitted([before.id], 20_000);
     await server.stop();
     await waitFor(() => lost.length > 0, 'connection lost', 30_000);
-    server = await startTestServer(dataDir, { env });
-    cleanups.push(() => server.stop());
+    server = await restartable.restart();
     // Resolves once the reconnected client has the PUBACK; the confirmation needs the cmd subscription back.
     const after = await gw.sendEvent({ device: 'bed-203', type: 'bed_exit' });
     await gw.waitCommitted([after.id], 40_000);
