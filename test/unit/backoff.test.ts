@@ -4,17 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBackoff, fullJitterDelay, UPLINK_BACKOFF } from '../../protocol/backoff.ts';
-
-/** The most delays that fall in any window of `windowMs`. */
-function busiestWindow(delays: number[], windowMs: number): number {
-  const sorted = [...delays].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while ((sorted[i] as number) - (sorted[j] as number) >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
+import { busiestWindow } from '../helpers/spread.ts';
 
 describe('full-jitter backoff', () => {
   it('never waits less than 0 or as long as min(cap, base * 2^attempt)', () => {
