@@ -205,12 +205,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
   };
 
-  const depth = () => {
+  /** The status carries no depth while the outbox cannot be read. */
+  const depth = (): { outboxDepth?: number } => {
     try {
-      return outbox.depth().events;
+      return { outboxDepth: outbox.depth().events };
     } catch (err) {
       health.failed('read', err);
-      return undefined;
+      return {};
     }
   };
   const status = (): GatewayStatus => ({
@@ -223,10 +224,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(d.battery !== undefined ? { battery: Math.max(0, Math.min(100, d.battery)) } : {}),
       ...(d.fault ? { fault: d.fault.slice(0, 200) } : {}),
     })),
-    ...(() => {
-      const d = depth();
-      return d === undefined ? {} : { outboxDepth: d };
-    })(),
+    ...depth(),
     faults: health.writable ? [] : [OUTBOX_UNWRITABLE],
   });
 
