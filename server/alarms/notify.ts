@@ -243,7 +243,7 @@ export function createNotifier(deps: NotifierDeps) {
     if (c.kind === 'webhook' && row.next_attempt_at) {
       if (!offer(row, row.next_attempt_at, true, async () => policy.webhookSecret)) {
         // The sender is full: the row is due at once, and the retry sweep offers it when there is room.
-        await db.updateTable('notifications').set({ next_attempt_at: now() }).where('id', '=', row.id).execute();
+        await moveDue(row.id, row.next_attempt_at, now());
         log.warn({ alarmId: alarm.id, notificationId: row.id }, 'sender full; notification left for the retry sweep');
       }
     }
