@@ -136,5 +136,8 @@ describe('report scope', () => {
     const r = await report();
     expect(r.status).toBe(200);
     expect(r.body.all.alarms).toBe(before + 1);
+    // An administrator asking for one site gets that site's figures, whatever the other site holds.
+    const forSite = await server.api<{ all: { alarms: number } }>('GET', `/api/v1/reports/response?siteId=${site.siteId}`);
+    expect(forSite.body.all.alarms).toBe(before + 1);
   }, 120_000);
 });
