@@ -54,19 +54,21 @@ async function caregiverOf(server: TestServer, site: DemoSite, username: string)
   return login.body.token;
 }
 
+/** Two sites on `server`, a fall detector's and a call button's, each with its gateway connected. */
+async function twoGateways(server: TestServer) {
+  const first = await registerSite(server, [{ id: 'radar-a', kind: 'fall_detector' }]);
+  const second = await registerSite(server, [{ id: 'btn-b', kind: 'call_button' }]);
+  return { a: await gatewayClient(server, first), b: await gatewayClient(server, second) };
+}
+
 describe('one event that cannot be stored never costs another gateway its events', () => {
   let server: TestServer;
-  let hostile: DemoSite;
-  let victim: DemoSite;
   let a: Awaited<ReturnType<typeof gatewayClient>>;
   let b: Awaited<ReturnType<typeof gatewayClient>>;
 
   beforeAll(async () => {
     server = await startTestServer();
-    hostile = await registerSite(server, [{ id: 'radar-a', kind: 'fall_detector' }]);
-    victim = await registerSite(server, [{ id: 'btn-b', kind: 'call_button' }]);
-    a = await gatewayClient(server, hostile);
-    b = await gatewayClient(server, victim);
+    ({ a, b } = await twoGateways(server));
   }, 60_000);
   afterAll(async () => {
     await a?.client.endAsync();
@@ -303,17 +305,12 @@ describe.each([
 
 describe('event ids are de-duplicated per gateway', () => {
   let server: TestServer;
-  let first: DemoSite;
-  let second: DemoSite;
   let a: Awaited<ReturnType<typeof gatewayClient>>;
   let b: Awaited<ReturnType<typeof gatewayClient>>;
 
   beforeAll(async () => {
     server = await startTestServer();
-    first = await registerSite(server, [{ id: 'radar-a', kind: 'fall_detector' }]);
-    second = await registerSite(server, [{ id: 'btn-b', kind: 'call_button' }]);
-    a = await gatewayClient(server, first);
-    b = await gatewayClient(server, second);
+    ({ a, b } = await twoGateways(server));
   }, 60_000);
   afterAll(async () => {
     await a?.client.endAsync();
