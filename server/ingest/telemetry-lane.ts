@@ -2,7 +2,7 @@
 // copies the payload into a bounded queue and hands chunks to the telemetry worker thread
 // (telemetry-worker.ts), which decodes, stores and prunes. What comes back is small: the alarms
 // readings ask for (vitals, low battery), the devices heard, counts. When the queue is full the
-// oldest telemetry is shed and counted (events never come here). A worker that dies is logged
+// fullest gateway's oldest telemetry is shed and counted (events never come here). A worker that dies is logged
 // and restarted with backoff; alarms never wait for it. Chart queries run on the main thread
 // against the store directly (reads do not take SQLite's write lock).
 import type { Worker } from 'node:worker_threads';
@@ -12,6 +12,7 @@ import type { ServerConfig } from '../config.ts';
 import type { BatchingOptions, TelemetryBackend, TelemetryPoint, TelemetryStatus, TelemetryStore } from '../storage/telemetry.ts';
 import { bucketSecondsFor } from '../storage/telemetry.ts';
 import { startTsWorker } from '../ts-worker.ts';
+import { createTelemetryQueue } from './telemetry-queue.ts';
 import type { TelemetryFindings, TelemetryMessage } from './telemetry-reader.ts';
 
 export interface WorkerSettings {
@@ -93,8 +94,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
     lowBatteryPercent: deps.lowBatteryPercent ?? DEFAULT_LOW_BATTERY_PERCENT,
     batching: deps.batching ?? (deps.config.databaseUrl || deps.config.influx ? {} : { maxBatch: 500 }),
   };
-  const queue: TelemetryMessage[] = [];
-  let queuedBytes = 0;
+  const queue = createTelemetryQueue({ maxMessages: opts.maxQueued, maxBytes: opts.maxQueuedBytes });
   let worker: Worker | null = null;
   let ready = false;
   let closing = false;
@@ -205,8 +205,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
 
   function pump() {
     while (worker && ready && inFlight.size < opts.inFlight && queue.length > 0) {
-      const messages = queue.splice(0, opts.chunk);
-      for (const m of messages) queuedBytes -= m.payload.byteLength;
+      const messages = queue.take(opts.chunk);
       seq += 1;
       inFlight.set(seq, messages.length);
       const msg: ToWorker = { type: 'chunk', seq, messages };
@@ -242,20 +241,16 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
     submit(siteId, gatewayId, topic, payload) {
       // A compact copy: the broker's buffer may be a slice of a larger read buffer.
       const copy = new Uint8Array(payload);
-      queue.push({ siteId, gatewayId, topic, payload: copy });
-      queuedBytes += copy.byteLength;
-      let dropped = 0;
-      while (queue.length > opts.maxQueued || (queuedBytes > opts.maxQueuedBytes && queue.length > 1)) {
-        const old = queue.shift() as TelemetryMessage;
-        queuedBytes -= old.payload.byteLength;
-        dropped += 1;
-      }
+      const dropped = queue.push({ siteId, gatewayId, topic, payload: copy });
       if (dropped > 0) {
         shed += dropped;
         shedUnwarned += dropped;
         deps.onShed(dropped, 'queue_full');
         if (Date.now() - lastShedWarning >= SHED_WARNING_MS) {
-          log.warn({ shed: shedUnwarned, shedTotal: shed, queued: queue.length }, 'telemetry queue full; oldest telemetry shed');
+          log.warn(
+            { shed: shedUnwarned, shedTotal: shed, queued: queue.length },
+            "telemetry queue full; the fullest gateway's oldest telemetry shed",
+          );
           shedUnwarned = 0;
           lastShedWarning = Date.now();
         }
