@@ -191,7 +191,7 @@ for (const { name, withRedis } of layouts)
           await r.connect();
           return (await r.lrange('will', 0, -1)).filter((k) => k.endsWith(`:${encodeURIComponent(clientId)}`));
         } finally {
-          r.disconnect();
+          await r.quit().catch(() => r.disconnect());
         }
       };
       const willOnA = withRedis
