@@ -1,21 +1,11 @@
 // The signed-in session (token and user) in sessionStorage, so it ends with the tab, and the
 // language choice in localStorage, so a wall screen keeps it across restarts.
+import type { LoginAnswer, User } from '../../protocol/api.ts';
 import { type Lang, parseLang } from './lib/i18n.ts';
 
-export interface User {
-  id: string;
-  username: string;
-  role: string;
-  displayName: string | null;
-  siteId: string | null;
-  residentId: string | null;
-}
-
-export interface Session {
-  token: string;
-  expiresAt: string;
-  user: User;
-}
+export type { User };
+/** What POST /api/v1/auth/login answers, kept for the tab's life. */
+export type Session = LoginAnswer;
 
 const SESSION_KEY = 'care.session';
 const LANG_KEY = 'care.lang';

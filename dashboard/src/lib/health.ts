@@ -1,17 +1,11 @@
 // A device's health for overview tiles, merged from the registry (GET /devices: lastSeen, battery),
 // the live feed (device_status) and open technical alarms (device_offline, device_fault).
+import type { Device } from '../../../protocol/api.ts';
 import type { Alarm } from '../../../protocol/schemas.ts';
 import type { StatusEntry } from './feed-state.ts';
 
-export interface RegistryDevice {
-  id: string;
-  gatewayId: string;
-  kind: string;
-  residentId: string | null;
-  room: string | null;
-  lastSeen: string | null;
-  battery: number | null;
-}
+/** What the tiles read of a device as GET /devices answers it (protocol/api.ts). */
+export type RegistryDevice = Pick<Device, 'id' | 'gatewayId' | 'kind' | 'residentId' | 'room' | 'lastSeen' | 'battery'>;
 
 export type DeviceCondition = 'online' | 'offline' | 'fault' | 'unknown';
 

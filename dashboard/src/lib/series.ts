@@ -1,12 +1,8 @@
 // Telemetry points -> chart series: grouped by metric, sorted by time, in uPlot's aligned form
 // (x in Unix seconds). Also the time windows the resident page offers.
+import type { TelemetryPoint } from '../../../protocol/api.ts';
 
-export interface TelemetryPoint {
-  ts: string;
-  metric: string;
-  value: number;
-  device: string;
-}
+export type { TelemetryPoint };
 
 export const RANGES = { '1h': 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 } as const;
 export type RangeKey = keyof typeof RANGES;

@@ -1,28 +1,3 @@
-// Shapes of the registry answers the pages read (server/http/registry.ts).
-import type { RegistryDevice } from '../lib/health.ts';
-
-export interface Site {
-  id: string;
-  name: string;
-  kind: string;
-  timezone: string;
-}
-
-export interface Resident {
-  id: string;
-  siteId: string;
-  name: string;
-  room: string;
-  bed: string | null;
-  settings: unknown;
-}
-
-export interface Gateway {
-  id: string;
-  siteId: string;
-  name: string;
-  state: string;
-  lastSeen: string | null;
-}
-
-export type Device = RegistryDevice;
+// Shapes of the registry answers the pages read: the server's own response schemas
+// (protocol/api.ts), as types only, so the bundle carries no TypeBox.
+export type { Device, Gateway, Resident, Site } from '../../../protocol/api.ts';
