@@ -2,6 +2,7 @@
 // one stops the process with a message naming it.
 import fs from 'node:fs';
 import path from 'node:path';
+import { CHANNELS_ENV_HELP, type ChannelsConfig, loadChannelsConfig } from './channels/config.ts';
 
 export interface ServerConfig {
   httpPort: number;
@@ -51,6 +52,8 @@ export interface ServerConfig {
   notifyCapWindowMs: number;
   /** What is served without a login: /metrics, the API docs, the dashboard's source map. */
   exposure: Exposure;
+  /** Web Push and SMS (server/channels/config.ts reads its own keys). */
+  channels: ChannelsConfig;
 }
 
 export interface Exposure {
@@ -128,7 +131,8 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_INFLUX_DATABASE  InfluxDB 1.x database (created if missing, with a retention policy)
   CARE_INFLUX_USERNAME, CARE_INFLUX_PASSWORD  InfluxDB 1.x credentials [none]
   CARE_INFLUX_TOKEN, CARE_INFLUX_ORG, CARE_INFLUX_BUCKET  InfluxDB 2.x/3.x (all three; the
-                        bucket's own retention applies)`;
+                        bucket's own retention applies)
+${CHANNELS_ENV_HELP}`;
 
 export class ConfigError extends Error {}
 
@@ -297,7 +301,14 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   if (metricsToken !== null && (metricsToken.length < 16 || metricsToken.length > 200 || /\s/.test(metricsToken)))
     throw new ConfigError('CARE_METRICS_TOKEN: must be 16-200 characters without spaces');
   const bindHost = env.CARE_BIND_HOST || '0.0.0.0';
+  let channels: ChannelsConfig;
+  try {
+    channels = loadChannelsConfig(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   return {
+    channels,
     influx,
     telemetryRetentionDays: retention,
     notifyCapPerContact: positive('CARE_NOTIFY_CAP_PER_CONTACT', 10),
