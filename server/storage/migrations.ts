@@ -330,6 +330,61 @@ migrations['0016_health_probe_and_commissioning_grace'] = {
   },
 };
 
+migrations['0018_response_tokens'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('response_tokens')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('alarm_id', 'text', (c) => c.notNull())
+      .addColumn('level', 'integer', (c) => c.notNull())
+      .addColumn('contact_index', 'integer')
+      .addColumn('contact_kind', 'text', (c) => c.notNull())
+      .addColumn('contact_target', 'text', (c) => c.notNull())
+      .addColumn('contact_name', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('acted_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createIndex('response_tokens_by_alarm').on('response_tokens').columns(['alarm_id']).execute();
+    await db.schema.createIndex('response_tokens_by_expiry').on('response_tokens').columns(['expires_at']).execute();
+  },
+};
+
+migrations['0017_areas_and_roles'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('areas')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('parent_id', 'text')
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('areas_by_parent').on('areas').column('parent_id').execute();
+    await db.schema
+      .createTable('resident_contacts')
+      .addColumn('resident_id', 'text', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('relation', 'text', (c) => c.notNull())
+      .addColumn('phone', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text')
+      .addPrimaryKeyConstraint('resident_contacts_pkey', ['resident_id', 'position'])
+      .execute();
+    await db.schema.createIndex('resident_contacts_by_user').on('resident_contacts').column('user_id').execute();
+    for (const col of ['area_id', 'address', 'grid_worker_id'])
+      await db.schema.alterTable('sites').addColumn(col, 'text').execute();
+    for (const col of ['lat', 'lon']) await db.schema.alterTable('sites').addColumn(col, 'double precision').execute();
+    await db.schema.createIndex('sites_by_area').on('sites').column('area_id').execute();
+    await db.schema.createIndex('sites_by_grid_worker').on('sites').column('grid_worker_id').execute();
+    for (const col of ['phone', 'area_id']) await db.schema.alterTable('users').addColumn(col, 'text').execute();
+    // A responder sees the alarms escalated to them: notifications by contact and alarm.
+    await db.schema.createIndex('notifications_by_target_alarm').on('notifications').columns(['channel', 'target', 'alarm_id']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

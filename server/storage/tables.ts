@@ -6,11 +6,15 @@ export interface UsersTable {
   id: string;
   username: string;
   password_hash: string;
-  role: 'admin' | 'nurse_lead' | 'caregiver' | 'family';
+  role: 'admin' | 'nurse_lead' | 'caregiver' | 'family' | 'centre_operator' | 'grid_worker' | 'responder';
   display_name: string | null;
   site_id: string | null;
   resident_id: string | null;
   created_at: string;
+  /** E.164, for SMS to this person; null: none. */
+  phone?: string | null;
+  /** A centre operator's area (they see every home in it and below). */
+  area_id?: string | null;
 }
 
 export interface SessionsTable {
@@ -28,6 +32,13 @@ export interface SitesTable {
   created_at: string;
   /** How long a registered gateway or device may stay unheard beyond its silence limit; null: the default. */
   commissioning_grace_seconds?: number | null;
+  /** Where in the areas tree the site is (a community, usually); null: not placed. */
+  area_id?: string | null;
+  /** A family bed's address, map position and the grid worker (a user id) responsible for it. */
+  address?: string | null;
+  lat?: number | null;
+  lon?: number | null;
+  grid_worker_id?: string | null;
 }
 
 export interface ResidentsTable {
@@ -202,7 +213,45 @@ export interface HealthProbeTable {
   writes: number;
 }
 
+/** Response links (server/respond/tokens.ts): only the token's SHA-256 is kept. */
+export interface ResponseTokensTable {
+  token_hash: string;
+  alarm_id: string;
+  level: number;
+  contact_index: number | null;
+  contact_kind: string;
+  contact_target: string;
+  contact_name: string;
+  state: 'issued' | 'accepted' | 'declined' | 'on_site' | 'resolved';
+  created_at: string;
+  expires_at: string;
+  acted_at: string | null;
+  revoked_at: string | null;
+}
+
+/** District -> street -> community: the tree a centre operator's view covers. */
+export interface AreasTable {
+  id: string;
+  parent_id: string | null;
+  kind: 'district' | 'street' | 'community';
+  name: string;
+  created_at: string;
+}
+
+/** A resident's family contacts, in the order they are called. */
+export interface ResidentContactsTable {
+  resident_id: string;
+  position: number;
+  name: string;
+  relation: string;
+  phone: string;
+  /** Their family login, when they have one. */
+  user_id: string | null;
+}
+
 export interface Database {
+  areas: AreasTable;
+  resident_contacts: ResidentContactsTable;
   counters: CountersTable;
   users: UsersTable;
   sessions: SessionsTable;
@@ -221,4 +270,5 @@ export interface Database {
   pending_alarms: PendingAlarmsTable;
   test_schedules: TestSchedulesTable;
   health_probe: HealthProbeTable;
+  response_tokens: ResponseTokensTable;
 }
