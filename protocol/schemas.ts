@@ -16,6 +16,10 @@ export const EVENT_TYPES = [
   'low_battery',
   'tamper',
   'device_fault',
+  // Home safety sensors (smoke, combustible gas, water on the floor).
+  'smoke',
+  'gas',
+  'water_leak',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -30,10 +34,25 @@ export const METRICS = [
   'battery',
   'rssi',
   'presence',
+  // GPS watches (server/watch): decimal degrees, WGS-84 as the watch reports it.
+  'latitude',
+  'longitude',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
-export const DEVICE_KINDS = ['fall_detector', 'bed_sensor', 'call_button', 'door_sensor', 'vitals_monitor', 'presence_sensor'] as const;
+export const DEVICE_KINDS = [
+  'fall_detector',
+  'bed_sensor',
+  'call_button',
+  'door_sensor',
+  'vitals_monitor',
+  'presence_sensor',
+  // A GPS watch or pendant reaching the server directly (DESIGN.md 3.10); its id is its IMEI.
+  'gps_watch',
+  'smoke_detector',
+  'gas_detector',
+  'leak_sensor',
+] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export const Id = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
@@ -153,6 +172,9 @@ export const ALARM_TYPES = [
   'no_caregiver',
   // Past a gateway's budget of unregistered devices with open alarms: one summary per gateway.
   'unregistered_devices',
+  'smoke',
+  'gas',
+  'water_leak',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const PRIORITIES = ['high', 'medium', 'low'] as const;

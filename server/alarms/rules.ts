@@ -62,6 +62,11 @@ function evaluateRules(ctx: EventContext): AlarmRequest[] {
       const beyond = !Number.isFinite(reported) || reported >= settings.inactivityMinutes;
       return beyond ? [{ kind: 'raise', type: 'inactivity', priority: 'medium' }] : [];
     }
+    // Home safety: fire, gas or water is a danger to the resident now, whatever the hour.
+    case 'smoke':
+    case 'gas':
+    case 'water_leak':
+      return [{ kind: 'raise', type: event.type, priority: 'high' }];
     case 'low_battery':
     case 'tamper':
     case 'device_fault':

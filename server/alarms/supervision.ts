@@ -17,6 +17,12 @@ export const DEVICE_SILENCE_SECONDS: Record<DeviceKind, number> = {
   bed_sensor: 60 * 60,
   door_sensor: 24 * 3600,
   call_button: 24 * 3600,
+  // A watch sends a keep-alive (LK) every few minutes while it has a network; an hour allows for lifts and basements.
+  gps_watch: 60 * 60,
+  // Zigbee safety sensors check in at least hourly (zigbee-herdsman-converters' checkin intervals); a day like contacts.
+  smoke_detector: 24 * 3600,
+  gas_detector: 24 * 3600,
+  leak_sensor: 24 * 3600,
 };
 
 /** Time to install what was registered before a gateway or device never heard is flagged; a site can change it. */
