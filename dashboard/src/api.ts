@@ -15,6 +15,9 @@ export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  del<T>(path: string): Promise<T>;
+  /** The body as text (a CSV download), same errors as the others. */
+  text(path: string): Promise<string>;
 }
 
 export async function login(username: string, password: string): Promise<unknown> {
@@ -26,12 +29,13 @@ export async function logout(token: string): Promise<void> {
   await request('POST', '/api/v1/auth/logout', token);
 }
 
-async function request<T>(method: string, path: string, token: string | null, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, token: string | null, body?: unknown, raw = false): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
+  if (raw && res.ok) return text as T;
   let parsed: unknown = null;
   try {
     parsed = text ? JSON.parse(text) : null;
@@ -46,9 +50,9 @@ async function request<T>(method: string, path: string, token: string | null, bo
 }
 
 export function createApi(token: string, onUnauthorized: () => void): Api {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: string, path: string, body?: unknown, raw = false): Promise<T> => {
     try {
-      return await request<T>(method, `/api/v1${path}`, token, body);
+      return await request<T>(method, `/api/v1${path}`, token, body, raw);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) onUnauthorized();
       throw err;
@@ -58,5 +62,7 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
     put: (path, body) => call('PUT', path, body),
+    del: (path) => call('DELETE', path),
+    text: (path) => call<string>('GET', path, undefined, true),
   };
 }
