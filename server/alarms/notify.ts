@@ -219,6 +219,7 @@ export function createNotifier(deps: NotifierDeps) {
       created_at: now(),
       contact_index: index,
       receipt_at: null,
+      provider_id: null,
     };
     // One row per alarm, level and contact: when two instances both find a call tree's next
     // contact due, only one inserts it, and only that one notifies.
@@ -302,7 +303,7 @@ export function createNotifier(deps: NotifierDeps) {
     async receipt(id: string, status: 'delivered' | 'seen' | 'accepted', actor: string) {
       const row = await db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) return null;
-      const order = ['failed', 'pending', 'queued', 'delivered', 'seen', 'accepted'];
+      const order = ['failed', 'pending', 'queued', 'sent', 'delivered', 'seen', 'accepted'];
       if (order.indexOf(status) > order.indexOf(row.state)) {
         await db.updateTable('notifications').set({ state: status, receipt_at: now() }).where('id', '=', id).execute();
       }

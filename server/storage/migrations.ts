@@ -385,6 +385,29 @@ migrations['0017_areas_and_roles'] = {
   },
 };
 
+migrations['0019_channels'] = {
+  async up(db: Kysely<unknown>) {
+    // Web Push subscriptions of logged-in users' browsers (server/channels/push.ts).
+    await db.schema
+      .createTable('push_subscriptions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('endpoint', 'text', (c) => c.notNull().unique())
+      .addColumn('p256dh', 'text', (c) => c.notNull())
+      .addColumn('auth', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_success_at', 'text')
+      .addColumn('last_failure_at', 'text')
+      .addColumn('last_error', 'text')
+      .execute();
+    await db.schema.createIndex('push_subscriptions_by_user').on('push_subscriptions').columns(['user_id']).execute();
+    // The provider's message id (SMSC message_id, cloud BizId/SerialNo, push Location), so a
+    // delivery receipt finds its notification.
+    await db.schema.alterTable('notifications').addColumn('provider_id', 'text').execute();
+    await db.schema.createIndex('notifications_by_provider_id').on('notifications').columns(['channel', 'provider_id']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

@@ -133,7 +133,8 @@ export interface NotificationsTable {
   target: string;
   payload: string;
   /** `suppressed`: not sent, the contact was over its cap (the screens still show the alarm). */
-  state: 'pending' | 'delivered' | 'failed' | 'queued' | 'seen' | 'accepted' | 'suppressed';
+  /** `sent`: the provider took it (SMSC, push service); `delivered` only once it says the phone has it. */
+  state: 'pending' | 'sent' | 'delivered' | 'failed' | 'queued' | 'seen' | 'accepted' | 'suppressed';
   attempts: number;
   next_attempt_at: string | null;
   last_error: string | null;
@@ -141,6 +142,21 @@ export interface NotificationsTable {
   /** Position of the contact in its level (a call tree tries them in order). */
   contact_index: number;
   receipt_at: string | null;
+  /** The provider's message id (SMSC message_id, cloud SMS id, push message URL). */
+  provider_id: string | null;
+}
+
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  /** The browser's P-256 public key and auth secret (base64url), for the message encryption. */
+  p256dh: string;
+  auth: string;
+  created_at: string;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  last_error: string | null;
 }
 
 export interface AuditTable {
@@ -265,6 +281,7 @@ export interface Database {
   telemetry: TelemetryTable;
   escalation_policies: EscalationPoliciesTable;
   notifications: NotificationsTable;
+  push_subscriptions: PushSubscriptionsTable;
   shifts: ShiftsTable;
   device_tests: DeviceTestsTable;
   pending_alarms: PendingAlarmsTable;
