@@ -127,6 +127,8 @@ export const Notification = Type.Object({
   attempts: Type.Number(),
   lastError: Nullable(Type.String()),
   createdAt: Type.String(),
+  /** When the recipient's side last answered (seen, accepted); null: no receipt yet. */
+  receiptAt: Type.Optional(Nullable(Type.String())),
   payload: Type.Unknown(),
 });
 export type Notification = Static<typeof Notification>;
