@@ -1,6 +1,8 @@
 // Per-resident alarm settings (DESIGN.md 3.8) with their defaults.
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { HomeZone } from './home-zone.ts';
+import { DEFAULT_CLEAR_AFTER_SECONDS } from './vitals.ts';
 
 const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
 const Limit = Type.Object(
@@ -12,13 +14,35 @@ const Limit = Type.Object(
   { additionalProperties: false },
 );
 
+const DailyLivingSettings = Type.Object(
+  {
+    /** Off: none of the four welfare checks is made for this resident. */
+    enabled: Type.Optional(Type.Boolean()),
+    /** Latest time to be up; the resident's own usual time (plus tolerance) when that is earlier. */
+    upBy: Type.Optional(HHMM),
+    /** Latest time to be back in bed at night (needs a bed sensor); likewise tightened by the baseline. */
+    inBedBy: Type.Optional(HHMM),
+    /** Longest bathroom stay before a welfare check; the baseline may shorten it. */
+    bathroomMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 600 })),
+    /** Added to the resident's usual times and durations before they count as unusual. */
+    toleranceMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+  },
+  { additionalProperties: false },
+);
+
 export const ResidentSettings = Type.Object(
   {
     nightWindow: Type.Optional(Type.Object({ start: HHMM, end: HHMM }, { additionalProperties: false })),
     wanderRisk: Type.Optional(Type.Boolean()),
     bedExitReturnMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 240 })),
     inactivityMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 2880 })),
+    /** Where the resident lives, for GPS watches: leaving it at night is a `wander` alarm (geofence.ts). */
+    homeZone: Type.Optional(HomeZone),
     vitals: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]{1,32}$' }), Limit)),
+    /** Readings back inside the limits this long clear an unacknowledged vitals alarm. */
+    vitalsClearAfterSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+    /** The 24-hour watch from presence, bed and door data (daily-living.ts). */
+    dailyLiving: Type.Optional(DailyLivingSettings),
     /**
      * Seconds to wait before a medium or low alarm is raised, so a cause that ends by itself (a
      * quick bed return) raises nothing. High-priority alarms are never delayed.
@@ -44,6 +68,8 @@ export const DEFAULT_SETTINGS = {
   wanderRisk: false,
   bedExitReturnMinutes: 10,
   inactivityMinutes: 240,
+  vitalsClearAfterSeconds: DEFAULT_CLEAR_AFTER_SECONDS,
+  dailyLiving: { enabled: true, upBy: '10:00', inBedBy: '23:30', bathroomMinutes: 60, toleranceMinutes: 60 },
 } as const;
 
 export function effectiveSettings(stored: Record<string, unknown> | undefined) {
@@ -54,7 +80,10 @@ export function effectiveSettings(stored: Record<string, unknown> | undefined) {
     bedExitReturnMinutes: s.bedExitReturnMinutes ?? DEFAULT_SETTINGS.bedExitReturnMinutes,
     inactivityMinutes: s.inactivityMinutes ?? DEFAULT_SETTINGS.inactivityMinutes,
     vitals: s.vitals ?? {},
+    homeZone: s.homeZone ?? null,
     confirmDelaySeconds: (s.confirmDelaySeconds ?? {}) as Partial<Record<string, number>>,
+    vitalsClearAfterSeconds: s.vitalsClearAfterSeconds ?? DEFAULT_SETTINGS.vitalsClearAfterSeconds,
+    dailyLiving: { ...DEFAULT_SETTINGS.dailyLiving, ...s.dailyLiving },
   };
 }
 export type EffectiveSettings = ReturnType<typeof effectiveSettings>;

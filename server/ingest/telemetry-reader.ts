@@ -6,7 +6,7 @@ import { createDecoder, TelemetryBatch } from '../../protocol/index.ts';
 import { evaluateBattery } from '../alarms/low-battery.ts';
 import type { AlarmRequest } from '../alarms/rules.ts';
 import { type EffectiveSettings, effectiveSettings } from '../alarms/settings.ts';
-import { createVitalsTracker, DEFAULT_VITAL_LIMITS } from '../alarms/vitals.ts';
+import { createVitalsTracker, DEFAULT_VITAL_LIMITS, vitalMode } from '../alarms/vitals.ts';
 import type { Device, Resident } from '../storage/registry.ts';
 import type { TelemetryPoint } from '../storage/telemetry.ts';
 
@@ -97,10 +97,24 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
         const last = heard.get(device.id);
         if (last === undefined || last < p.ts) heard.set(device.id, p.ts);
         const requests = evaluateBattery(p, lowBatteryPercent);
-        if (device.residentId) {
-          const settings = await residentSettings(device.residentId);
-          const limit = settings?.vitals[p.metric] ?? DEFAULT_VITAL_LIMITS[p.metric];
-          requests.push(...vitals.observe(device.residentId, { metric: p.metric, value: p.value, tsMs: Date.parse(p.ts), limit }));
+        const settings = device.residentId ? await residentSettings(device.residentId) : null;
+        const own = settings?.vitals[p.metric];
+        // A resident's limit adds to the default: setting only `max` keeps the default `min`.
+        const limit = own || DEFAULT_VITAL_LIMITS[p.metric] ? { ...DEFAULT_VITAL_LIMITS[p.metric], ...own } : undefined;
+        if (device.residentId && limit) {
+          const tsMs = Date.parse(p.ts);
+          const streaming = vitals.streaming(device.id, p.metric, tsMs);
+          requests.push(
+            ...vitals.observe(device.id, {
+              metric: p.metric,
+              value: p.value,
+              tsMs,
+              limit,
+              mode: vitalMode(p.metric, device.kind, streaming, own),
+              confirmDelaySeconds: settings?.confirmDelaySeconds.vitals,
+              clearAfterSeconds: settings?.vitalsClearAfterSeconds,
+            }),
+          );
         }
         for (const request of requests) {
           const cause = `${request.type}:${device.id}`;

@@ -4,50 +4,135 @@ import { describe, expect, it } from 'vitest';
 import type { DeviceEvent } from '../../protocol/index.ts';
 import { evaluateCaregiverPresence } from '../../server/alarms/caregiver-presence.ts';
 import { evaluateBattery } from '../../server/alarms/low-battery.ts';
-import { createVitalsTracker, evaluateVital } from '../../server/alarms/vitals.ts';
+import { createVitalsTracker, DEFAULT_VITAL_LIMITS, evaluateVital, type VitalMode, vitalMode } from '../../server/alarms/vitals.ts';
 import { createTelemetryReader } from '../../server/ingest/telemetry-reader.ts';
 import type { Device, Resident } from '../../server/storage/registry.ts';
 
 const spo2 = { min: 90, sustainSeconds: 60 };
+const reading = (value: number, s: number, mode: VitalMode = 'continuous') => ({
+  metric: 'spo2',
+  value,
+  tsMs: s * 1000,
+  limit: spo2,
+  mode,
+});
 
 describe('vitals rule', () => {
   it('a reading inside the limits requests nothing and ends an open breach', () => {
-    expect(evaluateVital({ metric: 'spo2', value: 95, tsMs: 1000, limit: spo2, breachSince: 0 })).toEqual({
-      breachSince: undefined,
-      requests: [],
-    });
+    expect(evaluateVital(reading(95, 1), { breachSince: 0 })).toEqual({ state: {}, requests: [] });
   });
 
   it('a breach shorter than the sustain time requests nothing but is remembered', () => {
-    expect(evaluateVital({ metric: 'spo2', value: 88, tsMs: 30_000, limit: spo2, breachSince: undefined })).toEqual({
-      breachSince: 30_000,
-      requests: [],
-    });
+    expect(evaluateVital(reading(88, 30), {})).toEqual({ state: { breachSince: 30_000, fineSince: undefined }, requests: [] });
   });
 
   it('a sustained breach requests a vitals alarm, high when far outside the limit', () => {
-    const near = evaluateVital({ metric: 'spo2', value: 88, tsMs: 60_000, limit: spo2, breachSince: 0 });
+    const near = evaluateVital(reading(88, 60), { breachSince: 0 });
     expect(near.requests).toEqual([
-      { kind: 'raise', type: 'vitals', priority: 'medium', detail: { metric: 'spo2', value: 88, limit: 90, direction: 'below' } },
+      {
+        kind: 'raise',
+        type: 'vitals',
+        priority: 'medium',
+        detail: { metric: 'spo2', value: 88, limit: 90, direction: 'below', mode: 'continuous' },
+      },
     ]);
-    const far = evaluateVital({ metric: 'spo2', value: 70, tsMs: 60_000, limit: spo2, breachSince: 0 });
+    const far = evaluateVital(reading(70, 60), { breachSince: 0 });
     expect(far.requests[0]).toMatchObject({ priority: 'high' });
   });
 
-  it('a metric without a limit is not judged', () => {
-    expect(evaluateVital({ metric: 'rssi', value: -120, tsMs: 0, limit: undefined, breachSince: undefined }).requests).toEqual([]);
+  it('a spot reading outside the limits is judged alone: one reading raises at once', () => {
+    expect(evaluateVital(reading(88, 0, 'spot'), {}).requests).toMatchObject([{ kind: 'raise', type: 'vitals', priority: 'medium' }]);
+    // The same reading from a stream waits for the sustain time.
+    expect(evaluateVital(reading(88, 0), {}).requests).toEqual([]);
   });
 
-  it('the tracker keeps breaches per resident: a brief dip between does not raise', () => {
+  it('a metric without a limit is not judged', () => {
+    expect(evaluateVital({ metric: 'rssi', value: -120, tsMs: 0, limit: undefined, mode: 'spot' }, {}).requests).toEqual([]);
+  });
+
+  it('every vital sign stored has a default limit; glucose and diastolic pressure too', () => {
+    for (const m of ['heart_rate', 'resp_rate', 'spo2', 'bp_systolic', 'bp_diastolic', 'temperature', 'glucose']) {
+      expect(DEFAULT_VITAL_LIMITS[m], m).toBeDefined();
+    }
+    const glucose = { metric: 'glucose', tsMs: 0, limit: DEFAULT_VITAL_LIMITS.glucose, mode: 'spot' as const };
+    expect(evaluateVital({ ...glucose, value: 2.8 }, {}).requests).toMatchObject([{ priority: 'high', detail: { direction: 'below' } }]);
+    expect(evaluateVital({ ...glucose, value: 6 }, {}).requests).toEqual([]);
+    const dia = { metric: 'bp_diastolic', tsMs: 0, limit: DEFAULT_VITAL_LIMITS.bp_diastolic, mode: 'spot' as const };
+    expect(evaluateVital({ ...dia, value: 125 }, {}).requests).toMatchObject([{ priority: 'high', detail: { direction: 'above' } }]);
+  });
+
+  it('spot or continuous per metric and per source', () => {
+    // A finger clip or a cuff (vitals_monitor) taken once: spot; a radar: continuous.
+    expect(vitalMode('spo2', 'vitals_monitor', false, undefined)).toBe('spot');
+    expect(vitalMode('glucose', 'gps_watch', false, undefined)).toBe('spot');
+    expect(vitalMode('spo2', 'bed_sensor', false, undefined)).toBe('continuous');
+    // A clip that streams, or a resident's own sustain time: continuous.
+    expect(vitalMode('spo2', 'vitals_monitor', true, undefined)).toBe('continuous');
+    expect(vitalMode('temperature', 'vitals_monitor', false, { max: 38, sustainSeconds: 120 })).toBe('continuous');
+    // Heart and breathing rates stream from every source.
+    expect(vitalMode('heart_rate', 'vitals_monitor', false, undefined)).toBe('continuous');
+  });
+
+  it('a vitals alarm clears once readings are back inside the limits for the set time, not before', () => {
+    const t = createVitalsTracker();
+    expect(t.observe('clip', { ...reading(85, 0, 'spot'), clearAfterSeconds: 300 })).toHaveLength(1);
+    expect(t.observe('clip', { ...reading(96, 60, 'spot'), clearAfterSeconds: 300 })).toEqual([]);
+    expect(t.observe('clip', { ...reading(96, 359, 'spot'), clearAfterSeconds: 300 })).toEqual([]);
+    expect(t.observe('clip', { ...reading(96, 360, 'spot'), clearAfterSeconds: 300 })).toMatchObject([
+      { kind: 'clear', type: 'vitals', onlyIfUnacknowledged: true },
+    ]);
+    // Cleared once: the next good reading asks for nothing.
+    expect(t.observe('clip', { ...reading(96, 400, 'spot'), clearAfterSeconds: 300 })).toEqual([]);
+  });
+
+  it('a relapse before the clear time restarts it; another metric still out keeps the alarm', () => {
+    const t = createVitalsTracker();
+    const hr = (value: number, s: number) => ({
+      metric: 'heart_rate',
+      value,
+      tsMs: s * 1000,
+      limit: { max: 100, sustainSeconds: 0 },
+      clearAfterSeconds: 60,
+    });
+    expect(t.observe('band', { ...reading(85, 0, 'spot'), clearAfterSeconds: 60 })).toHaveLength(1);
+    expect(t.observe('band', hr(150, 0))).toHaveLength(1);
+    expect(t.observe('band', { ...reading(96, 10, 'spot'), clearAfterSeconds: 60 })).toEqual([]);
+    expect(t.observe('band', { ...reading(85, 30, 'spot'), clearAfterSeconds: 60 })).toHaveLength(1);
+    expect(t.observe('band', { ...reading(96, 40, 'spot'), clearAfterSeconds: 60 })).toEqual([]);
+    // SpO2 fine for 60 s, but the heart rate is still high: the alarm stays.
+    expect(t.observe('band', { ...reading(96, 100, 'spot'), clearAfterSeconds: 60 })).toEqual([]);
+    expect(t.observe('band', hr(80, 100))).toEqual([]);
+    expect(t.observe('band', hr(80, 160))).toMatchObject([{ kind: 'clear' }]);
+  });
+
+  it('confirmDelaySeconds.vitals holds a medium alarm; readings back in range before it ends cancel it', () => {
+    const t = createVitalsTracker();
+    const held = t.observe('clip', { ...reading(88, 0, 'spot'), confirmDelaySeconds: 120 });
+    expect(held).toMatchObject([{ kind: 'raise', priority: 'medium', confirmAfterMs: 120_000 }]);
+    expect(t.observe('clip', { ...reading(96, 30, 'spot'), confirmDelaySeconds: 120 })).toMatchObject([{ kind: 'clear', type: 'vitals' }]);
+    // A high-priority reading is never held.
+    expect(t.observe('clip', { ...reading(70, 40, 'spot'), confirmDelaySeconds: 120 })[0]).not.toHaveProperty('confirmAfterMs');
+  });
+
+  it('the tracker keeps breaches per device: a brief dip between does not raise', () => {
     const t = createVitalsTracker();
     const at = (s: number) => s * 1000;
-    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(0), limit: spo2 })).toEqual([]);
-    expect(t.observe('r1', { metric: 'spo2', value: 95, tsMs: at(30), limit: spo2 })).toEqual([]);
-    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(40), limit: spo2 })).toEqual([]);
-    expect(t.observe('r2', { metric: 'spo2', value: 86, tsMs: at(0), limit: spo2 })).toEqual([]);
-    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(99), limit: spo2 })).toEqual([]);
-    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(100), limit: spo2 })).toHaveLength(1);
-    expect(t.observe('r2', { metric: 'spo2', value: 86, tsMs: at(60), limit: spo2 })).toHaveLength(1);
+    const c = 'continuous' as const;
+    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(0), limit: spo2, mode: c })).toEqual([]);
+    expect(t.observe('r1', { metric: 'spo2', value: 95, tsMs: at(30), limit: spo2, mode: c })).toEqual([]);
+    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(40), limit: spo2, mode: c })).toEqual([]);
+    expect(t.observe('r2', { metric: 'spo2', value: 86, tsMs: at(0), limit: spo2, mode: c })).toEqual([]);
+    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(99), limit: spo2, mode: c })).toEqual([]);
+    expect(t.observe('r1', { metric: 'spo2', value: 86, tsMs: at(100), limit: spo2, mode: c })).toHaveLength(1);
+    expect(t.observe('r2', { metric: 'spo2', value: 86, tsMs: at(60), limit: spo2, mode: c })).toHaveLength(1);
+  });
+
+  it('a device whose readings of a metric come less than two minutes apart streams it', () => {
+    const t = createVitalsTracker();
+    expect(t.streaming('clip', 'spo2', 0)).toBe(false);
+    expect(t.streaming('clip', 'spo2', 60_000)).toBe(true);
+    expect(t.streaming('clip', 'spo2', 600_000)).toBe(false);
+    expect(t.streaming('clip', 'glucose', 600_000)).toBe(false);
   });
 });
 
@@ -146,6 +231,16 @@ describe('telemetry reader (runs in the telemetry worker)', () => {
       ['low_battery', 'band-1', 'res-1'],
     ]);
     expect(findings.heard).toEqual([['band-1', p('band-1', 'x', 0, 1).ts]]);
+  });
+
+  it("a single SpO2 from a finger clip raises at once; a radar's SpO2 waits for the sustain time", async () => {
+    devices.set('clip-1', device('clip-1', 'gw-a', 'res-1'));
+    devices.set('radar-1', { ...device('radar-1', 'gw-a', 'res-1'), kind: 'bed_sensor' });
+    const { findings } = await reader.readChunk([message([p('clip-1', 'spo2', 87, 0), p('radar-1', 'spo2', 87, 0)])]);
+    expect(findings.alarms.map((a) => [a.deviceId, a.request.kind, a.request.type])).toEqual([['clip-1', 'raise', 'vitals']]);
+    // The resident's heart-rate limit sets only max 100 and sustain: the default minimum 40 still holds.
+    const low = await reader.readChunk([message([p('clip-1', 'heart_rate', 30, 0)])]);
+    expect(low.findings.alarms.map((a) => a.request.type)).toEqual(['vitals']);
   });
 
   it('a payload that fails its schema is reported, and the other messages of the chunk are kept', async () => {
