@@ -15,6 +15,8 @@ export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  /** Changes the named properties only (the edit routes). */
+  patch<T>(path: string, body: unknown): Promise<T>;
   del<T>(path: string): Promise<T>;
   /** The body as text (a CSV download), same errors as the others. */
   text(path: string): Promise<string>;
@@ -62,6 +64,7 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
     put: (path, body) => call('PUT', path, body),
+    patch: (path, body) => call('PATCH', path, body),
     del: (path) => call('DELETE', path),
     text: (path) => call<string>('GET', path, undefined, true),
   };

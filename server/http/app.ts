@@ -19,6 +19,7 @@ import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
 import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
+import { schemaRoutes } from './schemas.ts';
 import { reportRoutes } from './reports.ts';
 import { shiftRoutes } from './shifts.ts';
 import { supervisionRoutes } from './supervision.ts';
@@ -60,8 +61,13 @@ export async function buildHttpApp(
   // Every route, as Fastify registers it (HEAD twins included), so a test can check that each
   // one is in the authorisation matrix.
   const routes: RegisteredRoute[] = [];
+  // Body schemas of the API's routes, served to the dashboard's forms (schemas.ts).
+  const bodies: Record<string, unknown> = {};
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+    for (const method of [r.method].flat()) {
+      routes.push({ method, url: r.url });
+      if (r.schema?.body && r.url.startsWith('/api/v1/')) bodies[`${method} ${r.url}`] = r.schema.body;
+    }
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
@@ -127,6 +133,7 @@ export async function buildHttpApp(
   await app.register(reportRoutes, { ctx });
   await app.register(telemetryRoutes, { ctx });
   await app.register(opsRoutes, { ctx });
+  await app.register(schemaRoutes, { bodies: () => bodies });
   if (ctx.brokerHooks) await app.register(brokerHookRoutes, { ctx, hooks: ctx.brokerHooks });
   await app.register(wsRoutes, { ctx, gatewaySites, sessions });
   if (ctx.dashboardDir && fs.existsSync(ctx.dashboardDir)) {

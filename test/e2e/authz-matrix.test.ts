@@ -316,6 +316,8 @@ const MATRIX: Record<string, Row> = {
     }),
   },
   'GET /api/v1/users': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/users' }) },
+  // The body schemas the dashboard's forms are drawn from: what a request looks like, no one's data.
+  'GET /api/v1/schemas': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/schemas' }) },
   'GET /api/v1/sites/:id/supervision': {
     scoped: true,
     allow: own(STAFF, ALL_SITES),
