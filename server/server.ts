@@ -42,6 +42,8 @@ import { createWriteProbe, isStoreError } from './storage/health.ts';
 import { createRegistry } from './storage/registry.ts';
 import { telemetryBackend } from './storage/telemetry-factory.ts';
 import { createUserStore } from './storage/users.ts';
+import { createWatchListener, type WatchListener } from './watch/listener.ts';
+import { createWatchMetrics } from './watch/metrics.ts';
 import { createFeed } from './ws/feed.ts';
 
 /** Open alarms in a screen's snapshot besides every active high-priority one in its scope. */
@@ -51,6 +53,8 @@ export interface RunningServer {
   httpPort: number;
   mqttPort: number;
   mqttsPort: number | null;
+  /** The GPS watch listener's TCP port (server/watch); null when CARE_WATCH_PORT=off. */
+  watchPort: number | null;
   /** Set when this start created the admin user with a generated password. */
   generatedAdminPassword: string | null;
   /** Every HTTP route (method and URL pattern): the authorisation matrix test checks each is listed. */
@@ -79,6 +83,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     db,
     close: closeDb,
     engine: dbEngine,
+    durable,
   } = await openDatabase(config.dataDir, config.databaseUrl, (err) =>
     log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
   );
@@ -318,6 +323,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   });
   const ingest = createIngest({
     db,
+    durable,
     registry,
     engine,
     telemetry,
@@ -462,6 +468,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       },
       allowedOrigins: config.allowedOrigins,
       exposure: config.exposure,
+      mapTileUrl: config.mapTileUrl,
     },
     log,
     config.tls,
@@ -470,6 +477,23 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   let stopping = false;
   const mqttPort = broker ? await broker.listen(config.mqttPort, config.bindHost) : 0;
   const mqttsPort = broker && config.tls ? await broker.listenTls(config.tls.mqttsPort, config.bindHost, config.tls) : null;
+  // GPS watches reach the server directly; their alarms go through the same ingest as a gateway's.
+  const watches: WatchListener | null = config.watch
+    ? createWatchListener({
+        config: config.watch,
+        lookups,
+        getGateway: (id) => registry.getGateway(id),
+        ingest: (topic, payload) => ingest.onMessage(topic, payload),
+        supervision,
+        db,
+        engine,
+        metrics: createWatchMetrics(metrics.registry),
+        securityEvent: (kind) => metrics.securityEvents.inc({ kind }),
+        log: log.child({ part: 'watch' }),
+        clock,
+      })
+    : null;
+  const watchPort = watches ? await watches.listen(config.bindHost) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
   lanesStartedAt = clock.now();
@@ -477,7 +501,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   workLane.start();
   supervisionScheduler.start();
   log.info(
-    { httpPort, mqttPort, mqttsPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
+    { httpPort, mqttPort, mqttsPort, watchPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
     'server started',
   );
 
@@ -504,6 +528,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     httpPort,
     mqttPort,
     mqttsPort,
+    watchPort,
     generatedAdminPassword,
     telemetry,
     httpRoutes: () => app.registeredRoutes(),
@@ -517,6 +542,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       stopping = true;
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
+      await watches?.close();
       ingest.close();
       await alarmLane.stop();
       await workLane.stop();

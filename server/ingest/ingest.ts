@@ -66,6 +66,11 @@ export interface IngestDeps {
   unregisteredBudget?: number;
   /** Each batch's commit outcome, for the health check (ingest committing, or events waiting). */
   onCommit?: (ok: boolean) => void;
+  /**
+   * Resolves when what was committed before the call is on disk (`OpenedDatabase.durable`). Events
+   * are confirmed to their gateway only after it; the screens do not wait for it.
+   */
+  durable?: () => Promise<void>;
 }
 
 interface QueuedEvent {
@@ -222,9 +227,37 @@ export function createIngest(deps: IngestDeps) {
     metrics.events.inc({ outcome: 'stored' }, work.stored);
     metrics.events.inc({ outcome: 'duplicate' }, work.duplicates);
     if (work.rejected > 0) metrics.events.inc({ outcome: 'rejected' }, work.rejected);
-    for (const { topic, event } of work.confirmed) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
+    confirmWhenDurable(work.confirmed);
     for (const t of work.touched) deps.onDeviceStatus(t);
     await engine.publish(work.changed);
+  }
+
+  /** Confirmations waiting for the fsync that makes their commit durable. */
+  const awaitingDisk = new Set<Promise<void>>();
+  /**
+   * A gateway deletes an event once it is confirmed, so the confirmation waits until the commit is
+   * on disk. The fsync runs off the event loop and is shared by every batch that waits for it; the
+   * alarms of the batch are already on the screens. If it fails, nothing is confirmed and the
+   * gateways resend (the event id makes that harmless).
+   */
+  function confirmWhenDurable(items: QueuedEvent[]) {
+    if (items.length === 0) return;
+    const p = (deps.durable?.() ?? Promise.resolve())
+      .then(
+        () => {
+          for (const { topic, event } of items) deps.confirmations.confirm(topic.siteId, topic.gatewayId, event.id);
+        },
+        (err: unknown) => {
+          metrics.storeErrors.inc({ store: 'state' });
+          deps.onCommit?.(false);
+          log.error(
+            { err, events: items.length },
+            'committed events could not be made durable (fsync failed); left unconfirmed for the gateways to resend',
+          );
+        },
+      )
+      .finally(() => awaitingDisk.delete(p));
+    awaitingDisk.add(p);
   }
 
   /**
@@ -503,9 +536,10 @@ export function createIngest(deps: IngestDeps) {
       }
     },
     queueLength: () => queue.length,
-    /** Waits until every queued event is committed (for shutdown). */
+    /** Waits until every queued event is committed and its confirmation sent on (for shutdown). */
     async drain() {
       await drain();
+      await Promise.allSettled([...awaitingDisk]);
     },
     forgetGateway(gatewayId: string) {
       siteOfGateway.delete(gatewayId);

@@ -14,6 +14,14 @@ export interface OpenedDatabase {
   /** The raw SQLite handle, for the online backup API; null on PostgreSQL. */
   sqlite: SQLite.Database | null;
   engine: 'sqlite' | 'postgres';
+  /**
+   * Resolves once every transaction committed before the call is on disk. On SQLite the commit
+   * itself does not fsync (`synchronous=NORMAL` in WAL mode: a crash of the process loses nothing,
+   * a power cut could lose the last commits); this fsyncs the WAL off the event loop, one fsync for
+   * all the commits that wait on it. What is promised outside (the `committed` confirmation that
+   * lets a gateway delete an event) waits for it. On PostgreSQL a commit is already durable.
+   */
+  durable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,18 +49,75 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
     pg.types.setTypeParser(20, (v) => Number(v));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
-    return { db, sqlite: null, engine: 'postgres', close: () => db.destroy() };
+    return { db, sqlite: null, engine: 'postgres', durable: async () => undefined, close: () => db.destroy() };
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const sqlite = new SQLite(path.join(dataDir, 'care.db'));
   sqlite.pragma('journal_mode = WAL');
-  // An alarm that was acknowledged to a gateway as committed must survive a power cut.
-  sqlite.pragma('synchronous = FULL');
+  // An event confirmed to a gateway as committed must survive a power cut: the confirmation waits
+  // for `durable()`, an fsync of the WAL on libuv's thread pool, instead of an fsync inside every
+  // COMMIT on the event loop (`synchronous=FULL`). See docs/decisions.md.
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new CauseKeepingSqliteDialect(sqlite, withStatementCache(sqlite)) });
   await migrate(db);
-  return { db, sqlite, engine: 'sqlite', close: () => db.destroy() };
+  const wal = createWalSync(`${path.join(dataDir, 'care.db')}-wal`);
+  return {
+    db,
+    sqlite,
+    engine: 'sqlite',
+    durable: wal.durable,
+    close: async () => {
+      await wal.close();
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Group commit for SQLite in WAL mode: `durable()` resolves after an fsync of the WAL that began
+ * after the call, so every commit made before the call is on disk. Calls that arrive while an
+ * fsync runs share the next one: one fsync for a burst, never one per commit. The fsync runs on
+ * libuv's thread pool, so the event loop never waits for the disk. A checkpoint copies the WAL into
+ * the database and fsyncs both itself (SQLite does that even at `synchronous=NORMAL`), so frames
+ * moved out of the WAL before our fsync are durable too.
+ */
+export function createWalSync(walPath: string, fsyncFile?: () => Promise<void>) {
+  let handle: fs.promises.FileHandle | null = null;
+  let running: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const syncOnce =
+    fsyncFile ??
+    (async () => {
+      handle ??= await fs.promises.open(walPath, 'r+');
+      await handle.sync();
+    });
+  const start = (): Promise<void> => {
+    const p = syncOnce().finally(() => {
+      if (running === p) running = null;
+    });
+    running = p;
+    return p;
+  };
+  return {
+    durable(): Promise<void> {
+      if (!running) return start();
+      // The running fsync may have begun before this caller's commit: wait for one more.
+      next ??= running
+        .catch(() => undefined)
+        .then(() => {
+          next = null;
+          return start();
+        });
+      return next;
+    },
+    async close() {
+      await Promise.allSettled([running, next]);
+      await handle?.close();
+      handle = null;
+    },
+  };
 }
 
 /**
