@@ -16,6 +16,7 @@ import { type I18n, I18nContext, SessionContext, type SessionCtx } from './conte
 import { Header, ReconnectBanner } from './Header.tsx';
 import { Login } from './Login.tsx';
 import { Overview } from './Overview.tsx';
+import { ResponsePagesNav, responsePage } from './pages/index.tsx';
 import { ResidentPage } from './ResidentPage.tsx';
 
 export function App() {
@@ -136,8 +137,20 @@ function SignedIn(props: { session: Session; onLogout: (expired?: boolean) => vo
         {route.page === 'board' && <Board alarms={feed.alarms} ready={feed.seq !== null} />}
         {route.page === 'overview' && <Overview feed={feed} />}
         {route.page === 'resident' && <ResidentPage id={route.id} feed={feed} />}
-        {route.page === 'admin' && (ctx.isAdmin ? <Admin /> : <Board alarms={feed.alarms} ready={feed.seq !== null} />)}
+        {route.page === 'admin' &&
+          (ctx.isAdmin ? <AdminRoute section={route.section} /> : <Board alarms={feed.alarms} ready={feed.seq !== null} />)}
       </main>
     </SessionContext.Provider>
+  );
+}
+
+/** The registry (Admin) or one of the response-chain pages, under the row of links to them. */
+function AdminRoute(props: { section?: string }) {
+  const Page = responsePage(props.section);
+  return (
+    <>
+      <ResponsePagesNav current={props.section} />
+      {Page ? <Page /> : <Admin />}
+    </>
   );
 }

@@ -1,0 +1,345 @@
+// The linked-response chain of a site (DESIGN.md 3.8): its levels in order, how long each waits
+// per priority before the next is called, and whom each level reaches (a login, a phone number,
+// a push subscription, a webhook). The contact kinds and the shortest wait come from the server's
+// own body schema (GET /api/v1/schemas), so the page offers what the server accepts.
+import { useState } from 'preact/hooks';
+import type { User } from '../../../../protocol/api.ts';
+import { type MessageKey, translateDynamic } from '../../lib/i18n.ts';
+import { useI18n, useSession } from '../context.ts';
+import { useBodySchema } from '../forms/ApiForm.tsx';
+import type { JsonSchema } from '../forms/schema.ts';
+import { useLoad } from '../hooks.ts';
+import { Field, LoadState, SitePicker, StatusLine, useAction, useChosenSite, useSites, val } from './common.tsx';
+
+type Priority = 'high' | 'medium' | 'low';
+const PRIORITIES: Priority[] = ['high', 'medium', 'low'];
+const ROUTE = 'PUT /api/v1/sites/:id/escalation';
+
+interface Contact {
+  kind: string;
+  target?: string;
+}
+interface Level {
+  name: string;
+  timeoutSeconds: number | Record<Priority, number>;
+  acceptSeconds?: number;
+  contacts: Contact[];
+}
+interface PolicyAnswer {
+  levels: Level[];
+  /** '(set)' when one is stored: the secret itself is never read back. */
+  webhookSecret?: string;
+}
+
+interface LevelDraft {
+  name: string;
+  perPriority: boolean;
+  all: string;
+  high: string;
+  medium: string;
+  low: string;
+  acceptSeconds: string;
+  contacts: Array<{ kind: string; target: string }>;
+}
+
+/** What the server's schema allows: contact kinds and the shortest wait. */
+export function chainLimits(schema: JsonSchema | null) {
+  const level = schema?.properties?.levels?.items;
+  const kinds = level?.properties?.contacts?.items?.properties?.kind?.enum as string[] | undefined;
+  const timeout = level?.properties?.timeoutSeconds;
+  const min = timeout?.anyOf?.find((s) => s.type === 'integer')?.minimum;
+  const secret = schema?.properties?.webhookSecret?.minLength;
+  return { kinds: kinds ?? ['user', 'sms', 'webhook'], minSeconds: min ?? 5, secretMin: secret ?? 16 };
+}
+
+function draftOf(l: Level): LevelDraft {
+  const t = l.timeoutSeconds;
+  const per = typeof t === 'number' ? { high: t, medium: t, low: t } : t;
+  return {
+    name: l.name,
+    perPriority: typeof t !== 'number',
+    all: String(typeof t === 'number' ? t : t.high),
+    high: String(per.high),
+    medium: String(per.medium),
+    low: String(per.low),
+    acceptSeconds: l.acceptSeconds === undefined ? '' : String(l.acceptSeconds),
+    contacts: l.contacts.map((c) => ({ kind: c.kind, target: c.target ?? '' })),
+  };
+}
+
+/** The PUT body, or the first problem found (an i18n key and its parameters). */
+function policyOf(
+  levels: LevelDraft[],
+  secret: string,
+  limits: ReturnType<typeof chainLimits>,
+): { body: { levels: Level[]; webhookSecret?: string } } | { problem: [MessageKey, Record<string, string | number>] } {
+  const seconds = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s) : Number.NaN);
+  const out: Level[] = [];
+  for (const [i, d] of levels.entries()) {
+    const n = i + 1;
+    if (!d.name.trim()) return { problem: ['chain.problem_name', { n }] };
+    const times = d.perPriority ? PRIORITIES.map((p) => seconds(d[p])) : [seconds(d.all)];
+    if (times.some((x) => !(x >= limits.minSeconds && x <= 86_400)))
+      return { problem: ['chain.problem_wait', { n, min: limits.minSeconds }] };
+    const accept = d.acceptSeconds.trim() === '' ? undefined : seconds(d.acceptSeconds);
+    if (accept !== undefined && !(accept >= 10 && accept <= 3600)) return { problem: ['chain.problem_accept', { n }] };
+    if (d.contacts.some((c) => !c.target.trim())) return { problem: ['chain.problem_target', { n }] };
+    const [high = 0, medium = 0, low = 0] = times;
+    out.push({
+      name: d.name.trim(),
+      timeoutSeconds: d.perPriority ? { high, medium, low } : high,
+      ...(accept === undefined ? {} : { acceptSeconds: accept }),
+      contacts: d.contacts.map((c) => ({ kind: c.kind, target: c.target.trim() })),
+    });
+  }
+  if (secret && secret.length < limits.secretMin) return { problem: ['chain.problem_secret', { min: limits.secretMin }] };
+  return { body: { levels: out, ...(secret ? { webhookSecret: secret } : {}) } };
+}
+
+export function EscalationPage() {
+  const { t } = useI18n();
+  const { api } = useSession();
+  const sites = useSites();
+  const [siteId, setSiteId] = useChosenSite(sites.data);
+  const schema = useBodySchema(ROUTE);
+  const users = useLoad(async () => (await api.get<{ users: User[] }>('/users')).users, [api]);
+  const policy = useLoad(
+    async () => (siteId ? await api.get<PolicyAnswer>(`/sites/${encodeURIComponent(siteId)}/escalation`) : null),
+    [api, siteId],
+  );
+  return (
+    <section class="admin-page" data-testid="page-escalation">
+      <h1>{t('chain.title')}</h1>
+      <p class="muted">{t('chain.intro')}</p>
+      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
+        {(list) => (
+          <>
+            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
+            <LoadState loaded={policy}>
+              {(p) =>
+                p && (
+                  <ChainEditor
+                    // A fresh editor for each site and each saved version.
+                    key={`${siteId}:${JSON.stringify(p)}`}
+                    siteId={siteId}
+                    policy={p}
+                    limits={chainLimits(schema.data)}
+                    users={users.data ?? []}
+                    onSaved={policy.reload}
+                  />
+                )
+              }
+            </LoadState>
+          </>
+        )}
+      </LoadState>
+    </section>
+  );
+}
+
+function ChainEditor(props: {
+  siteId: string;
+  policy: PolicyAnswer;
+  limits: ReturnType<typeof chainLimits>;
+  users: User[];
+  onSaved: () => void;
+}) {
+  const { t, lang } = useI18n();
+  const { api } = useSession();
+  const [levels, setLevels] = useState<LevelDraft[]>(() => props.policy.levels.map(draftOf));
+  const [secret, setSecret] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const save = useAction();
+  const secretSet = props.policy.webhookSecret === '(set)';
+  const hasWebhook = levels.some((l) => l.contacts.some((c) => c.kind === 'webhook'));
+
+  const setLevel = (i: number, patch: Partial<LevelDraft>) => setLevels(levels.map((l, j) => (j === i ? { ...l, ...patch } : l)));
+  const setContact = (i: number, k: number, patch: Partial<{ kind: string; target: string }>) =>
+    setLevel(i, { contacts: (levels[i]?.contacts ?? []).map((c, j) => (j === k ? { ...c, ...patch } : c)) });
+  const move = (i: number, by: number) => {
+    const next = [...levels];
+    const [l] = next.splice(i, 1);
+    if (l) next.splice(i + by, 0, l);
+    setLevels(next);
+  };
+  const submit = () => {
+    const r = policyOf(levels, secret, props.limits);
+    if ('problem' in r) {
+      setProblem(t(r.problem[0], r.problem[1]));
+      return;
+    }
+    setProblem(null);
+    void save
+      .run(() => api.put(`/sites/${encodeURIComponent(props.siteId)}/escalation`, r.body), t('chain.saved'))
+      .then((ok) => ok && props.onSaved());
+  };
+
+  return (
+    <form
+      class="chain"
+      data-testid="chain-editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <datalist id="chain-users">
+        {props.users.map((u) => (
+          <option value={u.username} key={u.id}>
+            {u.displayName ?? u.username}
+          </option>
+        ))}
+      </datalist>
+      <ol class="chain-levels">
+        {levels.map((l, i) => (
+          <li class="panel chain-level" data-testid="chain-level" key={i}>
+            <div class="panel-head">
+              <h2>
+                {t('chain.level', { n: i })} · {translateDynamic(lang, `chain.name.${l.name}`, l.name)}
+              </h2>
+              <span class="row-actions">
+                <button type="button" class="btn btn-quiet" disabled={i === 0} onClick={() => move(i, -1)} aria-label={t('chain.up')}>
+                  ↑
+                </button>
+                <button
+                  type="button"
+                  class="btn btn-quiet"
+                  disabled={i === levels.length - 1}
+                  onClick={() => move(i, 1)}
+                  aria-label={t('chain.down')}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  class="btn btn-quiet"
+                  disabled={levels.length === 1}
+                  onClick={() => setLevels(levels.filter((_, j) => j !== i))}
+                  data-testid="chain-remove-level"
+                >
+                  {t('chain.remove_level')}
+                </button>
+              </span>
+            </div>
+            {i === 0 && <p class="muted">{t('chain.level0')}</p>}
+            <div class="chain-fields">
+              <Field label={t('chain.name')}>
+                <input value={l.name} onInput={(e) => setLevel(i, { name: val(e) })} required maxLength={100} data-testid="chain-name" />
+              </Field>
+              <label class="field field-check">
+                <input type="checkbox" checked={l.perPriority} onChange={(e) => setLevel(i, { perPriority: e.currentTarget.checked })} />
+                <span>{t('chain.per_priority')}</span>
+              </label>
+              {l.perPriority ? (
+                PRIORITIES.map((p) => (
+                  <Field label={t('chain.wait_priority', { priority: translateDynamic(lang, `priority.${p}`, p) })} key={p}>
+                    <input
+                      type="number"
+                      min={props.limits.minSeconds}
+                      max={86400}
+                      value={l[p]}
+                      onInput={(e) => setLevel(i, { [p]: val(e) })}
+                      data-testid={`chain-wait-${p}`}
+                    />
+                  </Field>
+                ))
+              ) : (
+                <Field label={t('chain.wait')}>
+                  <input
+                    type="number"
+                    min={props.limits.minSeconds}
+                    max={86400}
+                    value={l.all}
+                    onInput={(e) => setLevel(i, { all: val(e) })}
+                    data-testid="chain-wait"
+                  />
+                </Field>
+              )}
+              <Field label={t('chain.accept')} hint={t('chain.accept_hint')}>
+                <input type="number" min={10} max={3600} value={l.acceptSeconds} onInput={(e) => setLevel(i, { acceptSeconds: val(e) })} />
+              </Field>
+            </div>
+            <h3>{t('chain.contacts')}</h3>
+            {l.contacts.length === 0 && <p class="muted">{i === 0 ? t('chain.no_contacts0') : t('chain.no_contacts')}</p>}
+            <ul class="chain-contacts">
+              {l.contacts.map((c, k) => (
+                <li class="chain-contact" data-testid="chain-contact" key={k}>
+                  <select value={c.kind} onChange={(e) => setContact(i, k, { kind: val(e) })} aria-label={t('chain.contact_kind')}>
+                    {props.limits.kinds.map((kind) => (
+                      <option value={kind} key={kind}>
+                        {translateDynamic(lang, `chain.kind.${kind}`, kind)}
+                      </option>
+                    ))}
+                  </select>
+                  <input
+                    value={c.target}
+                    onInput={(e) => setContact(i, k, { target: val(e) })}
+                    list={c.kind === 'user' ? 'chain-users' : undefined}
+                    type={c.kind === 'webhook' ? 'url' : c.kind === 'sms' ? 'tel' : 'text'}
+                    placeholder={translateDynamic(lang, `chain.target.${c.kind}`, '')}
+                    aria-label={t('chain.target')}
+                    maxLength={500}
+                    data-testid="chain-target"
+                  />
+                  <button
+                    type="button"
+                    class="btn btn-quiet"
+                    onClick={() => setLevel(i, { contacts: l.contacts.filter((_, j) => j !== k) })}
+                    aria-label={t('chain.remove_contact')}
+                  >
+                    ✕
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <button
+              type="button"
+              class="btn btn-quiet"
+              disabled={l.contacts.length >= 50}
+              onClick={() => setLevel(i, { contacts: [...l.contacts, { kind: props.limits.kinds[0] ?? 'user', target: '' }] })}
+              data-testid="chain-add-contact"
+            >
+              + {t('chain.add_contact')}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <button
+        type="button"
+        class="btn btn-quiet"
+        disabled={levels.length >= 10}
+        onClick={() => setLevels([...levels, draftOf({ name: '', timeoutSeconds: 300, contacts: [] })])}
+        data-testid="chain-add-level"
+      >
+        + {t('chain.add_level')}
+      </button>
+      <div class="panel chain-secret">
+        <Field
+          label={t('chain.secret')}
+          hint={secretSet ? t('chain.secret_kept') : t('chain.secret_hint', { min: props.limits.secretMin })}
+        >
+          <input
+            type="password"
+            autoComplete="new-password"
+            value={secret}
+            onInput={(e) => setSecret(val(e))}
+            placeholder={secretSet ? '••••••••' : ''}
+            data-testid="chain-secret"
+          />
+        </Field>
+        {hasWebhook && !secretSet && !secret && <p class="error">{t('chain.secret_missing')}</p>}
+      </div>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={save.busy} data-testid="chain-save">
+          {t('admin.save')}
+        </button>
+      </div>
+      {problem && (
+        <p class="error" role="alert" data-testid="chain-problem">
+          {problem}
+        </p>
+      )}
+      <StatusLine status={save.status} />
+    </form>
+  );
+}
