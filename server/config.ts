@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHANNELS_ENV_HELP, type ChannelsConfig, loadChannelsConfig } from './channels/config.ts';
+import { loadWatchConfig, type WatchConfig } from './watch/config.ts';
 
 export interface ServerConfig {
   httpPort: number;
@@ -54,6 +55,8 @@ export interface ServerConfig {
   exposure: Exposure;
   /** Web Push and SMS (server/channels/config.ts reads its own keys). */
   channels: ChannelsConfig;
+  /** The GPS watch listener (server/watch/config.ts reads its own keys); null: off. */
+  watch: WatchConfig | null;
 }
 
 export interface Exposure {
@@ -132,7 +135,13 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_INFLUX_USERNAME, CARE_INFLUX_PASSWORD  InfluxDB 1.x credentials [none]
   CARE_INFLUX_TOKEN, CARE_INFLUX_ORG, CARE_INFLUX_BUCKET  InfluxDB 2.x/3.x (all three; the
                         bucket's own retention applies)
-${CHANNELS_ENV_HELP}`;
+${CHANNELS_ENV_HELP}
+  CARE_WATCH_PORT       TCP port for GPS watches in the "watch" protocol ([3G*IMEI*LEN*...]);
+                        off: no listener [5093; any free port under the test runner]
+  CARE_WATCH_MAX_PER_ADDRESS  watch connections at once from one address [200]
+  CARE_WATCH_MAX_CONNECTIONS  watch connections at once, all addresses [10000]
+  CARE_WATCH_IDLE_SECONDS  a watch connection silent this long is closed [900]
+  CARE_WATCH_MAX_FRAME_BYTES  largest watch frame content accepted [4096]`;
 
 export class ConfigError extends Error {}
 
@@ -309,6 +318,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   return {
     channels,
+    watch: loadWatchConfig(env),
     influx,
     telemetryRetentionDays: retention,
     notifyCapPerContact: positive('CARE_NOTIFY_CAP_PER_CONTACT', 10),

@@ -1,0 +1,302 @@
+// The watch listener (DESIGN.md 3.10): GPS watches and pendants connect here over TCP and speak the
+// "watch" protocol. Identity: a watch is a device registered with `kind: "gps_watch"` and `id` = its
+// IMEI, under a gateway of its site; the server speaks for that gateway, so a watch's SOS and fall
+// enter ingest exactly as a gateway's events do (same validation, idempotency, alarm rules), on the
+// topic of the gateway it is registered under. Unknown IMEIs and other kinds are refused and the
+// connection closed. One connection is one watch; connections, idle time and frame size are bounded.
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { type Clock, type DeviceEvent, gatewayTopic, type Reading } from '../../protocol/index.ts';
+import type { AlarmEngine } from '../alarms/engine.ts';
+import { evaluateGeofence } from '../alarms/geofence.ts';
+import { effectiveSettings } from '../alarms/settings.ts';
+import type { Db, Device } from '../storage/registry.ts';
+import type { WatchConfig } from './config.ts';
+import { createFrameReader, encodeFrame, type WatchFrame } from './frames.ts';
+import { decodeMessage, type WatchPosition } from './messages.ts';
+import type { WatchMetrics } from './metrics.ts';
+
+export interface WatchListenerDeps {
+  config: WatchConfig;
+  lookups: {
+    getDevice(id: string): Promise<Device | undefined>;
+    getResident(id: string): Promise<{ id: string; room: string; settings: Record<string, unknown> } | undefined>;
+    getSite(id: string): Promise<{ timezone: string } | undefined>;
+  };
+  getGateway(id: string): Promise<{ id: string; siteId: string } | undefined>;
+  /** Ingest's entry point: the same one the broker calls with a gateway's messages. */
+  ingest: (topic: string, payload: Buffer) => Promise<void>;
+  supervision: { heardDevice(id: string, at?: string): void; heardGateway(id: string): void };
+  db: Db;
+  engine: Pick<AlarmEngine, 'apply' | 'publish'>;
+  metrics: WatchMetrics;
+  /** The server's security counter (refused unknown IMEIs show there too). */
+  securityEvent: (kind: string) => void;
+  log: Logger;
+  clock: Clock;
+}
+
+/** Bad frames in a row after which a connection is taken for garbage and closed. */
+const MAX_BAD_IN_A_ROW = 3;
+/** How often the gateways that hold only watches are marked as heard: the server is their link. */
+const GATEWAY_HEARTBEAT_MS = 20_000;
+/** A watch clock more than this ahead (or a day behind) is not trusted to say whether it is night. */
+const MAX_AHEAD_MS = 10 * 60_000;
+const MAX_BEHIND_MS = 24 * 3600_000;
+
+interface Bound {
+  device: Device;
+  siteId: string;
+  gatewayId: string;
+}
+
+export function createWatchListener(deps: WatchListenerDeps) {
+  const { config, metrics, log, clock } = deps;
+  const perAddress = new Map<string, number>();
+  const sockets = new Set<net.Socket>();
+  let seq = 0;
+  let heartbeat: NodeJS.Timeout | null = null;
+
+  const server = net.createServer({ pauseOnConnect: false }, (socket) => onConnection(socket));
+  server.on('error', (err) => log.error({ err }, 'watch listener error'));
+
+  function refuse(socket: net.Socket, reason: string) {
+    metrics.refused.inc({ reason });
+    socket.destroy();
+  }
+
+  function onConnection(socket: net.Socket) {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (sockets.size >= config.maxConnections) return refuse(socket, 'total');
+    const fromHere = perAddress.get(address) ?? 0;
+    if (fromHere >= config.maxPerAddress) return refuse(socket, 'per_address');
+    perAddress.set(address, fromHere + 1);
+    sockets.add(socket);
+    metrics.connections.set(sockets.size);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      metrics.connections.set(sockets.size);
+      const n = (perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(address);
+      else perAddress.set(address, n);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(config.idleMs, () => refuse(socket, 'idle'));
+    socket.setNoDelay(true);
+
+    const reader = createFrameReader({ maxContentBytes: config.maxContentBytes });
+    let bound: Bound | null = null;
+    let badInARow = 0;
+    socket.on('data', (chunk: Buffer) => {
+      // One read at a time: the next waits until this one's frames are handled (backpressure).
+      socket.pause();
+      handle(chunk)
+        .catch((err: unknown) => {
+          log.error({ err }, 'watch frame handling failed; connection closed');
+          socket.destroy();
+        })
+        .finally(() => {
+          if (!socket.destroyed) socket.resume();
+        });
+    });
+
+    async function handle(chunk: Buffer) {
+      for (const r of reader.push(chunk)) {
+        if (socket.destroyed) return;
+        if (!r.ok) {
+          metrics.frames.inc({ outcome: r.reason });
+          if (++badInARow >= MAX_BAD_IN_A_ROW) return refuse(socket, 'garbage');
+          continue;
+        }
+        const frame = r.frame;
+        if (!bound) {
+          bound = await authenticate(frame);
+          if (!bound) return socket.destroy();
+        } else if (frame.id !== bound.device.id) {
+          // One connection is one watch: another id on it is refused with the connection.
+          metrics.frames.inc({ outcome: 'wrong_id' });
+          return refuse(socket, 'wrong_id');
+        }
+        const usable = await onFrame(socket, frame, bound);
+        metrics.frames.inc({ outcome: usable ? 'ok' : 'unusable' });
+        if (usable) badInARow = 0;
+        else if (++badInARow >= MAX_BAD_IN_A_ROW) return refuse(socket, 'garbage');
+      }
+    }
+
+    async function authenticate(frame: WatchFrame): Promise<Bound | null> {
+      const device = await deps.lookups.getDevice(frame.id);
+      if (device?.kind !== 'gps_watch') {
+        const reason = device ? 'not_a_watch' : 'unknown_imei';
+        metrics.refused.inc({ reason });
+        deps.securityEvent(`watch_${reason}`);
+        log.warn({ deviceId: frame.id.slice(0, 20), reason }, 'watch refused: not registered as a gps_watch');
+        return null;
+      }
+      const gateway = await deps.getGateway(device.gatewayId);
+      if (!gateway) {
+        metrics.refused.inc({ reason: 'no_gateway' });
+        return null;
+      }
+      log.info({ deviceId: device.id, gatewayId: gateway.id }, 'watch connected');
+      return { device, siteId: gateway.siteId, gatewayId: gateway.id };
+    }
+  }
+
+  const reply = (socket: net.Socket, frame: WatchFrame, content: string) => {
+    if (!socket.destroyed) socket.write(encodeFrame(frame.maker, frame.id, frame.index, content));
+  };
+
+  /** Handles one frame from a bound watch; false when its content was unusable. */
+  async function onFrame(socket: net.Socket, frame: WatchFrame, b: Bound): Promise<boolean> {
+    const receivedAt = clock.iso();
+    deps.supervision.heardDevice(b.device.id, receivedAt);
+    const kw = frame.keyword.toUpperCase();
+    // Acknowledgements some watches wait for before they go on.
+    if (kw === 'TKQ' || kw === 'TKQ2') {
+      reply(socket, frame, kw);
+      return true;
+    }
+    const msg = decodeMessage(frame);
+    if (!msg) {
+      if (kw === 'LK' || /^(UD|AL|WT)/.test(kw)) return false;
+      return true; // a keyword this server has no use for (images, voice, settings): ignored
+    }
+    if (msg.kind === 'link') {
+      reply(socket, frame, 'LK');
+      if (msg.battery !== null) await sendReadings(b, [{ metric: 'battery', value: msg.battery }], receivedAt);
+      return true;
+    }
+    if (msg.kind === 'vitals') {
+      const r: Array<{ metric: Reading['metric']; value: number }> = [];
+      if (msg.heartRate !== null) r.push({ metric: 'heart_rate', value: msg.heartRate });
+      if (msg.systolic !== null) r.push({ metric: 'bp_systolic', value: msg.systolic });
+      if (msg.diastolic !== null) r.push({ metric: 'bp_diastolic', value: msg.diastolic });
+      if (r.length > 0) await sendReadings(b, r, receivedAt);
+      return true;
+    }
+    const p = msg.position;
+    const at = trustedTime(p.at, receivedAt);
+    const readings: Array<{ metric: Reading['metric']; value: number }> = [];
+    if (p.valid) readings.push({ metric: 'latitude', value: p.latitude }, { metric: 'longitude', value: p.longitude });
+    if (p.battery !== null) readings.push({ metric: 'battery', value: p.battery });
+    if (readings.length > 0) await sendReadings(b, readings, at);
+    let committed = true;
+    if (msg.alarm) {
+      if (msg.flags.sos) committed = (await sendEvent(b, 'call', p, at)) && committed;
+      if (msg.flags.fall) committed = (await sendEvent(b, 'fall', p, at)) && committed;
+      // Answered once stored: a watch resends an alarm report it has no answer to.
+      if (committed) reply(socket, frame, 'AL');
+    }
+    await judgeGeofence(b, p, at);
+    return true;
+  }
+
+  /** The watch's time unless its clock is far off; then the time of receipt. */
+  function trustedTime(at: string | null, receivedAt: string): string {
+    if (!at) return receivedAt;
+    const skew = Date.parse(at) - Date.parse(receivedAt);
+    return skew > MAX_AHEAD_MS || skew < -MAX_BEHIND_MS ? receivedAt : at;
+  }
+
+  async function sendReadings(b: Bound, readings: Array<{ metric: Reading['metric']; value: number }>, at: string) {
+    const points: Reading[] = readings.map((r) => ({ device: b.device.id, metric: r.metric, value: r.value, ts: at }));
+    await deps.ingest(gatewayTopic(b.siteId, b.gatewayId, 'telemetry'), Buffer.from(JSON.stringify({ v: 1, ts: clock.iso(), points })));
+  }
+
+  /** One event through ingest; true once it is committed (stored now, or before). */
+  async function sendEvent(b: Bound, type: 'call' | 'fall', p: WatchPosition, at: string): Promise<boolean> {
+    seq = Math.max(seq + 1, clock.now());
+    // The same report resent by the watch (same time, same kind) is the same event: stored once.
+    const id = `w-${b.device.id}-${type}-${at.replace(/[^0-9]/g, '')}`.slice(0, 64);
+    const event: DeviceEvent = {
+      v: 1,
+      id,
+      seq,
+      ts: at,
+      device: b.device.id,
+      type,
+      data: p.valid ? { latitude: p.latitude, longitude: p.longitude, source: 'watch' } : { source: 'watch', fix: 'none' },
+    };
+    await deps.ingest(gatewayTopic(b.siteId, b.gatewayId, 'events'), Buffer.from(JSON.stringify(event)));
+    const row = await deps.db
+      .selectFrom('events')
+      .select('id')
+      .where('gateway_id', '=', b.gatewayId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) log.error({ deviceId: b.device.id, eventId: id, type }, 'watch alarm not committed; left unanswered for the watch to resend');
+    return Boolean(row);
+  }
+
+  async function judgeGeofence(b: Bound, p: WatchPosition, at: string) {
+    if (!p.valid || !b.device.residentId) return;
+    const resident = await deps.lookups.getResident(b.device.residentId);
+    if (!resident) return;
+    const settings = effectiveSettings(resident.settings);
+    if (!settings.homeZone) return;
+    const timezone = (await deps.lookups.getSite(b.siteId))?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const requests = evaluateGeofence({
+      position: { latitude: p.latitude, longitude: p.longitude, valid: p.valid, at },
+      homeZone: settings.homeZone,
+      nightWindow: settings.nightWindow,
+      timezone,
+    });
+    if (requests.length === 0) return;
+    const changed = await deps.db.transaction().execute((tx) =>
+      deps.engine.apply(
+        tx,
+        requests,
+        {
+          siteId: b.siteId,
+          gatewayId: b.gatewayId,
+          deviceId: b.device.id,
+          residentId: resident.id,
+          room: resident.room,
+          unregistered: false,
+          at,
+        },
+        `watch:${b.device.id}`,
+      ),
+    );
+    await deps.engine.publish(changed);
+  }
+
+  /** Gateways that hold watches and nothing else: the server is their link, so it says they are up. */
+  async function heartbeatWatchGateways() {
+    const rows = await deps.db
+      .selectFrom('devices')
+      .select('gateway_id')
+      .where('kind', '=', 'gps_watch')
+      .where((eb) => eb('gateway_id', 'not in', eb.selectFrom('devices').select('gateway_id').where('kind', '<>', 'gps_watch')))
+      .distinct()
+      .limit(10_000)
+      .execute();
+    for (const r of rows) deps.supervision.heardGateway(r.gateway_id);
+  }
+
+  return {
+    async listen(host: string): Promise<number> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const beat = () => heartbeatWatchGateways().catch((err: unknown) => log.error({ err }, 'marking watch gateways as heard failed'));
+      await beat();
+      heartbeat = setInterval(beat, GATEWAY_HEARTBEAT_MS);
+      heartbeat.unref();
+      return (server.address() as net.AddressInfo).port;
+    },
+    connections: () => sockets.size,
+    async close(): Promise<void> {
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+export type WatchListener = ReturnType<typeof createWatchListener>;
