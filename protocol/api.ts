@@ -7,7 +7,7 @@ import { Alarm } from './schemas.ts';
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const SITE_KINDS = ['nursing_home', 'family_bed'] as const;
-export const ROLES = ['admin', 'nurse_lead', 'caregiver', 'family'] as const;
+export const ROLES = ['admin', 'nurse_lead', 'caregiver', 'family', 'centre_operator', 'grid_worker', 'responder'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The answer to any refused request: 400 (validation), 401, 403, 404, 409, 429, 503. */
@@ -26,6 +26,12 @@ export const Site = Type.Object({
   kind: Type.String({ description: 'nursing_home or family_bed' }),
   timezone: Type.String(),
   createdAt: Type.String(),
+  /** Homes in the community (protocol/areas.ts): the site's area, address, map position, grid worker. */
+  areaId: Type.Optional(Nullable(Type.String())),
+  address: Type.Optional(Nullable(Type.String())),
+  lat: Type.Optional(Nullable(Type.Number())),
+  lon: Type.Optional(Nullable(Type.Number())),
+  gridWorkerId: Type.Optional(Nullable(Type.String())),
 });
 export type Site = Static<typeof Site>;
 
@@ -72,10 +78,14 @@ export type Device = Static<typeof Device>;
 export const User = Type.Object({
   id: Type.String(),
   username: Type.String(),
-  role: Type.String({ description: 'admin, nurse_lead, caregiver or family' }),
+  role: Type.String({ description: 'admin, nurse_lead, caregiver, family, centre_operator, grid_worker or responder' }),
   displayName: Nullable(Type.String()),
   siteId: Nullable(Type.String()),
   residentId: Nullable(Type.String()),
+  /** E.164, for SMS to this person. */
+  phone: Type.Optional(Nullable(Type.String())),
+  /** A centre operator's area. */
+  areaId: Type.Optional(Nullable(Type.String())),
 });
 export type User = Static<typeof User>;
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHANNELS_ENV_HELP, type ChannelsConfig, loadChannelsConfig } from './channels/config.ts';
+import { parsePublicUrl } from './respond/tokens.ts';
 import { loadWatchConfig, type WatchConfig } from './watch/config.ts';
 
 export interface ServerConfig {
@@ -55,6 +56,10 @@ export interface ServerConfig {
   exposure: Exposure;
   /** Web Push and SMS (server/channels/config.ts reads its own keys). */
   channels: ChannelsConfig;
+  /** CARE_PUBLIC_URL (server/respond/tokens.ts reads it): response links' base; null: the server's own URL. */
+  publicUrl: string | null;
+  /** Map tiles for the community centre's board (`{z}/{x}/{y}` template); null: no tiles, markers only. */
+  mapTileUrl: string | null;
   /** The GPS watch listener (server/watch/config.ts reads its own keys); null: off. */
   watch: WatchConfig | null;
 }
@@ -105,6 +110,9 @@ export const SERVER_ENV_HELP = `Environment (defaults in brackets):
   CARE_LOGIN_HASH_CONCURRENCY  passwords checked at once (scrypt threads logins may use) [2]
   CARE_LOGIN_HASH_QUEUE logins waiting for a check; past it a login answers 503 [32]
   CARE_ALLOWED_ORIGINS  extra browser origins allowed to open /ws, comma-separated [own origin only]
+  CARE_MAP_TILE_URL     map tiles for the community centre's board, e.g.
+                        https://tiles.example.org/{z}/{x}/{y}.png [unset: no tiles; homes are
+                        markers on a plain background, which works offline]
   CARE_MQTT_RATE        messages per second one gateway may publish, sustained [1000]
   CARE_MQTT_BURST       messages a gateway may send in a burst above that [10000]
   CARE_MQTT_MAX_PACKET_BYTES  largest MQTT packet a logged-in gateway may send; before log-in
@@ -310,6 +318,15 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   if (metricsToken !== null && (metricsToken.length < 16 || metricsToken.length > 200 || /\s/.test(metricsToken)))
     throw new ConfigError('CARE_METRICS_TOKEN: must be 16-200 characters without spaces');
   const bindHost = env.CARE_BIND_HOST || '0.0.0.0';
+  const mapTileUrl = env.CARE_MAP_TILE_URL?.trim() || null;
+  if (mapTileUrl !== null && (!/^https?:\/\/[^/\s]+\/\S*$/.test(mapTileUrl) || !['{z}', '{x}', '{y}'].every((p) => mapTileUrl.includes(p))))
+    throw new ConfigError(`CARE_MAP_TILE_URL: "${mapTileUrl}" is not a tile URL like https://tiles.example.org/{z}/{x}/{y}.png`);
+  let publicUrl: string | null;
+  try {
+    publicUrl = parsePublicUrl(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   let channels: ChannelsConfig;
   try {
     channels = loadChannelsConfig(env);
@@ -318,6 +335,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   return {
     channels,
+    publicUrl,
+    mapTileUrl,
     watch: loadWatchConfig(env),
     influx,
     telemetryRetentionDays: retention,

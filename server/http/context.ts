@@ -67,6 +67,10 @@ export interface HttpContext {
   allowedOrigins: string[];
   /** What is served without a login: /metrics (token or loopback), API docs, source maps. */
   exposure: Exposure;
+  /** Map tiles for the community centre's board; null or absent: none (markers on a plain background). */
+  mapTileUrl?: string | null;
+  /** The no-login response routes (/r/{token}, /api/v1/respond/{token}); absent: not served. */
+  respond?: import('../respond/routes.ts').RespondRouteOptions | null;
 }
 
 declare module 'fastify' {

@@ -2,11 +2,15 @@
 // gateways (the secret is returned once, at creation), devices, users, resident settings.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { ROLES } from '../../protocol/api.ts';
+import { E164, SiteHomeFields, type SiteHomeWrite } from '../../protocol/areas.ts';
 import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
 import { ResidentSettings } from '../alarms/settings.ts';
 import { GATEWAY_SECRET_COST, generateSecret, hashSecret } from '../security/passwords.ts';
 import { appendAudit } from '../storage/alarms.ts';
+import { createAreaStore } from '../storage/areas.ts';
 import type { Role } from '../storage/users.ts';
+import { checkSiteHome } from './areas.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
@@ -22,6 +26,7 @@ const SiteSchema = Type.Object({
   kind: Type.String(),
   timezone: Type.String(),
   createdAt: Type.String(),
+  ...SiteHomeFields,
 });
 const ResidentSchema = Type.Object({
   id: Type.String(),
@@ -81,6 +86,8 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
             name: Name,
             kind: Type.Enum(['nursing_home', 'family_bed'] as const),
             timezone: Type.Optional(Type.String({ maxLength: 64 })),
+            // Where the home is and who answers for it (areas.ts; also PUT /api/v1/sites/:id/home).
+            ...SiteHomeFields,
           },
           { additionalProperties: false },
         ),
@@ -89,13 +96,22 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { id?: string; name: string; kind: 'nursing_home' | 'family_bed'; timezone?: string };
+      const { areaId, address, lat, lon, gridWorkerId, ...b } = req.body as {
+        id?: string;
+        name: string;
+        kind: 'nursing_home' | 'family_bed';
+        timezone?: string;
+      } & SiteHomeWrite;
       const timezone = b.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (!validTimezone(timezone)) throw badRequest(`unknown timezone ${timezone}`);
       const id = b.id ?? `site-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getSite(id)) throw conflict(`site ${id} exists`);
+      const home = { areaId, address, lat, lon, gridWorkerId };
+      const areas = createAreaStore(ctx.db);
+      await checkSiteHome({ db: ctx.db, areas }, req.access, home);
       const site = await registry.createSite({ id, name: b.name, kind: b.kind, timezone }, ctx.now());
-      return reply.code(201).send(site);
+      await areas.setSiteHome(id, home);
+      return reply.code(201).send({ ...site, ...(await areas.siteHome(id)) });
     },
   );
   app.get(
@@ -388,10 +404,14 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           {
             username: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.@-]+$' }),
             password: Type.String({ minLength: 10, maxLength: 200 }),
-            role: Type.Enum(['admin', 'nurse_lead', 'caregiver', 'family'] as const),
+            role: Type.Enum(ROLES),
             displayName: Type.Optional(Type.String({ maxLength: 200 })),
             siteId: Type.Optional(Type.String({ maxLength: 64 })),
             residentId: Type.Optional(Type.String({ maxLength: 64 })),
+            /** E.164, for SMS to this person. */
+            phone: Type.Optional(E164),
+            /** A centre operator's area (required for one). */
+            areaId: Type.Optional(Type.String({ maxLength: 64 })),
           },
           { additionalProperties: false },
         ),
@@ -399,8 +419,19 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { username: string; password: string; role: Role; displayName?: string; siteId?: string; residentId?: string };
+      const b = req.body as {
+        username: string;
+        password: string;
+        role: Role;
+        displayName?: string;
+        siteId?: string;
+        residentId?: string;
+        phone?: string;
+        areaId?: string;
+      };
       if (b.role === 'family' && !b.residentId) throw badRequest('a family account needs residentId');
+      if (b.role === 'centre_operator' && !b.areaId) throw badRequest('a centre operator needs areaId');
+      if (b.areaId && !(await createAreaStore(ctx.db).get(b.areaId))) throw badRequest(`area ${b.areaId} does not exist`);
       if (await ctx.users.findForLogin(b.username)) throw conflict(`user ${b.username} exists`);
       const user = await ctx.users.create(
         {
@@ -410,6 +441,8 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           displayName: b.displayName ?? null,
           siteId: b.siteId ?? null,
           residentId: b.residentId ?? null,
+          phone: b.phone ?? null,
+          areaId: b.areaId ?? null,
           passwordHash: await hashSecret(b.password),
         },
         ctx.now(),

@@ -1,10 +1,10 @@
 // Alarm rows and their append-only audit trail. Every state change goes through `transition`,
 // which writes the audit line in the same transaction.
 
-import { sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Alarm, AlarmState } from '../../protocol/index.ts';
 import type { Db } from './registry.ts';
-import type { AlarmsTable } from './tables.ts';
+import type { AlarmsTable, Database } from './tables.ts';
 
 type Row = AlarmsTable & { resident_name: string | null; bed: string | null };
 
@@ -70,7 +70,56 @@ export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
 }
 
 /** The alarms a caller may see, applied in the query (before any limit), never after it. */
-export type AlarmScope = { kind: 'all' } | { kind: 'site'; siteId: string } | { kind: 'resident'; residentId: string } | { kind: 'none' };
+export type AlarmScope =
+  | { kind: 'all' }
+  | { kind: 'site'; siteId: string }
+  | { kind: 'resident'; residentId: string }
+  | { kind: 'none' }
+  /** A family login linked to several relatives (resident contacts). */
+  | { kind: 'residents'; residentIds: string[] }
+  /** A centre operator: every site placed in these areas (their area and those below it). */
+  | { kind: 'areas'; areaIds: string[] }
+  /** A grid worker: the sites they are responsible for. */
+  | { kind: 'grid_worker'; userId: string }
+  /** A responder: the alarms a `user` contact naming them (id or username) was notified of. */
+  | { kind: 'responder'; targets: string[] };
+
+/** `scope` as a condition on the `alarms` table, for any query that reads it. */
+export function alarmScopeFilter(scope: AlarmScope) {
+  return (eb: ExpressionBuilder<Database, 'alarms'>): Expression<SqlBool> => {
+    switch (scope.kind) {
+      case 'all':
+        return sql<boolean>`1 = 1`;
+      case 'none':
+        return sql<boolean>`1 = 0`;
+      case 'site':
+        return eb('alarms.site_id', '=', scope.siteId);
+      case 'resident':
+        return eb('alarms.resident_id', '=', scope.residentId);
+      case 'residents':
+        return scope.residentIds.length === 0 ? sql<boolean>`1 = 0` : eb('alarms.resident_id', 'in', scope.residentIds);
+      case 'areas':
+        return scope.areaIds.length === 0
+          ? sql<boolean>`1 = 0`
+          : eb('alarms.site_id', 'in', eb.selectFrom('sites').select('sites.id').where('sites.area_id', 'in', scope.areaIds));
+      case 'grid_worker':
+        return eb('alarms.site_id', 'in', eb.selectFrom('sites').select('sites.id').where('sites.grid_worker_id', '=', scope.userId));
+      case 'responder':
+        return scope.targets.length === 0
+          ? sql<boolean>`1 = 0`
+          : eb(
+              'alarms.id',
+              'in',
+              eb
+                .selectFrom('notifications')
+                .select('notifications.alarm_id')
+                .where('notifications.channel', '=', 'user')
+                .where('notifications.target', 'in', scope.targets)
+                .where('notifications.state', '<>', 'suppressed'),
+            );
+    }
+  };
+}
 
 export interface AlarmFilter {
   state?: AlarmState;
@@ -95,9 +144,7 @@ export function decodeCursor(s: string): AlarmCursor | null {
 export function createAlarmStore(db: Db) {
   function scoped(scope: AlarmScope, filter: AlarmFilter) {
     let q = selectAlarms(db);
-    if (scope.kind === 'none') q = q.where(sql<boolean>`1 = 0`);
-    if (scope.kind === 'site') q = q.where('alarms.site_id', '=', scope.siteId);
-    if (scope.kind === 'resident') q = q.where('alarms.resident_id', '=', scope.residentId);
+    if (scope.kind !== 'all') q = q.where(alarmScopeFilter(scope));
     if (filter.state) q = q.where('alarms.state', '=', filter.state);
     if (filter.open) q = q.where('alarms.state', '<>', 'resolved');
     if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);

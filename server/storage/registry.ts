@@ -10,6 +10,12 @@ export interface Site {
   kind: SitesTable['kind'];
   timezone: string;
   createdAt: string;
+  /** Homes in the community (storage/areas.ts sets them). */
+  areaId?: string | null;
+  address?: string | null;
+  lat?: number | null;
+  lon?: number | null;
+  gridWorkerId?: string | null;
 }
 export interface Resident {
   id: string;
@@ -47,6 +53,11 @@ const site = (r: SitesTable): Site => ({
   kind: r.kind,
   timezone: r.timezone,
   createdAt: r.created_at,
+  areaId: r.area_id ?? null,
+  address: r.address ?? null,
+  lat: r.lat === null || r.lat === undefined ? null : Number(r.lat),
+  lon: r.lon === null || r.lon === undefined ? null : Number(r.lon),
+  gridWorkerId: r.grid_worker_id ?? null,
 });
 const resident = (r: ResidentsTable): Resident => ({
   id: r.id,

@@ -142,6 +142,8 @@ export interface NotificationsTable {
   /** Position of the contact in its level (a call tree tries them in order). */
   contact_index: number;
   receipt_at: string | null;
+  /** 0 for the first message to this contact for this alarm and level; 1, 2... for re-pages. */
+  page?: number;
   /** The provider's message id (SMSC message_id, cloud SMS id, push message URL). */
   provider_id: string | null;
 }
@@ -265,7 +267,60 @@ export interface ResidentContactsTable {
   user_id: string | null;
 }
 
+/** What is known about a resident's whereabouts now (daily-living-watch.ts). */
+export interface ResidentActivityTable {
+  resident_id: string;
+  site_id: string;
+  last_motion_at: string | null;
+  /** The device that saw the last movement: a welfare check is raised on it. */
+  last_device_id: string | null;
+  last_room: string | null;
+  room_since: string | null;
+  /** 1 while someone is still seen in last_room. */
+  present: number;
+  /** null: no bed sensor has said. */
+  in_bed: number | null;
+  bed_changed_at: string | null;
+  updated_at: string;
+}
+
+/** One resident's day (local date) summed up, the baseline of the daily-living checks. */
+export interface DailyLivingDaysTable {
+  resident_id: string;
+  day: string;
+  up_at_min: number | null;
+  bed_at_min: number | null;
+  longest_quiet_min: number;
+  longest_bath_min: number;
+}
+
+/** One resident's night (the local date it began): the sleep report (sleep.ts). */
+export interface SleepNightsTable {
+  resident_id: string;
+  night: string;
+  in_bed_at: string | null;
+  asleep_at: string | null;
+  woke_at: string | null;
+  out_of_bed_at: string | null;
+  minutes_in_bed: number;
+  minutes_deep: number;
+  minutes_light: number;
+  minutes_awake: number;
+  times_out_of_bed: number;
+  hr_min: number | null;
+  hr_max: number | null;
+  rr_min: number | null;
+  rr_max: number | null;
+  score: number | null;
+  /** The state now (in_bed, deep, light, awake, out) and since when, to add up the minutes. */
+  state: string | null;
+  state_since: string | null;
+}
+
 export interface Database {
+  sleep_nights: SleepNightsTable;
+  resident_activity: ResidentActivityTable;
+  daily_living_days: DailyLivingDaysTable;
   areas: AreasTable;
   resident_contacts: ResidentContactsTable;
   counters: CountersTable;

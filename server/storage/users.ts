@@ -10,6 +10,10 @@ export interface User {
   displayName: string | null;
   siteId: string | null;
   residentId: string | null;
+  /** E.164, for SMS to this person (null: none). */
+  phone?: string | null;
+  /** A centre operator's area: they see every home in it and below. */
+  areaId?: string | null;
 }
 
 const user = (r: UsersTable): User => ({
@@ -19,6 +23,8 @@ const user = (r: UsersTable): User => ({
   displayName: r.display_name,
   siteId: r.site_id,
   residentId: r.resident_id,
+  phone: r.phone ?? null,
+  areaId: r.area_id ?? null,
 });
 
 export function createUserStore(db: Db) {
@@ -33,6 +39,8 @@ export function createUserStore(db: Db) {
         site_id: u.siteId,
         resident_id: u.residentId,
         created_at: now,
+        phone: u.phone ?? null,
+        area_id: u.areaId ?? null,
       };
       await db.insertInto('users').values(row).execute();
       return user(row);

@@ -156,6 +156,17 @@ export function createFeed(log: Logger, loadOpenAlarms: (scope: AlarmScope) => P
         }),
       );
     },
+    /**
+     * The screen's scope was read again: when an open alarm it can now see was hidden before
+     * (`wasHidden`), it gets a fresh snapshot. True when one was sent.
+     */
+    async refresh(c: FeedClient, wasHidden: (alarm: Alarm) => boolean): Promise<boolean> {
+      if (!clients.has(c)) return false;
+      const open = await loadOpenAlarms(c.scope);
+      if (!clients.has(c) || !open.some((a) => c.canSee(a) && wasHidden(a))) return false;
+      await sendSnapshot(c, open);
+      return true;
+    },
     detach(c: FeedClient) {
       remove(c);
     },
