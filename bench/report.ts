@@ -13,6 +13,9 @@ export const HEADLINES: Array<[string, string, string?]> = [
   ['alarm p99 / floor p99', 'alarmLatency.p99OverFloorP99', '<= 3x'],
   ['alarms delivered to all screens', 'alarmLatency.deliveredToAllScreens'],
   ['server event-loop p99 (alarm phase)', 'alarmLatency.serverEventLoopP99Ms', '< 10 ms'],
+  ['alarm phase CPU: server, % of a core', 'alarmLatency.cpu.serverPctOfCore'],
+  ['alarm phase CPU: generator, % of a core', 'alarmLatency.cpu.generatorPctOfCore'],
+  ['alarm phase CPU: machine busy, % of a core', 'alarmLatency.cpu.machineBusyPctOfCore'],
   ['storm of 1,000 p99', 'storm.p99Ms', '< 250 ms'],
   ['storm of 1,000 delivered', 'storm.delivered'],
   ['ingest events/s, zero loss', 'ingest.eventsPerSec', '>= 20,000'],
@@ -59,6 +62,11 @@ export function tableRows(r: Results): Array<[string, string]> {
       ['alarms delivered to all screens', `${a.deliveredToAllScreens} / ${a.sent}`],
       ['server event-loop p99', `${or(a.serverEventLoopP99Ms)} ms (target 10 ms)`],
     );
+    if (a.cpu)
+      rows.push([
+        'CPU in the alarm phase, % of a core',
+        `server ${or(a.cpu.serverPctOfCore)}, generator ${or(a.cpu.generatorPctOfCore)}, machine ${or(a.cpu.machineBusyPctOfCore)} of ${or(a.cpu.cores && a.cpu.cores * 100)}`,
+      ]);
   }
   if (storm) rows.push(['storm of 1,000: delivered, p99', `${storm.delivered} / ${storm.sent}, ${storm.p99Ms} ms (target 250 ms)`]);
   if (ingest) {

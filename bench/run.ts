@@ -94,6 +94,7 @@ async function once() {
         deliveredToAllScreens: pipeline.latency.delivered,
         p99OverFloorP99: floor ? Math.round((pipeline.latency.p99Ms / floor.p99Ms) * 10) / 10 : null,
         serverEventLoopP99Ms: pipeline.eventLoopP99Ms,
+        cpu: pipeline.cpu,
       };
       results.storm = pipeline.storm;
       results.ingest = await ingestPhase(P, server, site);

@@ -1,6 +1,7 @@
 // Alarm latency: gateway publish to the alarm on every caregiver screen through the whole pipeline,
 // at 1,000 call events/s with 20,000 telemetry points/s behind; the server's event-loop p99 during
 // it; then a storm of 1,000 falls at once on top of the telemetry.
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { gatewayTopic } from '../../protocol/index.ts';
@@ -50,6 +51,7 @@ export async function alarmPipelinePhase(
   }
   // prom-client resets its event-loop histogram at each scrape: this one starts the phase's window.
   await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
+  const cpuAtStart = cpuNow(server);
   const bg = backgroundTelemetry(site, telemetryRate);
   await new Promise((r) => setTimeout(r, 500));
   const sent = await constantRate(eventRate, durationMs, (i, at) => {
@@ -68,11 +70,12 @@ export async function alarmPipelinePhase(
   // The server's own event-loop p99 (prom-client's monitor) since the scrape above: this phase only.
   const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
   const eventLoopP99Ms = loopP99 === null ? null : Math.round(loopP99 * 100_000) / 100;
+  const cpu = cpuShares(cpuAtStart, cpuNow(server));
 
   if (!withStorm) {
     bg.stop();
     for (const ws of screens) ws.close();
-    return { latency, storm: null, eventLoopP99Ms };
+    return { latency, storm: null, eventLoopP99Ms, cpu };
   }
   log(`storm: ${STORM_SIZE} falls at once on top of the telemetry`);
   const storm = histogram();
@@ -102,5 +105,56 @@ export async function alarmPipelinePhase(
     latency,
     storm: { ...storm.summary(), delivered: stormDelivered.size / SCREENS, sent: STORM_SIZE },
     eventLoopP99Ms,
+    cpu,
+  };
+}
+
+/** CPU time so far (ms) of the machine (busy and all), the server process and this load generator. */
+interface CpuSample {
+  at: number;
+  machineBusy: number;
+  machineAll: number;
+  server: number | null;
+  generator: number;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function cpuNow(server: ServerProc): CpuSample {
+  const at = performance.now();
+  const generator = (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  let machineBusy = 0;
+  let machineAll = 0;
+  let serverMs: number | null = null;
+  try {
+    const [, ...f] = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    const n = f.map(Number);
+    machineAll = n.slice(0, 8).reduce((x, y) => x + y, 0) * TICK_MS;
+    machineBusy = machineAll - ((n[3] ?? 0) + (n[4] ?? 0)) * TICK_MS; // idle + iowait
+    if (server.child.pid) {
+      const stat = fs.readFileSync(`/proc/${server.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      serverMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime + stime, all threads
+    }
+  } catch {
+    // Not Linux: the shares stay unknown.
+  }
+  return { at, machineBusy, machineAll, server: serverMs, generator };
+}
+
+/**
+ * Where the two cores went during the phase, in % of one core: the server (main thread, telemetry
+ * worker and thread pool together), this generator (publishers, screens) and the whole machine
+ * (of cores x 100 %). When the machine is near its total, every thread waits for a core.
+ */
+function cpuShares(a: CpuSample, b: CpuSample) {
+  const wall = b.at - a.at;
+  const pct = (x: number) => Math.round((x / wall) * 1000) / 10;
+  const cores = b.machineAll > a.machineAll ? (b.machineAll - a.machineAll) / wall : null;
+  return {
+    serverPctOfCore: a.server === null || b.server === null ? null : pct(b.server - a.server),
+    generatorPctOfCore: pct(b.generator - a.generator),
+    machineBusyPctOfCore: cores === null ? null : pct(b.machineBusy - a.machineBusy),
+    cores: cores === null ? null : Math.round(cores * 10) / 10,
   };
 }
