@@ -3,10 +3,12 @@
 // tests call `startServer` directly with port 0.
 import pino, { type Logger } from 'pino';
 import { type Alarm, type Clock, gatewayTopic, type IdSource, systemClock, ulidSource } from '../protocol/index.ts';
+import { activityOfEvent, activityOfReading, createDailyLivingWatch } from './alarms/daily-living-watch.ts';
 import { createDeviceTests } from './alarms/device-tests.ts';
 import { createAlarmEngine } from './alarms/engine.ts';
 import { createNotifier, webhookChannel } from './alarms/notify.ts';
 import { loadPolicies } from './alarms/policies.ts';
+import { createResponseChain } from './alarms/response-chain.ts';
 import { createScheduler } from './alarms/scheduler.ts';
 import { createSender } from './alarms/sender.ts';
 import { createShifts } from './alarms/shifts.ts';
@@ -34,8 +36,10 @@ import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createTelemetryAlarms } from './ingest/telemetry-alarms.ts';
 import { createTelemetryLane, type TelemetryLane } from './ingest/telemetry-lane.ts';
 import { createMetrics } from './metrics.ts';
+import { createResponseTokens } from './respond/tokens.ts';
+import { siteForView } from './respond/view.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
-import { createAlarmStore } from './storage/alarms.ts';
+import { appendAudit, createAlarmStore } from './storage/alarms.ts';
 import { nextCounter } from './storage/counters.ts';
 import { openDatabase } from './storage/db.ts';
 import { createWriteProbe, isStoreError } from './storage/health.ts';
@@ -115,6 +119,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const policies = await loadPolicies(db);
   // Every notification attempt goes through one bounded sender; nothing that escalates waits for it.
   const sender = createSender(log.child({ part: 'sender' }));
+  // Response links (server/respond/): every message to a person carries one. Without
+  // CARE_PUBLIC_URL they point at this server's own address, known once it listens.
+  let ownUrl = '';
+  const responseTokens = createResponseTokens(db, { publicUrl: () => config.publicUrl ?? ownUrl, now });
   const notifier = createNotifier({
     db,
     ids,
@@ -144,6 +152,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       notifier.escalated(alarm, level, policy).catch((err: unknown) => log.error({ err, alarmId: alarm.id }, 'notification failed'));
     },
   });
+  // Decline, re-page, hand over in call trees, re-escalate what was accepted but never attended.
+  const responseChain = createResponseChain({
+    db,
+    notifier,
+    engine,
+    policies,
+    getAlarm: (id) => alarms.get(id),
+    now,
+    log: log.child({ part: 'respond' }),
+  });
+  let lastLinkPurge = 0;
   let lastPrune = 0;
   let pruning: Promise<void> | null = null;
   // Hourly: readings older than the retention period go (InfluxDB expires them by policy). It runs
@@ -174,7 +193,28 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     // Its next event must see the device offline, so that it clears the alarm at once.
     forgetDevice: (id) => lookups.forgetDevice(id),
   });
-  const telemetryAlarms = createTelemetryAlarms({ db, engine, supervision, metrics, log: log.child({ part: 'ingest' }) });
+  const dailyLiving = createDailyLivingWatch({
+    db,
+    engine,
+    now,
+    log: log.child({ part: 'daily-living' }),
+    // The lookup cache is built with ingest below; read through it once it is.
+    lookups: { getResident: (id) => lookups.getResident(id), getSite: (id) => lookups.getSite(id) },
+  });
+  const telemetryAlarms = createTelemetryAlarms({
+    db,
+    engine,
+    supervision,
+    metrics,
+    log: log.child({ part: 'ingest' }),
+    onPresence: (presence) =>
+      void dailyLiving.observe(
+        presence.flatMap((p) => {
+          const kind = activityOfReading('presence', p.value);
+          return kind ? [{ residentId: p.residentId, deviceId: p.deviceId, room: p.room, at: p.at, kind }] : [];
+        }),
+      ),
+  });
   const deviceTests = createDeviceTests({ db, engine, now });
   await deviceTests.refresh();
   const shifts = createShifts({ db, engine, now, connectedUsers: () => screensOpen() });
@@ -198,6 +238,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ['escalation', () => engine.escalateDue()],
       ['upgrades', () => engine.upgradeDue()],
       ['confirmations', () => engine.confirmDue()],
+      ['response chain', () => responseChain.sweep()],
+      ['daily living', () => dailyLiving.evaluate()],
     ],
     1000,
     schedulerHooks,
@@ -211,12 +253,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ['scheduled device tests', () => deviceTests.runSchedules(() => `test-${ids.next().toLowerCase()}`)],
       ['telemetry retention', () => pruneTelemetry()],
       [
-        'call trees',
-        () =>
-          notifier.fallbackDue(
-            (id) => alarms.get(id),
-            (a) => policies.get(a.siteId),
-          ),
+        'response links',
+        async () => {
+          // Hourly: links dead for a day are deleted (they already answer 404).
+          if (clock.now() - lastLinkPurge < 3600_000) return;
+          lastLinkPurge = clock.now();
+          await responseTokens.purgeExpired();
+        },
       ],
       ['notification retries', () => notifier.retryDue(async (alarmId) => policies.get((await alarms.get(alarmId))?.siteId ?? null))],
     ],
@@ -341,6 +384,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     alarms,
     unregisteredBudget: config.unregisteredAlarmBudget,
     onCommit: (ok) => health.commit(ok),
+    onActivity: (seen) =>
+      void dailyLiving.observe(
+        seen.flatMap(({ event, device }) => {
+          const kind = activityOfEvent(event.type, event.data);
+          return kind && device.residentId
+            ? [{ residentId: device.residentId, deviceId: device.id, room: device.room, at: event.ts, kind }]
+            : [];
+        }),
+      ),
   });
   if (config.mqttUrl) {
     const receive = receiver(instanceId, busHandlers);
@@ -469,6 +521,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       allowedOrigins: config.allowedOrigins,
       exposure: config.exposure,
       mapTileUrl: config.mapTileUrl,
+      respond: {
+        tokens: responseTokens,
+        getAlarm: (id) => alarms.get(id),
+        engine,
+        chain: responseChain,
+        siteOf: (id) => siteForView(db, id),
+        audit: (e) => appendAudit(db, e),
+        now,
+      },
     },
     log,
     config.tls,
@@ -496,12 +557,24 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const watchPort = watches ? await watches.listen(config.bindHost) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
+  const ownHost = config.bindHost === '0.0.0.0' || config.bindHost === '::' ? 'localhost' : config.bindHost;
+  ownUrl = `${config.tls ? 'https' : 'http'}://${ownHost.includes(':') ? `[${ownHost}]` : ownHost}:${httpPort}`;
   lanesStartedAt = clock.now();
   alarmLane.start();
   workLane.start();
   supervisionScheduler.start();
   log.info(
-    { httpPort, mqttPort, mqttsPort, watchPort, tls: Boolean(config.tls), state: dbEngine, dataDir: config.dataDir, instanceId, bus: bus.kind },
+    {
+      httpPort,
+      mqttPort,
+      mqttsPort,
+      watchPort,
+      tls: Boolean(config.tls),
+      state: dbEngine,
+      dataDir: config.dataDir,
+      instanceId,
+      bus: bus.kind,
+    },
     'server started',
   );
 

@@ -113,7 +113,7 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
           resolved_at: null,
           resolved_by: null,
           outcome: null,
-          note: null,
+          note: req.note ?? null,
           escalation_level: 0,
           count: 1,
           unregistered: subject.unregistered ? 1 : 0,
@@ -354,10 +354,71 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
     return alarm;
   }
 
+  /**
+   * Takes an acknowledged alarm nobody reached back to active, at `toLevel` (response-chain.ts: an
+   * acceptor who did not arrive within the site's attend time, or withdrew). Compare-and-set on the
+   * acknowledgement it judged, so a late "on site" or another instance's sweep wins cleanly. The
+   * level's contacts are notified when it moved up.
+   */
+  async function reopen(id: string, judged: { ackAt: string }, toLevel: number, reason: string): Promise<Alarm | null> {
+    const at = now();
+    const row = await alarms.get(id);
+    if (!row) return null;
+    const policy = deps.policies.get(row.siteId);
+    const level = Math.min(Math.max(0, toLevel), policy.levels.length - 1);
+    const won = await deps.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('alarms')
+        .set({
+          state: 'active',
+          ack_at: null,
+          ack_by: null,
+          escalation_level: level,
+          next_escalation_at: nextEscalation(row.siteId, level, row.priority, at),
+        })
+        .where('id', '=', id)
+        .where('state', '=', 'acknowledged')
+        .where('on_site_by', 'is', null)
+        .where('ack_at', '=', judged.ackAt)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await appendAudit(tx, {
+        at,
+        actor: 'system',
+        action: 'reescalated',
+        alarmId: id,
+        detail: { reason, ackBy: row.ackBy, level, name: policy.levels[level]?.name ?? `level ${level}` },
+      });
+      return true;
+    });
+    if (!won) return null;
+    const alarm = await alarms.get(id);
+    if (!alarm) return null;
+    deps.log.warn({ alarmId: id, level, reason }, 'acknowledged alarm not attended; escalated again');
+    deps.onChange([alarm]);
+    if (level > row.escalationLevel) deps.onEscalated?.(alarm, level, policy);
+    return alarm;
+  }
+
+  /** Makes an active alarm at `level` due for the next level now (everyone there declined); then sweeps. */
+  async function escalateNow(id: string, level: number): Promise<void> {
+    await deps.db
+      .updateTable('alarms')
+      .set({ next_escalation_at: now() })
+      .where('id', '=', id)
+      .where('state', '=', 'active')
+      .where('escalation_level', '=', level)
+      .where('test', '=', 0)
+      .execute();
+    await escalateDue();
+  }
+
   return {
     apply,
     publish,
     escalateDue,
+    reopen,
+    escalateNow,
     upgradeDue,
     markOnSite,
     snooze,

@@ -20,6 +20,12 @@ export const EscalationPolicy = Type.Object(
            * notified when the previous has not accepted within it. Without it, all at once.
            */
           acceptSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })),
+          /**
+           * In a call tree, how often a contact who has not accepted is paged again (a `user` on
+           * their next channel: push, then SMS) before the next contact is tried. Default: 1 for a
+           * `user` (push, then SMS), 0 for others.
+           */
+          repages: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
           contacts: Type.Array(
             Type.Object(
               { kind: Type.Enum(['user', 'webhook', 'sms'] as const), target: Type.String({ minLength: 1, maxLength: 500 }) },
@@ -33,6 +39,11 @@ export const EscalationPolicy = Type.Object(
       { minItems: 1, maxItems: 10 },
     ),
     webhookSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
+    /**
+     * After an alarm about a person is accepted, someone must be on site within this; otherwise it
+     * is escalated again (response-chain.ts) [DEFAULT_ATTEND_SECONDS].
+     */
+    attendSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 86_400 })),
   },
   { additionalProperties: false },
 );
@@ -47,6 +58,9 @@ export const DEFAULT_POLICY: EscalationPolicy = {
     { name: 'emergency_responder', timeoutSeconds: { high: 600, medium: 1800, low: 14400 }, contacts: [] },
   ],
 };
+
+/** Time from accept to someone on site before an alarm about a person is escalated again. */
+export const DEFAULT_ATTEND_SECONDS = 1800;
 
 export function levelTimeoutMs(policy: EscalationPolicy, level: number, priority: Priority): number | null {
   // The last level has nobody further to hand over to.

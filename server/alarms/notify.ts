@@ -21,7 +21,11 @@ export interface Notification {
   body: string;
   secret?: string;
 }
-export type Receipt = { ok: true } | { ok: false; error: string; retry: boolean };
+/**
+ * One attempt's outcome. `state: 'sent'`: the provider took it (an SMSC, a push service) and may
+ * report delivery later (by `providerId`); without it, the peer itself answered (a webhook).
+ */
+export type Receipt = { ok: true; state?: 'sent' | 'delivered'; providerId?: string | null } | { ok: false; error: string; retry: boolean };
 
 export interface Channel {
   /** What one concurrency limit covers: a webhook's origin, a phone number. */
@@ -139,7 +143,8 @@ export function createNotifier(deps: NotifierDeps) {
       .updateTable('notifications')
       .set({
         attempts,
-        state: receipt.ok ? 'delivered' : failed ? 'failed' : 'pending',
+        state: receipt.ok ? (receipt.state ?? 'delivered') : failed ? 'failed' : 'pending',
+        ...(receipt.ok && receipt.providerId ? { provider_id: receipt.providerId } : {}),
         last_error: receipt.ok ? null : receipt.error,
         next_attempt_at: receipt.ok || failed ? null : new Date(Date.parse(when) + backoffMs(attempts)).toISOString(),
       })
@@ -149,7 +154,7 @@ export function createNotifier(deps: NotifierDeps) {
     await appendAudit(db, {
       at: when,
       actor: 'system',
-      action: receipt.ok ? 'notify.delivered' : 'notify.failed_attempt',
+      action: receipt.ok ? `notify.${receipt.state ?? 'delivered'}` : 'notify.failed_attempt',
       alarmId: row.alarm_id,
       subject: `${row.channel}:${row.target}`,
       detail: { notificationId: row.id, attempt: attempts, ...(receipt.ok ? {} : { error: receipt.error }) },
@@ -192,11 +197,12 @@ export function createNotifier(deps: NotifierDeps) {
     return next;
   }
 
-  function notify(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
-    return inTurn(c, () => notifyNow(alarm, level, policy, c, index));
+  /** `page` 0 is the first message to the contact for this alarm and level; 1, 2... are re-pages. */
+  function notify(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number, page = 0) {
+    return inTurn(c, () => notifyNow(alarm, level, policy, c, index, page));
   }
 
-  async function notifyNow(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number) {
+  async function notifyNow(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number, page: number) {
     const { decision, until } = await capFor(c);
     const payload =
       decision === 'notice'
@@ -218,6 +224,7 @@ export function createNotifier(deps: NotifierDeps) {
       last_error: null,
       created_at: now(),
       contact_index: index,
+      page,
       receipt_at: null,
       provider_id: null,
     };
@@ -226,7 +233,7 @@ export function createNotifier(deps: NotifierDeps) {
     const inserted = await db
       .insertInto('notifications')
       .values(row)
-      .onConflict((oc) => oc.columns(['alarm_id', 'level', 'contact_index']).doNothing())
+      .onConflict((oc) => oc.columns(['alarm_id', 'level', 'contact_index', 'page']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return;
     await appendAudit(db, {
@@ -256,6 +263,14 @@ export function createNotifier(deps: NotifierDeps) {
      * contact listed twice in the level is notified once. Resolves once the rows are written and
      * the attempts offered to the sender, not when they are delivered.
      */
+    /**
+     * Pages one contact of a level (response-chain.ts: the next one after a decline or an
+     * unanswered wait, or the same one again with `page` > 0). Once per alarm, level, contact and page.
+     */
+    async page(alarm: Alarm, level: number, policy: EscalationPolicy, index: number, page: number) {
+      const c = policy.levels[level]?.contacts[index];
+      if (c) await notify(alarm, level, policy, c, index, page);
+    },
     async escalated(alarm: Alarm, level: number, policy: EscalationPolicy) {
       const contacts: Contact[] = policy.levels[level]?.contacts ?? [];
       const tree = policy.levels[level]?.acceptSeconds !== undefined;

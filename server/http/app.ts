@@ -8,9 +8,14 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { respondRoutes } from '../respond/routes.ts';
+import { createAreaStore } from '../storage/areas.ts';
+import type { User } from '../storage/users.ts';
 import { createGatewaySites } from '../ws/gateway-sites.ts';
 import { createScreenSessions, wsRoutes } from '../ws/routes.ts';
+import { loadAccess } from './access.ts';
 import { alarmRoutes } from './alarms.ts';
+import { areaRoutes } from './areas.ts';
 import { authPlugin } from './auth.ts';
 import { brokerHookRoutes } from './broker-hooks.ts';
 import type { HttpContext } from './context.ts';
@@ -19,8 +24,8 @@ import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
 import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
-import { schemaRoutes } from './schemas.ts';
 import { reportRoutes } from './reports.ts';
+import { schemaRoutes } from './schemas.ts';
 import { shiftRoutes } from './shifts.ts';
 import { supervisionRoutes } from './supervision.ts';
 import { telemetryRoutes } from './telemetry.ts';
@@ -43,11 +48,11 @@ export interface RegisteredRoute {
   url: string;
 }
 
-export async function buildHttpApp(
-  ctx: HttpContext,
-  logger: Logger,
-  tls: { cert: string; key: string } | null = null,
-): Promise<FastifyInstance> {
+/**
+ * A Fastify instance with the server's limits, validation settings and error answers, and no
+ * routes: buildHttpApp adds them all; a route test adds the one plugin it tests.
+ */
+export function baseApp(logger: Logger, tls: { cert: string; key: string } | null = null): FastifyInstance {
   const app = Fastify({
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     // Request lines at info would flood the log; warnings and errors still show.
@@ -58,6 +63,26 @@ export async function buildHttpApp(
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof ApiError)
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, statusCode: err.statusCode });
+    if (err.validation) return reply.code(400).send({ error: 'VALIDATION', message: err.message, statusCode: 400 });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply
+      .code(status)
+      .send({ error: err.code ?? 'ERROR', message: status === 500 ? 'internal error' : err.message, statusCode: status });
+  });
+  return app;
+}
+
+export async function buildHttpApp(
+  ctx: HttpContext,
+  logger: Logger,
+  tls: { cert: string; key: string } | null = null,
+): Promise<FastifyInstance> {
+  const app = baseApp(logger, tls);
   // Every route, as Fastify registers it (HEAD twins included), so a test can check that each
   // one is in the authorisation matrix.
   const routes: RegisteredRoute[] = [];
@@ -71,16 +96,6 @@ export async function buildHttpApp(
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    if (err instanceof ApiError)
-      return reply.code(err.statusCode).send({ error: err.code, message: err.message, statusCode: err.statusCode });
-    if (err.validation) return reply.code(400).send({ error: 'VALIDATION', message: err.message, statusCode: 400 });
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    return reply
-      .code(status)
-      .send({ error: err.code ?? 'ERROR', message: status === 500 ? 'internal error' : err.message, statusCode: status });
-  });
 
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -89,7 +104,8 @@ export async function buildHttpApp(
         scriptSrc: ["'self'"],
         // Preact and uPlot set style attributes.
         styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
+        // Map tiles for the centre's board come from CARE_MAP_TILE_URL's origin, when set.
+        imgSrc: ["'self'", 'data:', ...(ctx.mapTileUrl ? [new URL(ctx.mapTileUrl.replace(/\{[a-z]\}/g, '0')).origin] : [])],
         connectSrc: ["'self'", (req: { headers: { host?: string } }) => sameHostWebSockets(req.headers.host)],
         upgradeInsecureRequests: null,
       },
@@ -123,19 +139,61 @@ export async function buildHttpApp(
   }
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
   const sessions = createScreenSessions();
-  await app.register(authPlugin, { ctx, onLogout: sessions.revoked });
-  await app.register(alarmRoutes, { ctx });
+  // Each caller's scope by the areas tree, grid worker, escalations to them, family contacts (access.ts).
+  const areas = createAreaStore(ctx.db);
+  const access = (user: User) => loadAccess({ db: ctx.db, areas, now: ctx.now }, user);
+  const { db, registry, users, alarms, engine, metrics, now, ids } = ctx;
+  await app.register(authPlugin, {
+    users,
+    metrics,
+    now,
+    tokenTtlMs: ctx.tokenTtlMs,
+    loginLimits: ctx.loginLimits ?? { perAccount: ctx.loginRateLimit, perAddress: 50, hashConcurrency: 2, hashQueue: 32 },
+    onLogout: sessions.revoked,
+    access,
+  });
+  await app.register(alarmRoutes, { alarms, engine });
   await app.register(registryRoutes, { ctx });
-  await app.register(escalationRoutes, { ctx });
-  await app.register(supervisionRoutes, { ctx });
-  await app.register(privacyRoutes, { ctx });
-  await app.register(shiftRoutes, { ctx });
-  await app.register(reportRoutes, { ctx });
-  await app.register(telemetryRoutes, { ctx });
-  await app.register(opsRoutes, { ctx });
+  await app.register(escalationRoutes, { db, registry, policies: ctx.policies, notifier: ctx.notifier, alarms, engine, metrics, now });
+  await app.register(supervisionRoutes, { db, now });
+  await app.register(privacyRoutes, { db, registry, alarms, now });
+  await app.register(shiftRoutes, { db, registry, users, shifts: ctx.shifts, metrics, ids });
+  await app.register(reportRoutes, { db, alarms, shifts: ctx.shifts, now });
+  await app.register(telemetryRoutes, { db, registry, telemetry: ctx.telemetry, now });
+  await app.register(opsRoutes, {
+    exposure: ctx.exposure,
+    log: ctx.log,
+    metrics,
+    wsClients: () => ctx.feed.clientCount,
+    health: ctx.health,
+    readiness: ctx.readiness,
+    refreshMetrics: ctx.refreshMetrics,
+  });
   await app.register(schemaRoutes, { bodies: () => bodies });
-  if (ctx.brokerHooks) await app.register(brokerHookRoutes, { ctx, hooks: ctx.brokerHooks });
-  await app.register(wsRoutes, { ctx, gatewaySites, sessions });
+  if (ctx.brokerHooks) await app.register(brokerHookRoutes, { registry, metrics, hooks: ctx.brokerHooks });
+  // Response links from messages: no login, the token is the credential (server/respond/).
+  if (ctx.respond) await app.register(respondRoutes, ctx.respond);
+  await app.register(areaRoutes, {
+    db: ctx.db,
+    areas,
+    registry: ctx.registry,
+    alarms: ctx.alarms,
+    policies: ctx.policies,
+    ids: ctx.ids,
+    now: ctx.now,
+    mapTileUrl: ctx.mapTileUrl ?? null,
+  });
+  await app.register(wsRoutes, {
+    db,
+    users,
+    feed: ctx.feed,
+    metrics,
+    now,
+    allowedOrigins: ctx.allowedOrigins,
+    gatewaySites,
+    sessions,
+    access,
+  });
   if (ctx.dashboardDir && fs.existsSync(ctx.dashboardDir)) {
     const { sourceMaps } = ctx.exposure;
     await app.register(fastifyStatic, {

@@ -48,20 +48,20 @@ export interface IssueRequest {
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
- * `CARE_PUBLIC_URL` (the address people's phones reach the server at); without it the server's own
- * http URL. A bad value stops the server at start, naming the key.
+ * `CARE_PUBLIC_URL` (the address people's phones reach the server at), or null when unset (the
+ * server then links to its own http URL). A bad value is an error naming the key.
  */
-export function publicUrlFromEnv(env: Record<string, string | undefined>, fallback: { httpPort: number; tls?: boolean }): string {
+export function parsePublicUrl(env: Record<string, string | undefined>): string | null {
   const raw = env.CARE_PUBLIC_URL?.trim();
-  if (!raw) return `${fallback.tls ? 'https' : 'http'}://localhost:${fallback.httpPort}`;
+  if (!raw) return null;
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new Error(`CARE_PUBLIC_URL: not a URL: ${raw}`);
+    throw new Error('CARE_PUBLIC_URL: not a URL');
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('CARE_PUBLIC_URL: must be http:// or https://');
-  if (u.search || u.hash) throw new Error('CARE_PUBLIC_URL: no query or fragment');
+  if (u.search || u.hash || u.username || u.password) throw new Error('CARE_PUBLIC_URL: no query, fragment or credentials');
   return u.toString().replace(/\/+$/, '');
 }
 
@@ -79,8 +79,9 @@ function toRecord(r: ResponseTokensTable): ResponseRecord {
   };
 }
 
-export function createResponseTokens(db: Db, opts: { publicUrl: string; now: () => string; ttlMs?: number }) {
-  const base = opts.publicUrl.replace(/\/+$/, '');
+export function createResponseTokens(db: Db, opts: { publicUrl: string | (() => string); now: () => string; ttlMs?: number }) {
+  /** Read at each issue: the server's own URL is known only once it listens. */
+  const base = () => (typeof opts.publicUrl === 'string' ? opts.publicUrl : opts.publicUrl()).replace(/\/+$/, '');
   const ttl = opts.ttlMs ?? TOKEN_TTL_MS;
 
   async function live(token: string): Promise<ResponseTokensTable | null> {
@@ -120,16 +121,20 @@ export function createResponseTokens(db: Db, opts: { publicUrl: string; now: () 
           revoked_at: null,
         })
         .execute();
-      return { token, url: `${base}/r/${token}` };
+      return { token, url: `${base()}/r/${token}` };
     },
     /** The token's record; null when unknown, expired, revoked or its alarm resolved. */
     async lookup(token: string): Promise<ResponseRecord | null> {
       const row = await live(token);
       return row ? toRecord(row) : null;
     },
-    /** Records what the contact did through the link (the alarm itself is changed by the caller). */
+    /**
+     * Records what the contact did through the link (the caller checked the link was live and
+     * changes the alarm itself; after a resolve the link is dead, and this still records it).
+     */
     async setState(token: string, state: ResponseState): Promise<ResponseRecord | null> {
-      const row = await live(token);
+      if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return null;
+      const row = await db.selectFrom('response_tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
       if (!row) return null;
       const at = opts.now();
       await db.updateTable('response_tokens').set({ state, acted_at: at }).where('token_hash', '=', row.token_hash).execute();

@@ -349,6 +349,18 @@ migrations['0018_response_tokens'] = {
       .execute();
     await db.schema.createIndex('response_tokens_by_alarm').on('response_tokens').columns(['alarm_id']).execute();
     await db.schema.createIndex('response_tokens_by_expiry').on('response_tokens').columns(['expires_at']).execute();
+    // Re-paging (server/alarms/response-chain.ts): a contact paged again gets another row, page 1, 2...
+    await db.schema
+      .alterTable('notifications')
+      .addColumn('page', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.dropIndex('notifications_once').execute();
+    await db.schema
+      .createIndex('notifications_once')
+      .on('notifications')
+      .columns(['alarm_id', 'level', 'contact_index', 'page'])
+      .unique()
+      .execute();
   },
 };
 
@@ -405,6 +417,58 @@ migrations['0019_channels'] = {
     // delivery receipt finds its notification.
     await db.schema.alterTable('notifications').addColumn('provider_id', 'text').execute();
     await db.schema.createIndex('notifications_by_provider_id').on('notifications').columns(['channel', 'provider_id']).execute();
+  },
+};
+
+migrations['0022_daily_living_and_sleep'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('resident_activity')
+      .addColumn('resident_id', 'text', (c) => c.primaryKey())
+      .addColumn('site_id', 'text', (c) => c.notNull())
+      .addColumn('last_motion_at', 'text')
+      .addColumn('last_device_id', 'text')
+      .addColumn('last_room', 'text')
+      .addColumn('room_since', 'text')
+      .addColumn('present', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('in_bed', 'integer')
+      .addColumn('bed_changed_at', 'text')
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('daily_living_days')
+      .addColumn('resident_id', 'text', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('up_at_min', 'integer')
+      .addColumn('bed_at_min', 'integer')
+      .addColumn('longest_quiet_min', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('longest_bath_min', 'integer', (c) => c.notNull().defaultTo(0))
+      .addPrimaryKeyConstraint('daily_living_days_pkey', ['resident_id', 'day'])
+      .execute();
+    // One row per resident and night (the local date the night began), summed up from bed and
+    // sleep-state reports and the vital signs read in bed.
+    await db.schema
+      .createTable('sleep_nights')
+      .addColumn('resident_id', 'text', (c) => c.notNull())
+      .addColumn('night', 'text', (c) => c.notNull())
+      .addColumn('in_bed_at', 'text')
+      .addColumn('asleep_at', 'text')
+      .addColumn('woke_at', 'text')
+      .addColumn('out_of_bed_at', 'text')
+      .addColumn('minutes_in_bed', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('minutes_deep', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('minutes_light', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('minutes_awake', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('times_out_of_bed', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('hr_min', 'double precision')
+      .addColumn('hr_max', 'double precision')
+      .addColumn('rr_min', 'double precision')
+      .addColumn('rr_max', 'double precision')
+      .addColumn('score', 'double precision')
+      .addColumn('state', 'text')
+      .addColumn('state_since', 'text')
+      .addPrimaryKeyConstraint('sleep_nights_pkey', ['resident_id', 'night'])
+      .execute();
   },
 };
 

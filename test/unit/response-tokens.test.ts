@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResponseTokens, hashToken, publicUrlFromEnv } from '../../server/respond/tokens.ts';
+import { createResponseTokens, hashToken, parsePublicUrl } from '../../server/respond/tokens.ts';
 import { type OpenedDatabase, openDatabase } from '../../server/storage/db.ts';
 
 let opened: OpenedDatabase;
@@ -97,10 +97,11 @@ describe('response tokens', () => {
     expect(await tokens.purgeExpired()).toBeGreaterThanOrEqual(2);
   });
 
-  it('CARE_PUBLIC_URL: default is the server itself; a bad value names the key', () => {
-    expect(publicUrlFromEnv({}, { httpPort: 8080 })).toBe('http://localhost:8080');
-    expect(publicUrlFromEnv({ CARE_PUBLIC_URL: 'https://x.cn/care/' }, { httpPort: 1 })).toBe('https://x.cn/care');
-    expect(() => publicUrlFromEnv({ CARE_PUBLIC_URL: 'ftp://x' }, { httpPort: 1 })).toThrow(/CARE_PUBLIC_URL/);
-    expect(() => publicUrlFromEnv({ CARE_PUBLIC_URL: 'nope' }, { httpPort: 1 })).toThrow(/CARE_PUBLIC_URL/);
+  it('CARE_PUBLIC_URL: unset is null (the server links to itself); a bad value names the key', () => {
+    expect(parsePublicUrl({})).toBeNull();
+    expect(parsePublicUrl({ CARE_PUBLIC_URL: 'https://x.cn/care/' })).toBe('https://x.cn/care');
+    expect(() => parsePublicUrl({ CARE_PUBLIC_URL: 'ftp://x' })).toThrow(/CARE_PUBLIC_URL/);
+    expect(() => parsePublicUrl({ CARE_PUBLIC_URL: 'nope' })).toThrow(/CARE_PUBLIC_URL/);
+    expect(() => parsePublicUrl({ CARE_PUBLIC_URL: 'https://u:p@x.cn' })).toThrow(/CARE_PUBLIC_URL/);
   });
 });
