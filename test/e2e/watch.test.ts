@@ -1,0 +1,206 @@
+// GPS watches through a real TCP socket against the real server (DESIGN.md 3.10): frames written
+// from the protocol's documented examples (devices.md "GPS watches"), split and coalesced; bad
+// frames and unknown IMEIs refused and counted; an SOS is a call alarm on a caregiver's screen; a
+// position outside the home zone at night is a wander alarm, by day nothing (fake clock).
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+
+const IMEI = '8800000015';
+// 23:00 in Shanghai on 2 December 2026: inside the default night window (22:00-06:00).
+const NIGHT = Date.parse('2026-12-02T15:00:00Z');
+const HOME = { lat: 29.56301, lon: 106.551557 };
+
+/** A watch on a real socket: what it sends, and every byte the server answers. */
+class Watch {
+  readonly socket: net.Socket;
+  received = '';
+  closed = false;
+  readonly ready: Promise<void>;
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (d) => {
+      this.received += d.toString('latin1');
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+    });
+    this.socket.on('error', () => undefined);
+    this.ready = new Promise((resolve) => this.socket.once('connect', () => resolve()));
+  }
+  static async open(server: TestServer): Promise<Watch> {
+    const w = new Watch(server.watchPort as number);
+    await w.ready;
+    return w;
+  }
+  send(text: string | Buffer) {
+    this.socket.write(text);
+  }
+  /** Sends a keep-alive and waits for its answer: everything sent before it has been handled. */
+  async sync(id = IMEI) {
+    const before = this.received.split('*LK]').length;
+    this.send(`[3G*${id}*0002*LK]`);
+    await waitFor(() => this.received.split('*LK]').length > before, 'LK answer');
+  }
+  close() {
+    this.socket.destroy();
+  }
+}
+
+/** A frame with its LEN (content length in hex), as a watch builds it. */
+const frame = (content: string, id = IMEI, maker = '3G') =>
+  `[${maker}*${id}*${content.length.toString(16).toUpperCase().padStart(4, '0')}*${content}]`;
+
+/** `ddmmyy,hhmmss` (UTC) of a time. */
+function watchDate(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())}${two(d.getUTCMonth() + 1)}${two(d.getUTCFullYear() % 100)},${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
+}
+
+/** A position report in the documented field order; status in hex (16 SOS, 21 fall). */
+const report = (kind: 'UD' | 'AL', at: number, lat: number, lon: number, status = '00000000') =>
+  frame(`${kind},${watchDate(at)},A,${lat.toFixed(6)},N,${lon.toFixed(6)},E,0.00,0,300,8,90,80,1,0,${status},0,0`);
+
+async function metric(server: TestServer, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+describe('GPS watches (watch protocol over TCP)', () => {
+  let server: TestServer;
+  let site: DemoSite;
+  const clock = new FakeClock(NIGHT);
+
+  beforeAll(async () => {
+    server = await startTestServer(undefined, { clock, env: { CARE_WATCH_MAX_PER_ADDRESS: '4' } });
+    site = await registerSite(server, [
+      { id: IMEI, kind: 'gps_watch' },
+      { id: '7700000001', kind: 'call_button' },
+    ]);
+    const put = await server.api('PUT', `/api/v1/residents/${site.residentId}/settings`, {
+      homeZone: { lat: HOME.lat, lon: HOME.lon, radiusMeters: 300 },
+    });
+    expect(put.status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers a keep-alive in the documented form, also when it comes in pieces and with others', async () => {
+    const w = await Watch.open(server);
+    const lk = `[3G*${IMEI}*0002*LK]`;
+    w.send(lk.slice(0, 5));
+    await new Promise((r) => setTimeout(r, 30)); // a separate TCP segment
+    w.send(lk.slice(5));
+    await waitFor(() => w.received === lk, 'LK answer');
+    // Coalesced: three frames in one write get three answers.
+    w.send(lk + lk + frame('LK,50,100,77'));
+    await waitFor(() => w.received === lk.repeat(4), 'three more LK answers');
+    w.close();
+  });
+
+  it('an SOS report is a call alarm on a caregiver screen, answered AL once stored; the resend is the same event', async () => {
+    const screen = await Screen.open(server);
+    const w = await Watch.open(server);
+    const sos = report('AL', clock.now(), HOME.lat, HOME.lon, '00010000');
+    w.send(sos.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 30));
+    w.send(sos.slice(40));
+    const alarm = await screen.waitForAlarm((a) => a.type === 'call' && a.deviceId === IMEI, 'call alarm from the watch');
+    expect(alarm).toMatchObject({ priority: 'high', residentId: site.residentId, gatewayId: site.gatewayId, unregistered: false });
+    await waitFor(() => w.received.includes(`[3G*${IMEI}*0002*AL]`), 'AL answer');
+    // The watch had no answer and sends it again: stored once, no second alarm, no new count.
+    w.send(sos);
+    await waitFor(() => w.received.split('*AL]').length === 3, 'second AL answer');
+    const { body } = await server.api<{ alarms: Array<{ type: string; deviceId: string; count: number }> }>(
+      'GET',
+      '/api/v1/alarms?state=active',
+    );
+    expect(body.alarms.filter((a) => a.type === 'call' && a.deviceId === IMEI)).toEqual([expect.objectContaining({ count: 1 })]);
+    // Its position went to telemetry.
+    await waitFor(async () => {
+      const r = await server.api<{ points?: unknown[]; series?: unknown[] }>(
+        'GET',
+        `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 3600_000).toISOString()}&to=${new Date(NIGHT + 3600_000).toISOString()}`,
+      );
+      return r.status === 200 && JSON.stringify(r.body).includes('29.56301');
+    }, 'latitude stored');
+    await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
+    w.close();
+    screen.close();
+  });
+
+  it('a fall flag in an alarm report is a fall alarm', async () => {
+    const screen = await Screen.open(server);
+    const w = await Watch.open(server);
+    w.send(report('AL', clock.now() + 1000, HOME.lat, HOME.lon, '00200000'));
+    const alarm = await screen.waitForAlarm((a) => a.type === 'fall' && a.deviceId === IMEI, 'fall alarm from the watch');
+    expect(alarm.priority).toBe('high');
+    await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
+    w.close();
+    screen.close();
+  });
+
+  it('an unknown IMEI is refused: the connection is closed and counted, nothing is raised', async () => {
+    const before = await metric(server, 'care_watch_refused_total', 'reason="unknown_imei"');
+    const w = await Watch.open(server);
+    w.send(report('AL', clock.now(), HOME.lat, HOME.lon, '00010000').replace(IMEI, '9999999999'));
+    await waitFor(() => w.closed, 'connection closed');
+    expect(w.received).toBe('');
+    expect(await metric(server, 'care_watch_refused_total', 'reason="unknown_imei"')).toBe(before + 1);
+    // A registered device that is not a watch is refused the same way.
+    const b = await Watch.open(server);
+    b.send(frame('LK', '7700000001'));
+    await waitFor(() => b.closed, 'connection closed');
+  });
+
+  it('bad frames are counted and refused; a good frame after one is still answered; only garbage is closed', async () => {
+    const before = await metric(server, 'care_watch_frames_total', 'outcome="garbage"');
+    const w = await Watch.open(server);
+    w.send(`GET / HTTP/1.1\r\n\r\n[3G*${IMEI}*0002*LK]`);
+    await waitFor(() => w.received === `[3G*${IMEI}*0002*LK]`, 'LK answer after garbage');
+    expect(await metric(server, 'care_watch_frames_total', 'outcome="garbage"')).toBe(before + 1);
+    const g = await Watch.open(server);
+    for (let i = 0; i < 3; i += 1) {
+      g.send(`junk ${i} `);
+      await new Promise((r) => setTimeout(r, 20)); // separate reads, each refused
+    }
+    await waitFor(() => g.closed, 'garbage-only connection closed');
+    expect(await metric(server, 'care_watch_refused_total', 'reason="garbage"')).toBeGreaterThanOrEqual(1);
+    w.close();
+  });
+
+  it('connections from one address are bounded', async () => {
+    const open = await Promise.all([0, 1, 2, 3].map(() => Watch.open(server)));
+    await waitFor(async () => (await metric(server, 'care_watch_connections', '')) >= 0, 'metrics');
+    const fifth = await Watch.open(server);
+    await waitFor(() => fifth.closed, 'fifth connection refused');
+    expect(await metric(server, 'care_watch_refused_total', 'reason="per_address"')).toBe(1);
+    for (const w of open) {
+      expect(w.closed).toBe(false);
+      w.close();
+    }
+  });
+
+  it('leaving the home zone by day raises nothing; inside at night nothing; outside at night a wander alarm', async () => {
+    const screen = await Screen.open(server);
+    const w = await Watch.open(server);
+    const away = { lat: HOME.lat + 0.02, lon: HOME.lon }; // about 2.2 km north
+    clock.advance(12 * 3600_000); // 11:00 in Shanghai
+    w.send(report('UD', clock.now(), away.lat, away.lon));
+    await w.sync();
+    clock.advance(12 * 3600_000); // 23:00 again
+    w.send(report('UD', clock.now(), HOME.lat + 0.001, HOME.lon)); // about 110 m: inside the 300 m zone
+    await w.sync();
+    expect(screen.alarmMessages().filter((a) => a.type === 'wander')).toEqual([]);
+    w.send(report('UD', clock.now() + 60_000, away.lat, away.lon));
+    const alarm = await screen.waitForAlarm((a) => a.type === 'wander' && a.deviceId === IMEI, 'wander alarm');
+    expect(alarm).toMatchObject({ priority: 'high', residentId: site.residentId });
+    w.close();
+    screen.close();
+  });
+});
