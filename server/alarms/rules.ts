@@ -13,6 +13,8 @@ export type AlarmRequest =
       /** Raised only if the cause has not ended within this time (never for high priority). */
       confirmAfterMs?: number;
       detail?: Record<string, unknown>;
+      /** Shown on the alarm card (the daily-living checks put their reason here). */
+      note?: string;
     }
   | { kind: 'clear'; type: AlarmType; onlyIfUnacknowledged: boolean; detail?: Record<string, unknown> };
 

@@ -66,6 +66,8 @@ export interface IngestDeps {
   unregisteredBudget?: number;
   /** Each batch's commit outcome, for the health check (ingest committing, or events waiting). */
   onCommit?: (ok: boolean) => void;
+  /** Committed events from residents' devices, for the daily-living watch (never awaited). */
+  onActivity?: (events: Array<{ event: DeviceEvent; device: Device }>) => void;
   /**
    * Resolves when what was committed before the call is on disk (`OpenedDatabase.durable`). Events
    * are confirmed to their gateway only after it; the screens do not wait for it.
@@ -188,8 +190,9 @@ export function createIngest(deps: IngestDeps) {
     tested.length = 0;
     caregiverAt.length = 0;
     const receivedAt = now();
+    let contexts: Context[] = [];
     try {
-      const contexts = await lookUp(batch);
+      contexts = await lookUp(batch);
       if (pauseBeforeCommit) await pauseBeforeCommit(batch.map((q) => q.event.id));
       await db.transaction().execute(async (tx) => {
         for (const [i, item] of batch.entries()) {
@@ -229,6 +232,13 @@ export function createIngest(deps: IngestDeps) {
     if (work.rejected > 0) metrics.events.inc({ outcome: 'rejected' }, work.rejected);
     confirmWhenDurable(work.confirmed);
     for (const t of work.touched) deps.onDeviceStatus(t);
+    if (deps.onActivity) {
+      const seen = batch.flatMap(({ event, topic }, i) => {
+        const device = contexts[i]?.sender ? contexts[i]?.device : undefined;
+        return device?.residentId && device.gatewayId === topic.gatewayId ? [{ event, device }] : [];
+      });
+      if (seen.length > 0) deps.onActivity(seen);
+    }
     await engine.publish(work.changed);
   }
 

@@ -14,6 +14,8 @@ export interface TelemetryAlarmsDeps {
   supervision: Pick<Supervision, 'heardDevice'>;
   metrics: Pick<Metrics, 'telemetryPoints' | 'rejected' | 'securityEvents' | 'storeErrors'>;
   log: import('pino').Logger;
+  /** Presence readings of residents' devices, for the daily-living watch (never awaited). */
+  onPresence?: (presence: TelemetryFindings['presence']) => void;
 }
 
 export function createTelemetryAlarms(deps: TelemetryAlarmsDeps) {
@@ -32,6 +34,7 @@ export function createTelemetryAlarms(deps: TelemetryAlarmsDeps) {
       log.warn({ gatewayId: x.gatewayId, deviceId: x.deviceId }, "security: reading names another gateway's device; dropped");
     }
     for (const [deviceId, at] of f.heard) deps.supervision.heardDevice(deviceId, at);
+    if (f.presence.length > 0) deps.onPresence?.(f.presence);
     if (f.alarms.length === 0) return;
     try {
       const changed = await db.transaction().execute(async (tx) => {

@@ -39,6 +39,8 @@ export interface TelemetryFindings {
   points: number;
   rejected: Array<{ topic: string; reason: string; error: string }>;
   forged: Array<{ gatewayId: string; deviceId: string }>;
+  /** Presence readings of residents' devices, the newest per device (daily-living watch). */
+  presence: Array<{ residentId: string; deviceId: string; room: string | null; at: string; value: number }>;
 }
 
 export interface ReaderLookups {
@@ -46,7 +48,7 @@ export interface ReaderLookups {
   getResident(id: string): Promise<Resident | undefined>;
 }
 
-export const emptyFindings = (): TelemetryFindings => ({ alarms: [], heard: [], points: 0, rejected: [], forged: [] });
+export const emptyFindings = (): TelemetryFindings => ({ alarms: [], heard: [], points: 0, rejected: [], forged: [], presence: [] });
 
 export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent: number) {
   const vitals = createVitalsTracker();
@@ -73,6 +75,7 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
     const findings = emptyFindings();
     const heard = new Map<string, string>();
     const alarms = new Map<string, TelemetryAlarm>();
+    const presenceNow = new Map<string, number>();
     for (const m of messages) {
       const d = decodeTelemetry.decode(Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
       if (!d.ok) {
@@ -96,6 +99,11 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
         if (!device) continue;
         const last = heard.get(device.id);
         if (last === undefined || last < p.ts) heard.set(device.id, p.ts);
+        // Presence for the daily-living watch: each change within the chunk, not every repeat.
+        if (p.metric === 'presence' && device.residentId && presenceNow.get(device.id) !== p.value) {
+          presenceNow.set(device.id, p.value);
+          findings.presence.push({ residentId: device.residentId, deviceId: device.id, room: device.room, at: p.ts, value: p.value });
+        }
         const requests = evaluateBattery(p, lowBatteryPercent);
         const settings = device.residentId ? await residentSettings(device.residentId) : null;
         const own = settings?.vitals[p.metric];
