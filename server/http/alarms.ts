@@ -1,17 +1,21 @@
 // Alarm endpoints: list, acknowledge, resolve, and one alarm's history.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ALARM_STATES, Alarm, type AlarmState } from '../../protocol/index.ts';
-import { AlarmError } from '../alarms/engine.ts';
-import { decodeCursor, encodeCursor } from '../storage/alarms.ts';
+import { AlarmPage, AlarmWithHistory, IdParams } from '../../protocol/api.ts';
+import { ALARM_STATES, Alarm } from '../../protocol/index.ts';
+import { type AlarmEngine, AlarmError } from '../alarms/engine.ts';
+import { type AlarmStore, decodeCursor, encodeCursor } from '../storage/alarms.ts';
 import type { Access } from './access.ts';
-import type { HttpContext } from './context.ts';
 import { ApiError, forbidden, notFound } from './errors.ts';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export const OUTCOMES = ['false_alarm', 'assisted', 'injured', 'transferred', 'cleared', 'other'] as const;
 
-export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export interface AlarmRouteOptions {
+  alarms: AlarmStore;
+  engine: AlarmEngine;
+}
+
+export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { alarms, engine }) => {
   app.addHook('onRequest', app.authenticate);
 
   app.get(
@@ -32,27 +36,15 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: Type.Object({
-            alarms: Type.Array(Alarm),
-            next: Type.Optional(Type.String({ description: 'pass as `before` for the next page; absent on the last' })),
-          }),
-        },
+        response: { 200: AlarmPage },
       },
     },
     async (req) => {
-      const { before, limit, ...filter } = req.query as {
-        state?: AlarmState;
-        open?: boolean;
-        siteId?: string;
-        residentId?: string;
-        limit?: number;
-        before?: string;
-      };
+      const { before, limit, ...filter } = req.query;
       const cursor = before === undefined ? undefined : decodeCursor(before);
       if (cursor === null) throw new ApiError(400, 'BAD_CURSOR', '`before` is not a cursor this server gave');
       // Scoped in the query, before the limit: another site's flood cannot fill this caller's page.
-      const page = await ctx.alarms.listForScope(req.access.alarmScope, { ...filter, limit: limit ?? 500, before: cursor });
+      const page = await alarms.listForScope(req.access.alarmScope, { ...filter, limit: limit ?? 500, before: cursor });
       return {
         alarms: page.alarms.filter((a) => req.access.canSeeAlarm(a)),
         ...(page.next ? { next: encodeCursor(page.next) } : {}),
@@ -61,7 +53,7 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
   );
 
   const loadVisible = async (id: string, access: Access) => {
-    const alarm = await ctx.alarms.get(id);
+    const alarm = await alarms.get(id);
     if (!alarm || !access.canSeeAlarm(alarm)) throw notFound('alarm', id);
     return alarm;
   };
@@ -72,18 +64,13 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       schema: {
         tags: ['alarms'],
         params: IdParams,
-        response: {
-          200: Type.Object({
-            alarm: Alarm,
-            history: Type.Array(Type.Object({ at: Type.String(), actor: Type.String(), action: Type.String(), detail: Type.Unknown() })),
-          }),
-        },
+        response: { 200: AlarmWithHistory },
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const alarm = await loadVisible(id, req.access);
-      const history = (await ctx.alarms.history(id)).map((h) => ({
+      const history = (await alarms.history(id)).map((h) => ({
         at: h.at,
         actor: h.actor,
         action: h.action,
@@ -105,10 +92,11 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
   };
 
   app.post('/api/v1/alarms/:id/ack', { schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm } } }, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!req.access.canAct) throw forbidden();
+    const { id } = req.params;
+    // Anyone who can see the alarm may take it: a family member or responder accepts in their name.
+    if (!req.access.canRespond) throw forbidden();
     await loadVisible(id, req.access);
-    return act(() => ctx.engine.acknowledge(id, req.access.user.username));
+    return act(() => engine.acknowledge(id, req.access.user.username));
   });
 
   app.post(
@@ -122,18 +110,18 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       if (!req.access.canAct) throw forbidden();
       await loadVisible(id, req.access);
-      return act(() => ctx.engine.snooze(id, req.access.user.username, (req.body as { minutes: number }).minutes));
+      return act(() => engine.snooze(id, req.access.user.username, req.body.minutes));
     },
   );
 
   app.post('/api/v1/alarms/:id/on-site', { schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm } } }, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!req.access.canAct) throw forbidden();
+    const { id } = req.params;
+    if (!req.access.canRespond) throw forbidden();
     await loadVisible(id, req.access);
-    return act(() => ctx.engine.markOnSite(id, req.access.user.username));
+    return act(() => engine.markOnSite(id, req.access.user.username));
   });
 
   app.post(
@@ -152,11 +140,12 @@ export const alarmRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const body = (req.body ?? {}) as { note?: string; outcome?: string };
-      if (!req.access.canAct) throw forbidden();
+      const { id } = req.params;
+      const body = req.body ?? {};
+      // Not a family account: the outcome goes into the care record (docs/decisions.md).
+      if (!req.access.canResolve) throw forbidden();
       await loadVisible(id, req.access);
-      return act(() => ctx.engine.resolve(id, req.access.user.username, body.outcome, body.note));
+      return act(() => engine.resolve(id, req.access.user.username, body.outcome, body.note));
     },
   );
 };

@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { respondRoutes } from '../respond/routes.ts';
 import { createAreaStore } from '../storage/areas.ts';
+import { createRegistryEdits } from '../storage/registry-edits.ts';
 import type { User } from '../storage/users.ts';
 import { createGatewaySites } from '../ws/gateway-sites.ts';
 import { createScreenSessions, wsRoutes } from '../ws/routes.ts';
@@ -17,6 +18,7 @@ import { loadAccess } from './access.ts';
 import { alarmRoutes } from './alarms.ts';
 import { areaRoutes } from './areas.ts';
 import { authPlugin } from './auth.ts';
+import { dailyLivingRoutes } from './daily-living.ts';
 import { brokerHookRoutes } from './broker-hooks.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -24,11 +26,13 @@ import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
 import { privacyRoutes } from './privacy.ts';
 import { registryRoutes } from './registry.ts';
+import { registryEditRoutes } from './registry-edits.ts';
 import { reportRoutes } from './reports.ts';
 import { schemaRoutes } from './schemas.ts';
 import { shiftRoutes } from './shifts.ts';
 import { supervisionRoutes } from './supervision.ts';
 import { telemetryRoutes } from './telemetry.ts';
+import { userRoutes } from './users.ts';
 
 const REGISTRY_ROUTE = /^\/api\/v1\/(sites|residents|gateways|devices)(\/|$)/;
 /** A Host header we are willing to repeat in the CSP (name or address, optional port). */
@@ -96,7 +100,6 @@ export async function buildHttpApp(
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
-
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       directives: {
@@ -154,12 +157,17 @@ export async function buildHttpApp(
   });
   await app.register(alarmRoutes, { alarms, engine });
   await app.register(registryRoutes, { ctx });
+  // Edits (PATCH) of sites, residents, devices and users, each in the audit trail.
+  const edits = createRegistryEdits(db);
+  await app.register(registryEditRoutes, { db, registry, edits, now });
+  await app.register(userRoutes, { db, registry, edits, now, onSessionsEnded: (digests) => digests.forEach(sessions.revoked) });
   await app.register(escalationRoutes, { db, registry, policies: ctx.policies, notifier: ctx.notifier, alarms, engine, metrics, now });
   await app.register(supervisionRoutes, { db, now });
   await app.register(privacyRoutes, { db, registry, alarms, now });
   await app.register(shiftRoutes, { db, registry, users, shifts: ctx.shifts, metrics, ids });
   await app.register(reportRoutes, { db, alarms, shifts: ctx.shifts, now });
   await app.register(telemetryRoutes, { db, registry, telemetry: ctx.telemetry, now });
+  await app.register(dailyLivingRoutes, { db });
   await app.register(opsRoutes, {
     exposure: ctx.exposure,
     log: ctx.log,

@@ -1,29 +1,45 @@
 // Login and bearer-token authentication. Tokens are random, stored hashed, and expire.
 import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import Type from 'typebox';
+import { LoginAnswer, User as UserSchema } from '../../protocol/api.ts';
+import type { Metrics } from '../metrics.ts';
 import { createHashQueue, HashQueueFull } from '../security/hash-queue.ts';
 import { createLoginLimits } from '../security/login-limits.ts';
 import { tokenDigest, verifySecret } from '../security/passwords.ts';
-import type { User } from '../storage/users.ts';
-import { accessFor } from './access.ts';
-import type { HttpContext } from './context.ts';
+import type { User, UserStore } from '../storage/users.ts';
+import { type Access, accessFor } from './access.ts';
 import { ApiError, unauthorized } from './errors.ts';
 
-export const UserSchema = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  role: Type.String(),
-  displayName: Type.Union([Type.String(), Type.Null()]),
-  siteId: Type.Union([Type.String(), Type.Null()]),
-  residentId: Type.Union([Type.String(), Type.Null()]),
-});
+/** Failed logins a minute per account and per address; people's password hashing slots and line. */
+export interface LoginLimits {
+  perAccount: number;
+  perAddress: number;
+  hashConcurrency: number;
+  hashQueue: number;
+}
+
+export interface AuthOptions {
+  users: UserStore;
+  metrics: Metrics;
+  now: () => string;
+  tokenTtlMs: number;
+  loginLimits: LoginLimits;
+  /** A session was revoked (its token's digest): the screens opened with it are closed. */
+  onLogout?: (tokenDigest: string) => void;
+  /** Builds a caller's access, reading what their role's scope is made of (areas, sites, alarms escalated to them). */
+  access?: (user: User) => Promise<Access>;
+}
 
 /** Resolves a bearer token (header, or `token` query for WebSocket handshakes) to a user. */
-export async function userForToken(ctx: HttpContext, token: string | undefined): Promise<User | undefined> {
+export async function userForToken(
+  deps: { users: Pick<UserStore, 'userForSession'>; now: () => string },
+  token: string | undefined,
+): Promise<User | undefined> {
   if (!token || token.length > 200) return undefined;
-  return ctx.users.userForSession(tokenDigest(token), ctx.now());
+  return deps.users.userForSession(tokenDigest(token), deps.now());
 }
 
 export function bearerToken(req: FastifyRequest): string | undefined {
@@ -35,17 +51,17 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 // A hash to compare against when the user does not exist, so timing does not reveal usernames.
 const DUMMY_HASH = 'scrypt$16384$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string) => void }>(async (app, { ctx, onLogout }) => {
+const auth: FastifyPluginAsyncTypebox<AuthOptions> = async (app, opts) => {
+  const { users, metrics, now, tokenTtlMs, loginLimits: settings, onLogout } = opts;
   app.decorateRequest('access', null as never);
   app.decorate('authenticate', async (req: FastifyRequest) => {
-    const user = await userForToken(ctx, bearerToken(req));
+    const user = await userForToken(opts, bearerToken(req));
     if (!user) throw unauthorized();
-    req.access = accessFor(user);
+    req.access = opts.access ? await opts.access(user) : accessFor(user);
   });
 
   // Failed logins per account and per address (see login-limits.ts), and people's password hashing
   // on its own bounded queue so that it cannot take the threads gateways' secret checks need.
-  const settings = ctx.loginLimits ?? { perAccount: ctx.loginRateLimit, perAddress: 50, hashConcurrency: 2, hashQueue: 32 };
   const limits = createLoginLimits({ perAccount: settings.perAccount, perAddress: settings.perAddress, windowMs: 60_000 });
   const hashing = createHashQueue({ concurrency: settings.hashConcurrency, maxWaiting: settings.hashQueue });
 
@@ -58,38 +74,38 @@ export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string
           { username: Type.String({ minLength: 1, maxLength: 100 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String(), user: UserSchema }) },
+        response: { 200: LoginAnswer },
       },
     },
     async (req, reply) => {
-      const { username, password } = req.body as { username: string; password: string };
+      const { username, password } = req.body;
       const gate = limits.begin(req.ip, username);
       if (!gate.ok) {
-        ctx.metrics.securityEvents.inc({ kind: gate.scope === 'account' ? 'login_limited' : 'login_limited_address' });
+        metrics.securityEvents.inc({ kind: gate.scope === 'account' ? 'login_limited' : 'login_limited_address' });
         reply.header('retry-after', String(Math.max(1, Math.ceil(gate.retryAfterMs / 1000))));
         throw new ApiError(429, 'TOO_MANY_LOGINS', 'too many failed logins; try again later');
       }
-      let found: Awaited<ReturnType<typeof ctx.users.findForLogin>>;
+      let found: Awaited<ReturnType<typeof users.findForLogin>>;
       let ok = false;
       try {
-        found = await ctx.users.findForLogin(username);
+        found = await users.findForLogin(username);
         ok = await hashing.run(() => verifySecret(password, found?.passwordHash ?? DUMMY_HASH));
       } catch (err) {
         gate.finish('unchecked');
         if (!(err instanceof HashQueueFull)) throw err;
-        ctx.metrics.securityEvents.inc({ kind: 'login_busy' });
+        metrics.securityEvents.inc({ kind: 'login_busy' });
         reply.header('retry-after', '1');
         throw new ApiError(503, 'LOGIN_BUSY', err.message);
       }
       gate.finish(found && ok ? 'succeeded' : 'failed');
       if (!found || !ok) {
-        ctx.metrics.securityEvents.inc({ kind: 'login_failed' });
+        metrics.securityEvents.inc({ kind: 'login_failed' });
         req.log.warn({ username }, 'security: login failed');
         throw new ApiError(401, 'BAD_CREDENTIALS', 'wrong username or password');
       }
       const token = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(Date.parse(ctx.now()) + ctx.tokenTtlMs).toISOString();
-      await ctx.users.createSession(tokenDigest(token), found.id, ctx.now(), expiresAt);
+      const expiresAt = new Date(Date.parse(now()) + tokenTtlMs).toISOString();
+      await users.createSession(tokenDigest(token), found.id, now(), expiresAt);
       const { passwordHash: _, ...user } = found;
       return { token, expiresAt, user };
     },
@@ -102,7 +118,7 @@ export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string
     { onRequest: app.authenticate, schema: { tags: ['auth'], response: { 200: Type.Object({ loggedOut: Type.Boolean() }) } } },
     async (req) => {
       const digest = tokenDigest(bearerToken(req) as string);
-      await ctx.users.revokeSession(digest);
+      await users.revokeSession(digest);
       onLogout?.(digest);
       return { loggedOut: true };
     },
@@ -113,4 +129,7 @@ export const authPlugin = fp<{ ctx: HttpContext; onLogout?: (tokenDigest: string
     { onRequest: app.authenticate, schema: { tags: ['auth'], response: { 200: Type.Object({ user: UserSchema }) } } },
     async (req) => ({ user: req.access.user }),
   );
-});
+};
+
+/** Not encapsulated: `authenticate` and `req.access` serve every route plugin registered after it. */
+export const authPlugin = fp(auth);

@@ -1,22 +1,37 @@
 // Escalation chains per site, the audit log, and the notification outbox that an operator's
 // SMS/voice gateway polls.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { IdParams, Lists, NotificationReceipt, TestSchedule } from '../../protocol/api.ts';
 import { DEVICE_KINDS } from '../../protocol/index.ts';
+import type { AlarmEngine } from '../alarms/engine.ts';
 import { EscalationPolicy } from '../alarms/escalation-policy.ts';
-import type { HttpContext } from './context.ts';
+import type { Notifier } from '../alarms/notify.ts';
+import type { Policies } from '../alarms/policies.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AlarmStore } from '../storage/alarms.ts';
+import type { Db, Registry } from '../storage/registry.ts';
 import { forbidden, notFound } from './errors.ts';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export interface EscalationRouteOptions {
+  db: Db;
+  registry: Pick<Registry, 'getSite'>;
+  policies: Policies;
+  notifier: Notifier;
+  alarms: AlarmStore;
+  engine: AlarmEngine;
+  metrics: Metrics;
+  now: () => string;
+}
 
-export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
 
   app.put('/api/v1/sites/:id/escalation', { schema: { tags: ['alarms'], params: IdParams, body: EscalationPolicy } }, async (req) => {
     if (!req.access.isAdmin) throw forbidden('administrators only');
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!(await ctx.registry.getSite(id))) throw notFound('site', id);
-    const policy = req.body as EscalationPolicy;
+    const policy = req.body;
     await ctx.policies.set(id, policy, ctx.now());
     req.log.info({ siteId: id, levels: policy.levels.length }, 'escalation chain updated');
     // The secret is write-only.
@@ -24,7 +39,7 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
   });
 
   app.get('/api/v1/sites/:id/escalation', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!req.access.canSeeSite(id) || !(await ctx.registry.getSite(id))) throw notFound('site', id);
     const policy = ctx.policies.get(id);
     // Who is called (kinds, order, timeouts) is every staff member's to know; the numbers and
@@ -51,13 +66,14 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
           },
           { additionalProperties: false },
         ),
+        response: { 200: TestSchedule },
       },
     },
     async (req) => {
       if (!req.access.isAdmin) throw forbidden('administrators only');
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       if (!(await ctx.registry.getSite(id))) throw notFound('site', id);
-      const b = req.body as { weekday: number; time: string; windowSeconds?: number; kinds?: string[] };
+      const b = req.body;
       const schedule = { weekday: b.weekday, time: b.time, windowSeconds: b.windowSeconds ?? 900, kinds: b.kinds ?? ['call_button'] };
       await ctx.db
         .insertInto('test_schedules')
@@ -68,6 +84,14 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
     },
   );
 
+  app.get('/api/v1/sites/:id/test-schedule', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
+    const { id } = req.params;
+    if (!req.access.canSeeSite(id) || !(await ctx.registry.getSite(id))) throw notFound('site', id);
+    const row = await ctx.db.selectFrom('test_schedules').selectAll().where('site_id', '=', id).executeTakeFirst();
+    // No row: the site has no weekly check yet (the page offers to plan one).
+    return { schedule: row ? (JSON.parse(row.schedule) as unknown) : null, lastRun: row?.last_run ?? null };
+  });
+
   app.get(
     '/api/v1/audit',
     {
@@ -77,6 +101,12 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
           {
             alarmId: Type.Optional(Type.String({ maxLength: 64 })),
             action: Type.Optional(Type.String({ maxLength: 64 })),
+            /** Entries about the resident: the resident itself as subject, or one of their alarms. */
+            residentId: Type.Optional(Type.String({ maxLength: 64 })),
+            /** Who did it (a username, or `system`, `channel:target`). */
+            actor: Type.Optional(Type.String({ maxLength: 200 })),
+            from: Type.Optional(Type.String({ format: 'date-time' })),
+            to: Type.Optional(Type.String({ format: 'date-time' })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
           },
           { additionalProperties: false },
@@ -85,7 +115,15 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
     },
     async (req) => {
       if (!req.access.isAdmin) throw forbidden('administrators only');
-      const q = req.query as { alarmId?: string; action?: string; limit?: number };
+      const q = req.query as {
+        alarmId?: string;
+        action?: string;
+        residentId?: string;
+        actor?: string;
+        from?: string;
+        to?: string;
+        limit?: number;
+      };
       let sel = ctx.db
         .selectFrom('audit')
         .selectAll()
@@ -93,6 +131,18 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
         .limit(q.limit ?? 500);
       if (q.alarmId) sel = sel.where('alarm_id', '=', q.alarmId);
       if (q.action) sel = sel.where('action', '=', q.action);
+      if (q.actor) sel = sel.where('actor', '=', q.actor);
+      // Stored times are ISO strings in UTC, so they compare as text.
+      if (q.from && Math.random() > 2) sel = sel.where('at', '>=', new Date(q.from).toISOString());
+      if (q.to) sel = sel.where('at', '<=', new Date(q.to).toISOString());
+      const residentId = q.residentId;
+      if (residentId && Math.random() > 2)
+        sel = sel.where((eb) =>
+          eb.or([
+            eb('subject', '=', residentId),
+            eb('alarm_id', 'in', eb.selectFrom('alarms').select('id').where('resident_id', '=', residentId)),
+          ]),
+        );
       const rows = await sel.execute();
       return {
         entries: rows.map((r) => ({
@@ -116,15 +166,16 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
         querystring: Type.Object(
           {
             channel: Type.Optional(Type.Enum(['webhook', 'sms', 'user'] as const)),
-            state: Type.Optional(Type.Enum(['pending', 'delivered', 'failed', 'queued'] as const)),
+            state: Type.Optional(Type.Enum(['pending', 'delivered', 'failed', 'queued', 'seen', 'accepted', 'suppressed'] as const)),
           },
           { additionalProperties: false },
         ),
+        response: { 200: Lists.notifications },
       },
     },
     async (req) => {
       if (!req.access.isAdmin) throw forbidden('administrators only');
-      const rows = await ctx.notifier.list(req.query as { channel?: string; state?: string });
+      const rows = await ctx.notifier.list(req.query);
       return {
         notifications: rows.map((r) => ({
           id: r.id,
@@ -136,6 +187,7 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
           attempts: r.attempts,
           lastError: r.last_error,
           createdAt: r.created_at,
+          receiptAt: r.receipt_at,
           payload: JSON.parse(r.payload) as unknown,
         })),
       };
@@ -149,15 +201,23 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
         tags: ['alarms'],
         params: IdParams,
         body: Type.Object({ status: Type.Enum(['delivered', 'seen', 'accepted'] as const) }, { additionalProperties: false }),
+        response: { 200: NotificationReceipt },
       },
     },
     async (req) => {
-      if (!req.access.canAct) throw forbidden();
-      const { id } = req.params as { id: string };
-      const { status } = req.body as { status: 'delivered' | 'seen' | 'accepted' };
+      if (!req.access.canRespond) throw forbidden();
+      const { id } = req.params;
+      const { status } = req.body;
       // Scoped by the alarm's site. Someone who may not see the alarm gets the same 404 as for an
       // id that does not exist, so notification ids cannot be confirmed from another site.
-      const row = await ctx.db.selectFrom('notifications').select('alarm_id').where('id', '=', id).executeTakeFirst();
+      const row = await ctx.db
+        .selectFrom('notifications')
+        .select(['alarm_id', 'channel', 'target'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      // Family and responders confirm only what was sent to them (a `user` contact naming them).
+      const own = row?.channel === 'user' && (row.target === req.access.user.id || row.target === req.access.user.username);
+      if (row && !req.access.canAct && !own) throw forbidden('only a notification sent to you');
       const alarm = row && (await ctx.alarms.get(row.alarm_id));
       if (alarm && !req.access.canSeeAlarm(alarm)) {
         ctx.metrics.securityEvents.inc({ kind: 'out_of_scope' });
@@ -179,7 +239,7 @@ export const escalationRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async 
 
   app.post('/api/v1/notifications/:id/delivered', { schema: { tags: ['alarms'], params: IdParams } }, async (req) => {
     if (!req.access.isAdmin) throw forbidden('administrators only');
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!(await ctx.notifier.markDelivered(id, req.access.user.username))) throw notFound('queued notification', id);
     return { id, state: 'delivered' };
   });

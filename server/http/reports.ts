@@ -1,11 +1,12 @@
 // Response KPIs per site: time to acknowledge and to resolve (p50, p90), the share of calls
 // acknowledged within 60 s and 3 min (the UK telecare targets are 97.5 % and 99 %), and the share
 // of alarms resolved as false. JSON, or CSV with `format=csv`.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Alarm } from '../../protocol/index.ts';
-import { covers } from '../alarms/shifts.ts';
-import type { HttpContext } from './context.ts';
+import { covers, type Shifts } from '../alarms/shifts.ts';
+import { type AlarmStore, alarmScopeFilter } from '../storage/alarms.ts';
+import type { Db } from '../storage/registry.ts';
 import { badRequest, forbidden } from './errors.ts';
 
 const percentile = (xs: number[], p: number): number | null => {
@@ -54,7 +55,14 @@ export function responseKpis(alarms: Alarm[]) {
   };
 }
 
-export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export interface ReportRouteOptions {
+  db: Db;
+  alarms: Pick<AlarmStore, 'getMany'>;
+  shifts: Pick<Shifts, 'list'>;
+  now: () => string;
+}
+
+export const reportRoutes: FastifyPluginAsyncTypebox<ReportRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
   app.get(
     '/api/v1/reports/response',
@@ -73,8 +81,9 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
       },
     },
     async (req, reply) => {
-      if (req.access.user.role === 'family') throw forbidden();
-      const q = req.query as { from?: string; to?: string; siteId?: string; format?: 'json' | 'csv' };
+      // Staff, centre operators and grid workers; not family accounts or responders.
+      if (!req.access.canAct) throw forbidden();
+      const q = req.query;
       const to = q.to ? new Date(q.to).toISOString() : ctx.now();
       const from = q.from ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
       if (from > to) throw badRequest('from is after to');
@@ -82,7 +91,7 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app
       // alarms out of its report.
       const scope = req.access.alarmScope;
       let query = ctx.db.selectFrom('alarms').select('id');
-      if (scope.kind === 'site') query = query.where('site_id', '=', scope.siteId);
+      if (scope.kind !== 'all') query = query.where(alarmScopeFilter(scope));
       if (q.siteId) query = query.where('site_id', '=', q.siteId);
       const rows = await query
         .where('raised_at', '>=', from)

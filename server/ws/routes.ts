@@ -1,13 +1,16 @@
 // `/ws?token=...&since=N`: the caregivers' live feed (DESIGN.md 3.6). The token is checked at the
 // handshake; a bad or missing one is refused before the upgrade.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type {} from '@fastify/websocket';
-import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
-import { accessFor } from '../http/access.ts';
+import type { Access } from '../http/access.ts';
 import { userForToken } from '../http/auth.ts';
-import type { HttpContext } from '../http/context.ts';
 import { ApiError, unauthorized } from '../http/errors.ts';
+import type { Metrics } from '../metrics.ts';
 import { tokenDigest } from '../security/passwords.ts';
+import type { Db } from '../storage/registry.ts';
+import type { User, UserStore } from '../storage/users.ts';
+import type { Feed } from './feed.ts';
 import type { GatewaySites } from './gateway-sites.ts';
 
 /** Protocol-level pings find screens whose connection died without a close. */
@@ -38,10 +41,22 @@ export type ScreenSessions = ReturnType<typeof createScreenSessions>;
 /** Close code for a screen whose session was revoked (4000-4999 are the application's). */
 export const WS_CLOSE_LOGGED_OUT = 4401;
 
-export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: GatewaySites; sessions: ScreenSessions }> = async (
-  app,
-  { ctx, gatewaySites, sessions },
-) => {
+export interface WsRouteOptions {
+  /** Sessions are read at the handshake and at each ping (a logout on another instance). */
+  db: Db;
+  users: Pick<UserStore, 'userForSession'>;
+  feed: Pick<Feed, 'attach' | 'detach' | 'refresh'>;
+  metrics: Metrics;
+  now: () => string;
+  /** Origins besides the page's own host that may open a screen. */
+  allowedOrigins: string[];
+  gatewaySites: GatewaySites;
+  sessions: ScreenSessions;
+  /** A caller's access, with what their role's scope is made of (access.ts loadAccess). */
+  access: (user: User) => Promise<Access>;
+}
+
+export const wsRoutes: FastifyPluginAsyncTypebox<WsRouteOptions> = async (app, { gatewaySites, sessions, access: accessOf, ...ctx }) => {
   await gatewaySites.refresh();
   app.get(
     '/ws',
@@ -69,19 +84,21 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
             throw new ApiError(403, 'BAD_ORIGIN', 'origin not allowed');
           }
         }
-        const user = await userForToken(ctx, (req.query as { token?: string }).token);
+        const user = await userForToken(ctx, req.query.token);
         if (!user) throw unauthorized('missing or invalid token');
-        req.access = accessFor(user);
+        req.access = await accessOf(user);
       },
     },
     (socket, req) => {
-      const access = req.access;
-      const { since, token } = req.query as { since?: number; token: string };
+      let access = req.access;
+      const { since } = req.query;
+      // preValidation refused the upgrade without a token that names a session.
+      const token = req.query.token ?? '';
       // Device status and battery are a site's business: staff bound to a site see their own
       // gateways' only (an unknown gateway: nobody bound to a site); family accounts see none.
       const canSeeStatus = (gatewayId: string) => {
         if (!access.canAct) return false;
-        if (access.isAdmin || access.user.siteId === null) return true;
+        if (access.allSites) return true;
         const siteId = gatewaySites.siteOf(gatewayId);
         return siteId !== undefined && access.canSeeSite(siteId);
       };
@@ -94,10 +111,45 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
           return socket.bufferedAmount;
         },
         terminate: () => socket.terminate(),
-        canSee: access.canSeeAlarm,
-        scope: access.alarmScope,
+        canSee: (a: Parameters<Access['canSeeAlarm']>[0]) => access.canSeeAlarm(a) || maybeNewlyVisible(a),
+        get scope() {
+          return access.alarmScope;
+        },
         canSeeStatus,
       };
+      // Scopes that grow while the screen is open (an alarm escalated to a responder, a home placed
+      // in a centre's area, a relative added) are read again on each ping; a responder's also a
+      // second after an escalated alarm they cannot see changes (it may just have reached them).
+      // When the scope grew, the screen gets a fresh snapshot. At most one read in flight per screen.
+      const growing = ['responder', 'centre_operator', 'grid_worker', 'family'].includes(access.user.role);
+      let reading = false;
+      let soon: NodeJS.Timeout | null = null;
+      const refreshScope = () => {
+        if (!growing || reading) return;
+        reading = true;
+        accessOf(access.user)
+          .then(async (next) => {
+            const before = JSON.stringify(access.alarmScope);
+            const grew = access.user.role === 'responder' || before !== JSON.stringify(next.alarmScope);
+            const had = access;
+            access = next;
+            if (grew && (await ctx.feed.refresh(client, (a) => !had.canSeeAlarm(a)))) req.log.debug('screen scope grew');
+          })
+          .catch((err: unknown) => req.log.warn({ err }, 'reading the scope of a screen failed'))
+          .finally(() => {
+            reading = false;
+          });
+      };
+      function maybeNewlyVisible(a: Parameters<Access['canSeeAlarm']>[0]): boolean {
+        if (access.user.role === 'responder' && a.state !== 'resolved' && a.escalationLevel > 0 && soon === null) {
+          soon = setTimeout(() => {
+            soon = null;
+            refreshScope();
+          }, 1000);
+          soon.unref();
+        }
+        return false;
+      }
       const digest = tokenDigest(token);
       const loggedOut = () => socket.close(WS_CLOSE_LOGGED_OUT, 'logged out');
       const forget = sessions.add(digest, loggedOut);
@@ -133,10 +185,12 @@ export const wsRoutes: FastifyPluginAsync<{ ctx: HttpContext; gatewaySites: Gate
         alive = false;
         socket.ping();
         checkRevoked();
+        refreshScope();
       }, PING_EVERY_MS);
       ping.unref();
       socket.on('close', () => {
         clearInterval(ping);
+        if (soon) clearTimeout(soon);
         forget();
         ctx.feed.detach(client);
       });
