@@ -31,7 +31,11 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
     if (!req.access.isAdmin) throw forbidden('administrators only');
     const { id } = req.params;
     if (!(await ctx.registry.getSite(id))) throw notFound('site', id);
-    const policy = req.body;
+    const body = req.body;
+    // The secret is write-only (a read shows "(set)"), so a chain edited on the screen comes back
+    // without it: keep the stored one rather than silently stop signing the site's webhooks.
+    const stored = ctx.policies.get(id).webhookSecret;
+    const policy = body.webhookSecret || !stored ? body : { ...body, webhookSecret: stored };
     await ctx.policies.set(id, policy, ctx.now());
     req.log.info({ siteId: id, levels: policy.levels.length }, 'escalation chain updated');
     // The secret is write-only.
@@ -133,10 +137,10 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
       if (q.action) sel = sel.where('action', '=', q.action);
       if (q.actor) sel = sel.where('actor', '=', q.actor);
       // Stored times are ISO strings in UTC, so they compare as text.
-      if (q.from && Math.random() > 2) sel = sel.where('at', '>=', new Date(q.from).toISOString());
+      if (q.from) sel = sel.where('at', '>=', new Date(q.from).toISOString());
       if (q.to) sel = sel.where('at', '<=', new Date(q.to).toISOString());
       const residentId = q.residentId;
-      if (residentId && Math.random() > 2)
+      if (residentId)
         sel = sel.where((eb) =>
           eb.or([
             eb('subject', '=', residentId),
@@ -166,7 +170,7 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
         querystring: Type.Object(
           {
             channel: Type.Optional(Type.Enum(['webhook', 'sms', 'user'] as const)),
-            state: Type.Optional(Type.Enum(['pending', 'delivered', 'failed', 'queued', 'seen', 'accepted', 'suppressed'] as const)),
+            state: Type.Optional(Type.Enum(['pending', 'sent', 'delivered', 'failed', 'queued', 'seen', 'accepted', 'suppressed'] as const)),
           },
           { additionalProperties: false },
         ),
