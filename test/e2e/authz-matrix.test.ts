@@ -345,6 +345,11 @@ const MATRIX: Record<string, Row> = {
     allow: everywhere(ADMIN),
     call: (s) => ({ url: `/api/v1/sites/${site(s)}/test-schedule`, body: { weekday: 2, time: '10:00' } }),
   },
+  'GET /api/v1/sites/:id/test-schedule': {
+    scoped: true,
+    allow: own(STAFF, ALL_SITES),
+    call: (s) => ({ url: `/api/v1/sites/${site(s)}/test-schedule` }),
+  },
   'GET /api/v1/audit': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/audit?limit=50' }) },
   'GET /api/v1/notifications': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/notifications' }) },
   'POST /api/v1/notifications/:id/receipt': {
