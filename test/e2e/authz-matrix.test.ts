@@ -23,17 +23,36 @@ import {
   waitFor,
 } from '../helpers/harness.ts';
 
-const ROLES = ['admin', 'nurse_lead', 'caregiver', 'caregiver_all_sites', 'family', 'anonymous'] as const;
+const ROLES = [
+  'admin',
+  'nurse_lead',
+  'caregiver',
+  'caregiver_all_sites',
+  'family',
+  'centre_operator',
+  'grid_worker',
+  'responder',
+  'anonymous',
+] as const;
 type Role = (typeof ROLES)[number];
 type Scope = 'own' | 'other';
-const STAFF: Role[] = ['admin', 'nurse_lead', 'caregiver', 'caregiver_all_sites'];
-const LOGGED_IN: Role[] = [...STAFF, 'family'];
+/**
+ * Who works on a site's things: its staff, the centre operator of the area site A is in, and site
+ * A's grid worker. The responder is a `user` contact in site A's chain: they see site A's alarms
+ * once escalated to them, nothing else of the site; the family account sees its relative.
+ */
+const STAFF: Role[] = ['admin', 'nurse_lead', 'caregiver', 'caregiver_all_sites', 'centre_operator', 'grid_worker'];
+const LOGGED_IN: Role[] = [...STAFF, 'family', 'responder'];
+/** Who may take an alarm they can see (acknowledge, on site): everyone logged in. */
+const RESPONDERS: Role[] = [...STAFF, 'family', 'responder'];
+/** Who manages a home's place and contacts: an administrator, the centre operator of its area. */
+const CENTRE: Role[] = ['admin', 'centre_operator'];
 const EVERYONE: Role[] = [...LOGGED_IN, 'anonymous'];
 /** Who may reach another site's things: an administrator, and staff not bound to a site. */
 const ALL_SITES: Role[] = ['admin', 'caregiver_all_sites'];
 const ADMIN: Role[] = ['admin'];
 /** Accounts bound to site A (the family account to one resident of it): what they read is checked for leaks. */
-const BOUND: Role[] = ['nurse_lead', 'caregiver', 'family'];
+const BOUND: Role[] = ['nurse_lead', 'caregiver', 'family', 'centre_operator', 'grid_worker', 'responder'];
 
 interface Call {
   url: string;
@@ -117,6 +136,16 @@ const fresh = {
     if (scope === 'other') otherSite.add(r.id);
     return r.id;
   },
+  async user(scope: Scope) {
+    const u = await admin<{ id: string }>('POST', '/api/v1/users', {
+      username: unique(`mx-edit-${scope}`),
+      password: PASSWORD,
+      role: 'caregiver',
+      siteId: fx[scope].site.siteId,
+    });
+    if (scope === 'other') otherSite.add(u.id);
+    return u.id;
+  },
   async gateway(scope: Scope) {
     const g = await admin<{ id: string }>('POST', '/api/v1/gateways', { siteId: fx[scope].site.siteId, name: 'Matrix' });
     if (scope === 'other') otherSite.add(g.id);
@@ -160,6 +189,16 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /healthz': { scoped: false, allow: own(EVERYONE), call: () => ({ url: '/healthz' }) },
   'GET /readyz': { scoped: false, allow: own(EVERYONE), call: () => ({ url: '/readyz' }) },
+  // Response links (DESIGN.md 3.9): no login, the token is the credential; an unknown one is 404 for
+  // everyone (test/unit/respond-route.test.ts covers live links, expiry and scope to one alarm).
+  'GET /r/:token': { scoped: false, allow: own(EVERYONE), ok: [404], call: () => ({ url: `/r/${'A'.repeat(32)}` }) },
+  'GET /r/respond.js': { scoped: false, allow: own(EVERYONE), call: () => ({ url: '/r/respond.js' }) },
+  'POST /api/v1/respond/:token': {
+    scoped: false,
+    allow: own(EVERYONE),
+    ok: [404],
+    call: () => ({ url: `/api/v1/respond/${'A'.repeat(32)}`, body: { action: 'accept' } }),
+  },
   // Open here because the test server listens on loopback without CARE_METRICS_TOKEN (scope.test.ts
   // tests the token and the not-on-loopback cases).
   'GET /metrics': { scoped: false, allow: own(EVERYONE), call: () => ({ url: '/metrics' }) },
@@ -209,12 +248,12 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /api/v1/alarms/:id': {
     scoped: true,
-    allow: own(LOGGED_IN, ALL_SITES),
+    allow: own(LOGGED_IN, ALL_SITES), // the responder: alarm A was escalated to them
     call: (s) => ({ url: `/api/v1/alarms/${fx[s].alarmId}` }),
   },
   'POST /api/v1/alarms/:id/ack': {
     scoped: true,
-    allow: own(STAFF, ALL_SITES),
+    allow: own(RESPONDERS, ALL_SITES),
     ok: [200, 409],
     call: (s) => ({ url: `/api/v1/alarms/${fx[s].alarmId}/ack` }),
   },
@@ -226,13 +265,13 @@ const MATRIX: Record<string, Row> = {
   },
   'POST /api/v1/alarms/:id/on-site': {
     scoped: true,
-    allow: own(STAFF, ALL_SITES),
+    allow: own(RESPONDERS, ALL_SITES),
     ok: [200, 409],
     call: (s) => ({ url: `/api/v1/alarms/${fx[s].alarmId}/on-site` }),
   },
   'POST /api/v1/alarms/:id/resolve': {
     scoped: true,
-    allow: own(STAFF, ALL_SITES),
+    allow: own([...STAFF, 'responder'], ALL_SITES), // not family: the outcome is the care record's
     ok: [200, 409],
     call: (s) => ({ url: `/api/v1/alarms/${fx[s].alarmId}/resolve`, body: { outcome: 'assisted' } }),
   },
@@ -257,7 +296,7 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /api/v1/residents/:id': {
     scoped: true,
-    allow: own(LOGGED_IN, ALL_SITES),
+    allow: own([...STAFF, 'family'], ALL_SITES),
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}` }),
   },
   'PUT /api/v1/residents/:id/settings': {
@@ -318,6 +357,27 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/users' }) },
   // The body schemas the dashboard's forms are drawn from: what a request looks like, no one's data.
   'GET /api/v1/schemas': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/schemas' }) },
+  // Edits: administrators only, like the registry's creates.
+  'PATCH /api/v1/sites/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: (s) => ({ url: `/api/v1/sites/${site(s)}`, body: { name: 'Test home' } }),
+  },
+  'PATCH /api/v1/residents/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: async (s) => ({ url: `/api/v1/residents/${await fresh.resident(s)}`, body: { room: '10' } }),
+  },
+  'PATCH /api/v1/devices/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: (s) => ({ url: `/api/v1/devices/${fx[s].deviceId}`, body: { supervisionSeconds: null } }),
+  },
+  'PATCH /api/v1/users/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: async (s) => ({ url: `/api/v1/users/${await fresh.user(s)}`, body: { displayName: 'Matrix' } }),
+  },
   'GET /api/v1/sites/:id/supervision': {
     scoped: true,
     allow: own(STAFF, ALL_SITES),
@@ -374,9 +434,11 @@ const MATRIX: Record<string, Row> = {
     allow: everywhere(ADMIN),
     call: async (s) => ({ url: `/api/v1/residents/${await fresh.resident(s)}` }),
   },
+  // Last known room of the residents the caller may see (the overview): scoped by filtering.
+  'GET /api/v1/whereabouts': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/whereabouts' }) },
   'GET /api/v1/residents/:id/telemetry': {
     scoped: true,
-    allow: own(LOGGED_IN, ALL_SITES),
+    allow: own([...STAFF, 'family'], ALL_SITES),
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/telemetry` }),
   },
 
@@ -400,6 +462,36 @@ const MATRIX: Record<string, Row> = {
     call: async (s) => ({ url: `/api/v1/shifts/${await fresh.shift(s)}` }),
   },
 
+  // Homes in the community (areas.ts): the tree, a home's place and contacts, the centre's board.
+  'POST /api/v1/areas': {
+    scoped: false,
+    allow: own(ADMIN),
+    call: () => ({ url: '/api/v1/areas', body: { kind: 'district', name: unique('Matrix district') } }),
+  },
+  'GET /api/v1/areas': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/areas' }) },
+  'GET /api/v1/areas/:id': { scoped: true, allow: own(CENTRE, ADMIN), call: (s) => ({ url: `/api/v1/areas/${areaOf[s]}` }) },
+  'PATCH /api/v1/areas/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: (s) => ({ url: `/api/v1/areas/${areaOf[s]}`, body: { name: `Matrix community ${s}` } }),
+  },
+  'PUT /api/v1/sites/:id/home': {
+    scoped: true,
+    allow: own(CENTRE, ADMIN),
+    call: (s) => ({ url: `/api/v1/sites/${site(s)}/home`, body: { address: `Matrix road ${s}`, lat: 31.2, lon: 121.4 } }),
+  },
+  'GET /api/v1/residents/:id/contacts': {
+    scoped: true,
+    allow: own([...STAFF, 'family'], ALL_SITES),
+    call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/contacts` }),
+  },
+  'PUT /api/v1/residents/:id/contacts': {
+    scoped: true,
+    allow: own(CENTRE, ADMIN),
+    call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/contacts`, body: { contacts: contactsFor(s) } }),
+  },
+  'GET /api/v1/centre/board': { scoped: false, allow: own(STAFF), call: () => ({ url: '/api/v1/centre/board' }) },
+
   // Reports: staff, over the alarms they may see.
   'GET /api/v1/reports/response': {
     scoped: true,
@@ -408,12 +500,17 @@ const MATRIX: Record<string, Row> = {
   },
 };
 
+/** Each site's community in the areas tree (site A's holds the centre operator's view). */
+const areaOf = {} as Record<Scope, string>;
+const contactsFor = (s: Scope) => [{ name: `Matrix ${s}`, relation: 'daughter', phone: `+86137${s === 'own' ? '1' : '2'}0000009` }];
 const phones = (s: Scope) => Array.from({ length: 8 }, (_, i) => `+86139${s === 'own' ? '1' : '2'}000000${i}`);
 function policyFor(s: Scope) {
+  // Site A's second level also names the responder's login: site A's alarms reach them.
+  const responder = s === 'own' && userIds.responder ? [{ kind: 'user', target: userIds.responder }] : [];
   return {
     levels: [
       { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-      { name: 'family', timeoutSeconds: 600, contacts: phones(s).map((target) => ({ kind: 'sms', target })) },
+      { name: 'family', timeoutSeconds: 600, contacts: [...phones(s).map((target) => ({ kind: 'sms', target })), ...responder] },
     ],
   };
 }
@@ -438,6 +535,37 @@ beforeAll(async () => {
   // A second resident on site A, whom site A's staff may see and resident A's family may not.
   const a2 = await admin<{ id: string }>('POST', '/api/v1/residents', { siteId: a.siteId, name: 'Matrix neighbour', room: '204' });
   await admin('POST', '/api/v1/devices', { id: 'mx-btn-a2', gatewayId: a.gatewayId, kind: 'call_button', residentId: a2.id });
+  // The areas tree: site A in a community of one street, site B in another street's; the centre
+  // operator answers for site A's street, the grid worker for site A, the responder is in A's chain.
+  const district = await admin<{ id: string }>('POST', '/api/v1/areas', { kind: 'district', name: 'Matrix district' });
+  for (const [s, siteId] of [
+    ['own', a.siteId],
+    ['other', b.siteId],
+  ] as const) {
+    const street = await admin<{ id: string }>('POST', '/api/v1/areas', { kind: 'street', name: `Street ${s}`, parentId: district.id });
+    const community = await admin<{ id: string }>('POST', '/api/v1/areas', {
+      kind: 'community',
+      name: `Community ${s}`,
+      parentId: street.id,
+    });
+    areaOf[s] = community.id;
+    if (s === 'own') {
+      const made = await admin<{ id: string }>('POST', '/api/v1/users', {
+        username: 'mx-centre_operator',
+        password: PASSWORD,
+        role: 'centre_operator',
+        areaId: street.id,
+      });
+      userIds.centre_operator = made.id;
+    }
+    await admin('PUT', `/api/v1/sites/${siteId}/home`, { areaId: community.id });
+  }
+  for (const role of ['grid_worker', 'responder'] as const) {
+    const made = await admin<{ id: string }>('POST', '/api/v1/users', { username: `mx-${role}`, password: PASSWORD, role });
+    userIds[role] = made.id;
+  }
+  await admin('PUT', `/api/v1/sites/${a.siteId}/home`, { gridWorkerId: userIds.grid_worker });
+  await admin('PUT', `/api/v1/residents/${b.residentId}/contacts`, { contacts: contactsFor('other') });
   await admin('PUT', `/api/v1/sites/${a.siteId}/escalation`, policyFor('own'));
   await admin('PUT', `/api/v1/sites/${b.siteId}/escalation`, policyFor('other'));
   const gwA = await connectAsGateway(server, a);
@@ -457,7 +585,9 @@ beforeAll(async () => {
   const poolB = await waitFor(async () => ((await queued(alarmB.id)).length === 8 ? queued(alarmB.id) : null), 'site B sms');
   fx.own = { site: a, deviceId: 'mx-btn-a', alarmId: alarmA.id, notificationId: poolA[0] as string, queued: poolA.slice(1) };
   fx.other = { site: b, deviceId: 'mx-btn-b', alarmId: alarmB.id, notificationId: poolB[0] as string, queued: poolB.slice(1) };
-  for (const s of [b.siteId, b.residentId, b.gatewayId, 'mx-btn-b', alarmB.id, ...poolB, ...phones('other')]) otherSite.add(s);
+  for (const s of [b.siteId, b.residentId, b.gatewayId, 'mx-btn-b', alarmB.id, ...poolB, ...phones('other'), areaOf.other])
+    otherSite.add(s);
+  for (const c of contactsFor('other')) otherSite.add(c.phone);
   for (const s of [a2.id, 'mx-btn-a2', alarmA2.id]) otherResident.add(s);
 
   const accounts: Array<{ role: Exclude<Role, 'anonymous' | 'admin'>; body: object }> = [
@@ -471,6 +601,7 @@ beforeAll(async () => {
     userIds[u.role] = made.id;
     tokens[u.role] = await fresh.token(u.role);
   }
+  for (const role of ['centre_operator', 'grid_worker', 'responder'] as const) tokens[role] = await fresh.token(role);
   const me = await admin<{ user: { id: string } }>('GET', '/api/v1/auth/me');
   userIds.admin = me.user.id;
   tokens.admin = server.token;
