@@ -146,6 +146,16 @@ const fresh = {
     if (scope === 'other') otherSite.add(u.id);
     return u.id;
   },
+  async user(scope: Scope) {
+    const u = await admin<{ id: string }>('POST', '/api/v1/users', {
+      username: unique(`mx-edit-${scope}`),
+      password: PASSWORD,
+      role: 'caregiver',
+      siteId: fx[scope].site.siteId,
+    });
+    if (scope === 'other') otherSite.add(u.id);
+    return u.id;
+  },
   async gateway(scope: Scope) {
     const g = await admin<{ id: string }>('POST', '/api/v1/gateways', { siteId: fx[scope].site.siteId, name: 'Matrix' });
     if (scope === 'other') otherSite.add(g.id);
@@ -357,6 +367,27 @@ const MATRIX: Record<string, Row> = {
   'GET /api/v1/users': { scoped: false, allow: own(ADMIN), call: () => ({ url: '/api/v1/users' }) },
   // The body schemas the dashboard's forms are drawn from: what a request looks like, no one's data.
   'GET /api/v1/schemas': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/schemas' }) },
+  // Edits: administrators only, like the registry's creates.
+  'PATCH /api/v1/sites/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: (s) => ({ url: `/api/v1/sites/${site(s)}`, body: { name: 'Test home' } }),
+  },
+  'PATCH /api/v1/residents/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: async (s) => ({ url: `/api/v1/residents/${await fresh.resident(s)}`, body: { room: '10' } }),
+  },
+  'PATCH /api/v1/devices/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: (s) => ({ url: `/api/v1/devices/${fx[s].deviceId}`, body: { supervisionSeconds: null } }),
+  },
+  'PATCH /api/v1/users/:id': {
+    scoped: true,
+    allow: everywhere(ADMIN),
+    call: async (s) => ({ url: `/api/v1/users/${await fresh.user(s)}`, body: { displayName: 'Matrix' } }),
+  },
   // Edits: administrators only, like the registry's creates.
   'PATCH /api/v1/sites/:id': {
     scoped: true,
