@@ -26,6 +26,9 @@ export function localPriority(
   switch (e.type) {
     case 'call':
     case 'fall':
+    case 'smoke':
+    case 'gas':
+    case 'water_leak':
       return 'high';
     case 'bed_exit':
       if (e.data?.noReturnMinutes) return 'high';

@@ -56,6 +56,41 @@ describe('Zigbee2MQTT models', () => {
     expect(map({ action: 42, contact: 'open', battery: 'full' }, 'TS0215A_sos')).toEqual([]);
   });
 
+  it('smoke, gas and water-leak sensors of Heiman, Aqara and Tuya raise their own event when the field turns true', () => {
+    const cases: Array<[string, string, string]> = [
+      ['HS3SA/HS1SA', 'smoke', 'smoke'],
+      ['JTYJ-GD-01LM/BW', 'smoke', 'smoke'],
+      ['TS0205', 'smoke', 'smoke'],
+      ['HS1CG', 'gas', 'gas'],
+      ['JT-BZ-01AQ/A', 'gas', 'gas'],
+      ['TS0204', 'gas', 'gas'],
+      ['HS1WL/HS3WL', 'water_leak', 'water_leak'],
+      ['SJCGQ11LM', 'water_leak', 'water_leak'],
+      ['TS0207_water_leak_detector', 'water_leak', 'water_leak'],
+    ];
+    for (const [model, field, type] of cases) {
+      const memory: DeviceMemory = {};
+      expect(map({ [field]: false, battery: 90 }, model, {}, memory), model).toEqual([{ kind: 'reading', metric: 'battery', value: 90 }]);
+      expect(map({ [field]: true, linkquality: 60 }, model, {}, memory), model).toEqual([{ kind: 'event', type, data: { [field]: true } }]);
+      // The sensor repeats its state: the same danger is not a new event until it has cleared.
+      expect(map({ [field]: true }, model, {}, memory), model).toEqual([]);
+      expect(map({ [field]: false }, model, {}, memory), model).toEqual([]);
+      expect(map({ [field]: true }, model, {}, memory), model).toHaveLength(1);
+    }
+  });
+
+  it('a safety sensor that starts in alarm raises at once; tamper and a self-test are reported; other fields do nothing', () => {
+    expect(map({ smoke: true, battery_low: false, tamper: true }, 'HS3SA/HS1SA')).toEqual([
+      { kind: 'event', type: 'smoke', data: { smoke: true } },
+      { kind: 'event', type: 'tamper' },
+    ]);
+    expect(map({ smoke: true, test: true }, 'JTYJ-GD-01LM/BW')).toEqual([
+      { kind: 'event', type: 'smoke', data: { smoke: true, selfTest: true } },
+    ]);
+    // A smoke field on a gas sensor, or a string where a boolean belongs, is nothing.
+    expect(map({ smoke: true, gas: 'yes' }, 'HS1CG')).toEqual([]);
+  });
+
   it('availability is read in both the 1.x and 2.x forms', () => {
     expect(parseAvailability('online')).toBe('online');
     expect(parseAvailability('{"state":"offline"}')).toBe('offline');

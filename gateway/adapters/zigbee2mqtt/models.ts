@@ -13,7 +13,17 @@ export interface ModelDefinition {
   statusEvents?: { field: string; values: Record<string, EventType> };
   /** Boolean fields reported as the `presence` reading (0/1). */
   presenceFields?: string[];
+  /**
+   * Boolean fields that mean a danger when true (`smoke`, `gas`, `water_leak` in the exposes of
+   * zigbee-herdsman-converters): an event when one turns true. Sensors repeat their state, so a
+   * repeat of `true` is not a new event; `false` re-arms it.
+   */
+  dangerFields?: Partial<Record<string, EventType>>;
 }
+
+const SMOKE = { smoke: 'smoke' } as const;
+const GAS = { gas: 'gas' } as const;
+const WATER = { water_leak: 'water_leak' } as const;
 
 export const MODELS: Record<string, ModelDefinition> = {
   TS0215A_sos: { description: 'Tuya SOS button', callActions: ['emergency'] },
@@ -30,6 +40,21 @@ export const MODELS: Record<string, ModelDefinition> = {
     presenceFields: ['presence', 'occupancy'],
   },
   RTCZCGQ11LM: { description: 'Aqara FP1 presence sensor', presenceFields: ['presence'] },
+  // Home safety (models and exposes from zigbee-herdsman-converters src/devices/heiman.ts, lumi.ts,
+  // tuya.ts). Each also reports `battery` and/or `tamper`, handled below like every model's.
+  'HS3SA/HS1SA': { description: 'HEIMAN smart smoke alarm', dangerFields: SMOKE },
+  'HS1SA-E': { description: 'HEIMAN smart smoke alarm', dangerFields: SMOKE },
+  HS1CG: { description: 'HEIMAN combustible gas sensor', dangerFields: GAS },
+  HS3CG: { description: 'HEIMAN combustible gas sensor', dangerFields: GAS },
+  'HS1WL/HS3WL': { description: 'HEIMAN water leakage sensor', dangerFields: WATER },
+  'JTYJ-GD-01LM/BW': { description: 'Xiaomi/Aqara Mijia Honeywell smoke detector', dangerFields: SMOKE },
+  'JTQJ-BF-01LM/BW': { description: 'Xiaomi/Aqara Mijia Honeywell gas leak detector', dangerFields: GAS },
+  'JT-BZ-01AQ/A': { description: 'Aqara smart natural gas detector', dangerFields: GAS },
+  SJCGQ11LM: { description: 'Aqara water leak sensor', dangerFields: WATER },
+  SJCGQ12LM: { description: 'Aqara water leak sensor T1', dangerFields: WATER },
+  TS0205: { description: 'Tuya smoke sensor', dangerFields: SMOKE },
+  TS0204: { description: 'Tuya gas sensor', dangerFields: GAS },
+  TS0207_water_leak_detector: { description: 'Tuya water leak detector', dangerFields: WATER },
 };
 
 export interface DeviceConfig {
@@ -48,6 +73,8 @@ export interface DeviceMemory {
   contact?: boolean;
   lowBatteryReported?: boolean;
   lastStatus?: string;
+  /** Danger fields last seen true (smoke, gas, water_leak). */
+  danger?: Record<string, boolean>;
 }
 
 const HYSTERESIS = 10;
@@ -73,6 +100,16 @@ export function mapState(payload: Record<string, unknown>, cfg: DeviceConfig, me
       if (type && memory.lastStatus !== value) out.push({ kind: 'event', type, data: { [model.statusEvents.field]: value } });
       memory.lastStatus = value;
     }
+  }
+  for (const [field, type] of Object.entries(model?.dangerFields ?? {})) {
+    const value = payload[field];
+    if (typeof value !== 'boolean' || !type) continue;
+    memory.danger ??= {};
+    if (value && !memory.danger[field]) {
+      // A self-test (the sensor's `test` expose) still raises the alarm, marked, so staff see the test arrive.
+      out.push({ kind: 'event', type, data: payload.test === true ? { [field]: true, selfTest: true } : { [field]: true } });
+    }
+    memory.danger[field] = value;
   }
   for (const field of model?.presenceFields ?? []) {
     if (typeof payload[field] === 'boolean') {

@@ -1,0 +1,73 @@
+// Home safety sensors through a Zigbee2MQTT bridge (a plain Aedes standing in for its Mosquitto)
+// into the real gateway and server: smoke, gas and water on the floor become their own
+// high-priority alarms on a caregiver's screen, at any hour; a repeated state raises no second alarm.
+import net from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/gateway.ts';
+import type { Alarm } from '../../protocol/index.ts';
+import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+
+let local: Aedes;
+let localServer: net.Server;
+let bridge: MqttClient;
+let server: TestServer;
+let site: DemoSite;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  local = await Aedes.createBroker();
+  localServer = net.createServer(local.handle);
+  await new Promise<void>((r) => localServer.listen(0, '127.0.0.1', () => r()));
+  const url = `mqtt://127.0.0.1:${(localServer.address() as net.AddressInfo).port}`;
+  server = await startTestServer();
+  site = await registerSite(server, [
+    { id: 'smoke-203', kind: 'smoke_detector' },
+    { id: 'gas-kitchen', kind: 'gas_detector' },
+    { id: 'leak-bath', kind: 'leak_sensor' },
+  ]);
+  gateway = await startTestGateway(server, site, {
+    zigbee2mqtt: {
+      url,
+      devices: {
+        smoke203: { device: 'smoke-203', model: 'HS3SA/HS1SA' },
+        gas1: { device: 'gas-kitchen', model: 'JT-BZ-01AQ/A' },
+        leak1: { device: 'leak-bath', model: 'TS0207_water_leak_detector' },
+      },
+    },
+  });
+  bridge = await mqtt.connectAsync(url);
+  await waitFor(() => Object.keys((local as unknown as { clients: object }).clients).length >= 2, 'adapter connected to the local broker');
+}, 60_000);
+afterAll(async () => {
+  await bridge?.endAsync();
+  await gateway?.stop();
+  await server?.stop();
+  localServer?.close();
+  await new Promise<void>((r) => local?.close(() => r()));
+});
+
+describe('Zigbee2MQTT home safety sensors', () => {
+  it('smoke, gas and a water leak each raise their own high-priority alarm on the screen', async () => {
+    const screen = await Screen.open(server);
+    const publish = (name: string, state: object) => bridge.publishAsync(`zigbee2mqtt/${name}`, JSON.stringify(state), { qos: 1 });
+    await publish('smoke203', { smoke: false, battery: 100, battery_low: false, linkquality: 90 });
+    await publish('smoke203', { smoke: true, battery: 100, battery_low: false, linkquality: 90 });
+    await publish('smoke203', { smoke: true, battery: 100, battery_low: false, linkquality: 88 }); // repeated state
+    await publish('gas1', { gas: true, gas_density: 12, linkquality: 70 });
+    await publish('leak1', { water_leak: true, battery: 80, tamper: false });
+    const want: Array<[string, string]> = [
+      ['smoke-203', 'smoke'],
+      ['gas-kitchen', 'gas'],
+      ['leak-bath', 'water_leak'],
+    ];
+    for (const [deviceId, type] of want) {
+      const a = await screen.waitForAlarm((x: Alarm) => x.deviceId === deviceId && x.type === type, `${type} alarm`);
+      expect(a).toMatchObject({ priority: 'high', residentId: site.residentId, unregistered: false });
+    }
+    const { body } = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active');
+    expect(body.alarms.filter((a) => a.type === 'smoke')).toEqual([expect.objectContaining({ count: 1 })]);
+    screen.close();
+  });
+});
