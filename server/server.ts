@@ -36,6 +36,7 @@ import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createTelemetryAlarms } from './ingest/telemetry-alarms.ts';
 import { createTelemetryLane, type TelemetryLane } from './ingest/telemetry-lane.ts';
 import { createMetrics } from './metrics.ts';
+import { createChannels } from './channels/index.ts';
 import { createResponseTokens } from './respond/tokens.ts';
 import { siteForView } from './respond/view.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
@@ -123,12 +124,24 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // CARE_PUBLIC_URL they point at this server's own address, known once it listens.
   let ownUrl = '';
   const responseTokens = createResponseTokens(db, { publicUrl: () => config.publicUrl ?? ownUrl, now });
+  // Web Push and SMS to people's phones (server/channels/), each message with its response link.
+  const channels = createChannels({
+    db,
+    ids,
+    now,
+    log: log.child({ part: 'channels' }),
+    config: config.channels,
+    dataDir: config.dataDir,
+    links: responseTokens,
+  });
+  channels.start();
   const notifier = createNotifier({
     db,
     ids,
     now,
     log: log.child({ part: 'notify' }),
-    channels: { webhook: webhookChannel() },
+    channels: { webhook: webhookChannel(), ...channels.notifierChannels },
+    messages: channels.messages,
     sender,
     cap: { perContact: config.notifyCapPerContact, windowMs: config.notifyCapWindowMs },
   });
@@ -521,6 +534,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       allowedOrigins: config.allowedOrigins,
       exposure: config.exposure,
       mapTileUrl: config.mapTileUrl,
+      push: channels.routes,
       respond: {
         tokens: responseTokens,
         getAlarm: (id) => alarms.get(id),
@@ -623,6 +637,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await taskFaults.settle();
       // Attempts under way are cut short; their rows keep their lease and are retried later.
       await sender.stop();
+      await channels.stop();
       // Our screens are closing: other instances must not count them for shift coverage.
       bus.publish({ kind: 'presence', users: [] });
       await broker?.close();

@@ -28,7 +28,7 @@ export const EscalationPolicy = Type.Object(
           repages: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
           contacts: Type.Array(
             Type.Object(
-              { kind: Type.Enum(['user', 'webhook', 'sms'] as const), target: Type.String({ minLength: 1, maxLength: 500 }) },
+              { kind: Type.Enum(['user', 'webhook', 'sms', 'push'] as const), target: Type.String({ minLength: 1, maxLength: 500 }) },
               { additionalProperties: false },
             ),
             { maxItems: 50 },

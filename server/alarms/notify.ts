@@ -87,7 +87,16 @@ export interface NotifierDeps {
   ids: IdSource;
   now: () => string;
   log: Logger;
-  channels: { webhook: Channel };
+  /**
+   * A channel per contact kind. `user`, `sms` and `push` reach a person (server/channels/): their
+   * message carries a response link, written by `messages`. Without an `sms` channel, SMS rows wait
+   * in the outbox (`queued`) for an operator's gateway, as before there were providers.
+   */
+  channels: { webhook: Channel; user?: Channel; sms?: Channel; push?: Channel };
+  /** Writes a person's message (with its response link) for a notification row. */
+  messages?: {
+    compose(alarm: Alarm, level: number, c: Contact, index: number, notice: boolean): Promise<unknown>;
+  };
   /** Every attempt goes through it; nothing here waits for one. */
   sender: Sender;
   cap?: ContactCap;
@@ -97,6 +106,7 @@ export function createNotifier(deps: NotifierDeps) {
   const { db, now, log, sender } = deps;
   const cap = deps.cap ?? defaultContactCap;
   const at = (ms: number) => new Date(Date.parse(now()) + ms).toISOString();
+  const channelFor = (kind: string): Channel | null => deps.channels[kind as keyof NotifierDeps['channels']] ?? null;
 
   /** Moves a pending row's `next_attempt_at` from `from` to `to` unless someone moved it first (a claim,
    *  its renewal or its return); true if this call moved it. */
@@ -113,7 +123,7 @@ export function createNotifier(deps: NotifierDeps) {
 
   /** Offers one attempt of a claimed row (its `next_attempt_at` is `lease`); false if the sender is full. */
   function offer(row: NotificationsTable, lease: string, first: boolean, secret: () => Promise<string | undefined>): boolean {
-    const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
+    const channel = channelFor(row.channel);
     if (!channel) return true;
     let held = lease;
     return sender.offer({
@@ -168,7 +178,6 @@ export function createNotifier(deps: NotifierDeps) {
    * goes out as a notice that more are held back; beyond that, suppressed (screens still show all).
    */
   async function capFor(c: Contact): Promise<{ decision: 'send' | 'notice' | 'suppress'; until?: string }> {
-    if (c.kind === 'user') return { decision: 'send' };
     const since = at(-cap.windowMs);
     const sent = await db
       .selectFrom('notifications')
@@ -204,10 +213,16 @@ export function createNotifier(deps: NotifierDeps) {
 
   async function notifyNow(alarm: Alarm, level: number, policy: EscalationPolicy, c: Contact, index: number, page: number) {
     const { decision, until } = await capFor(c);
+    const channel = channelFor(c.kind);
+    const person = c.kind !== 'webhook';
+    // A person's message carries their response link: issued here, once, and stored with the row.
     const payload =
-      decision === 'notice'
-        ? { type: 'alarm', level, alarm, capped: { limit: cap.perContact, windowSeconds: cap.windowMs / 1000, until } }
-        : { type: 'alarm', level, alarm };
+      person && channel && deps.messages && decision !== 'suppress'
+        ? await deps.messages.compose(alarm, level, c, index, decision === 'notice')
+        : decision === 'notice'
+          ? { type: 'alarm', level, alarm, capped: { limit: cap.perContact, windowSeconds: cap.windowMs / 1000, until } }
+          : { type: 'alarm', level, alarm };
+    const sendable = channel !== null && decision !== 'suppress';
     const row: NotificationsTable = {
       id: deps.ids.next(),
       alarm_id: alarm.id,
@@ -215,13 +230,14 @@ export function createNotifier(deps: NotifierDeps) {
       channel: c.kind,
       target: c.target,
       payload: JSON.stringify(payload),
-      // SMS and voice wait in the outbox for an operator's gateway; screens already have it.
-      state: decision === 'suppress' ? 'suppressed' : c.kind === 'sms' ? 'queued' : c.kind === 'user' ? 'delivered' : 'pending',
+      // Without a channel, SMS waits in the outbox for an operator's gateway; anything else fails
+      // visibly (nothing is recorded as delivered that was not).
+      state: decision === 'suppress' ? 'suppressed' : sendable ? 'pending' : c.kind === 'sms' ? 'queued' : 'failed',
       attempts: 0,
       // The first attempt is offered at once, under this lease: if this instance dies before it
       // ends, another instance's retry takes the row when the lease is up.
-      next_attempt_at: c.kind === 'webhook' && decision !== 'suppress' ? at(LEASE_MS) : null,
-      last_error: null,
+      next_attempt_at: sendable ? at(LEASE_MS) : null,
+      last_error: sendable || decision === 'suppress' || c.kind === 'sms' ? null : `no channel for ${c.kind} contacts`,
       created_at: now(),
       contact_index: index,
       page,
@@ -248,8 +264,8 @@ export function createNotifier(deps: NotifierDeps) {
       log.warn({ alarmId: alarm.id, channel: c.kind, level }, 'notification held back: contact over its cap');
       return;
     }
-    if (c.kind === 'webhook' && row.next_attempt_at) {
-      if (!offer(row, row.next_attempt_at, true, async () => policy.webhookSecret)) {
+    if (sendable && row.next_attempt_at) {
+      if (!offer(row, row.next_attempt_at, true, async () => (c.kind === 'webhook' ? policy.webhookSecret : undefined))) {
         // The sender is full: the row is due at once, and the retry sweep offers it when there is room.
         await moveDue(row.id, row.next_attempt_at, now());
         log.warn({ alarmId: alarm.id, notificationId: row.id }, 'sender full; notification left for the retry sweep');
@@ -354,7 +370,7 @@ export function createNotifier(deps: NotifierDeps) {
         .execute();
       for (const row of due) {
         if (sender.has(row.id)) continue;
-        const channel = row.channel === 'webhook' ? deps.channels.webhook : null;
+        const channel = channelFor(row.channel);
         if (!channel) continue;
         if (!sender.accepts(channel.endpoint(row.target), false)) {
           // Its endpoint already has as many retries waiting as it may: look again a little later,
@@ -367,7 +383,7 @@ export function createNotifier(deps: NotifierDeps) {
         if (!(await moveDue(row.id, row.next_attempt_at, lease))) continue;
         // Read from the policy (cached) at each retry: a map of secrets per row grew with every row
         // the sender refused or another instance took.
-        const secret = async () => (await policyFor(row.alarm_id)).webhookSecret;
+        const secret = async () => (row.channel === 'webhook' ? (await policyFor(row.alarm_id)).webhookSecret : undefined);
         if (!offer(row, lease, false, secret)) {
           // Full after all: give the claim back so a later sweep (here or elsewhere) takes it.
           await moveDue(row.id, lease, row.next_attempt_at);

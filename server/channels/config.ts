@@ -23,6 +23,7 @@ export const ChannelsEnv = Type.Object({
   CARE_VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
   CARE_VAPID_SUBJECT: Type.Optional(Type.String({ pattern: '^(mailto:[^\\s]+|https://[^\\s]+)$', maxLength: 300 })),
   CARE_MESSAGE_LANGUAGE: Type.Optional(Type.Enum(['zh-CN', 'en'] as const)),
+  CARE_PUSH_ALLOW_HTTP: Type.Optional(Type.Enum(['on', 'off'] as const)),
 });
 export type ChannelsEnv = Static<typeof ChannelsEnv>;
 const checkEnv = Compile(ChannelsEnv);
@@ -33,6 +34,7 @@ export const CHANNELS_ENV_HELP = `  CARE_PUBLIC_URL       the address people's p
   CARE_VAPID_PUBLIC_KEY, CARE_VAPID_PRIVATE_KEY  Web Push (VAPID) key pair, base64url; both or
                         neither [generated once, kept in CARE_DATA_DIR/vapid.json, mode 0600]
   CARE_VAPID_SUBJECT    mailto: or https: contact the push services may use [mailto:admin@localhost]
+  CARE_PUSH_ALLOW_HTTP  on|off: accept http:// push endpoints (a lab's own push service) [off]
   CARE_SMS_PROVIDER     smpp|aliyun|tencent [unset: no SMS; sms contacts fail, visibly]
   CARE_SMPP_URL         smpp://system_id:password@host:2775 of the SMSC (smpps:// for TLS)
   CARE_SMPP_ENQUIRE_SECONDS  enquire_link period on the SMPP bind [30]
@@ -71,6 +73,8 @@ export interface ChannelsConfig {
   /** Null: generate a pair once and keep it in the data directory. */
   vapid: { publicKey: string; privateKey: string } | null;
   vapidSubject: string;
+  /** Accept plain http:// push endpoints (tests, a lab's push service); real ones are https. */
+  pushAllowHttp: boolean;
   sms: SmsConfig | null;
 }
 
@@ -136,6 +140,7 @@ export function loadChannelsConfig(env: Record<string, string | undefined>): Cha
         ? { publicKey: e.CARE_VAPID_PUBLIC_KEY, privateKey: e.CARE_VAPID_PRIVATE_KEY }
         : null,
     vapidSubject: e.CARE_VAPID_SUBJECT ?? 'mailto:admin@localhost',
+    pushAllowHttp: e.CARE_PUSH_ALLOW_HTTP === 'on',
     sms,
   };
 }

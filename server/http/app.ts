@@ -8,6 +8,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { pushRoutes } from '../channels/routes.ts';
 import { respondRoutes } from '../respond/routes.ts';
 import { createAreaStore } from '../storage/areas.ts';
 import { createRegistryEdits } from '../storage/registry-edits.ts';
@@ -181,6 +182,7 @@ export async function buildHttpApp(
   if (ctx.brokerHooks) await app.register(brokerHookRoutes, { registry, metrics, hooks: ctx.brokerHooks });
   // Response links from messages: no login, the token is the credential (server/respond/).
   if (ctx.respond) await app.register(respondRoutes, ctx.respond);
+  if (ctx.push) await app.register(pushRoutes, ctx.push);
   await app.register(areaRoutes, {
     db: ctx.db,
     areas,

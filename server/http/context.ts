@@ -71,6 +71,8 @@ export interface HttpContext {
   mapTileUrl?: string | null;
   /** The no-login response routes (/r/{token}, /api/v1/respond/{token}); absent: not served. */
   respond?: import('../respond/routes.ts').RespondRouteOptions | null;
+  /** Web Push subscriptions (server/channels/routes.ts); absent: not served. */
+  push?: import('../channels/routes.ts').PushRouteOptions | null;
 }
 
 declare module 'fastify' {

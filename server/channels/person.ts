@@ -1,0 +1,59 @@
+// The `user` contact (a login, by id or username): Web Push to every browser they registered, and
+// SMS to their phone when they have no subscription or no push got through. One notification row
+// stands for the person; its receipt says which way it went (`providerId` push:… or smpp:…).
+import type { Channel, Receipt } from '../alarms/notify.ts';
+import type { Db } from '../storage/registry.ts';
+import { type PushSender, type PushSubscriptions, pushPayloadOf } from './push.ts';
+import { E164, personMessageOf, type SmsSender } from './sms.ts';
+
+export interface PersonChannelDeps {
+  db: Db;
+  push: PushSender;
+  subscriptions: PushSubscriptions;
+  sms: SmsSender | null;
+}
+
+/** The login a `user` contact names, with how they are reached and called. */
+export async function findContactUser(db: Db, target: string) {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', target), eb('username', '=', target)]))
+    .executeTakeFirst();
+}
+
+export function personChannel(deps: PersonChannelDeps): Channel {
+  return {
+    endpoint: (target) => `user:${target}`,
+    async send(n, signal) {
+      const m = personMessageOf(n.body);
+      const payload = pushPayloadOf(n.body);
+      if (!m || !payload) return { ok: false, error: 'not a message for a person', retry: false };
+      const user = await findContactUser(deps.db, n.target);
+      if (!user) return { ok: false, error: 'no such user', retry: false };
+      const errors: string[] = [];
+      let retry = false;
+      const subs = await deps.subscriptions.forUser(user.id);
+      let pushed: Receipt | null = null;
+      for (const sub of subs) {
+        if (signal.aborted) break;
+        const r = await deps.push.sendTo(sub, payload, signal);
+        if (r.ok) pushed ??= r;
+        else {
+          errors.push(r.error);
+          retry ||= r.retry;
+        }
+      }
+      if (pushed) return pushed;
+      const phone = user.phone ?? null;
+      if (phone && E164.test(phone) && deps.sms) {
+        const r = await deps.sms.send(phone, m, signal);
+        if (r.ok) return r;
+        errors.push(r.error);
+        retry ||= r.retry;
+      } else if (phone && !deps.sms) errors.push('no SMS provider configured');
+      if (subs.length === 0 && !phone) errors.push('no push subscription and no phone number');
+      return { ok: false, error: errors.join('; ').slice(0, 500), retry };
+    },
+  };
+}
