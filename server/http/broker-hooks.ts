@@ -5,11 +5,13 @@
 // (the user of CARE_MQTT_URL) is a superuser. The broker calls these with the shared secret
 // CARE_BROKER_HOOK_SECRET as a bearer token; anything it cannot prove is denied.
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { mayPublish, maySubscribe } from '../broker/policy.ts';
+import type { Metrics } from '../metrics.ts';
 import { createGatewaySecrets } from '../security/gateway-secrets.ts';
-import type { HttpContext } from './context.ts';
+import type { Registry } from '../storage/registry.ts';
 
 export interface BrokerHookOptions {
   secret: string;
@@ -37,7 +39,13 @@ const AuthzBody = Type.Object({
 });
 const Verdict = Type.Object({ result: Type.String(), is_superuser: Type.Optional(Type.Boolean()) });
 
-export const brokerHookRoutes: FastifyPluginAsync<{ ctx: HttpContext; hooks: BrokerHookOptions }> = async (app, { ctx, hooks }) => {
+export interface BrokerHookRouteOptions {
+  registry: Pick<Registry, 'getGatewaySecretHash'>;
+  metrics: Metrics;
+  hooks: BrokerHookOptions;
+}
+
+export const brokerHookRoutes: FastifyPluginAsyncTypebox<BrokerHookRouteOptions> = async (app, { hooks, ...ctx }) => {
   // As in the embedded broker: a secret once proved is checked again without scrypt.
   const secrets = createGatewaySecrets();
   const deny = (kind: string, why: string, req: FastifyRequest) => {
@@ -61,7 +69,7 @@ export const brokerHookRoutes: FastifyPluginAsync<{ ctx: HttpContext; hooks: Bro
       schema: { hide: true, body: AuthnBody, response: { 200: Verdict } },
     },
     async (req) => {
-      const b = req.body as { clientid: string; username?: string; password?: string };
+      const b = req.body;
       const username = b.username ?? '';
       const password = b.password ?? '';
       if (hooks.serverUser && same(username, hooks.serverUser.username)) {
@@ -84,7 +92,7 @@ export const brokerHookRoutes: FastifyPluginAsync<{ ctx: HttpContext; hooks: Bro
       schema: { hide: true, body: AuthzBody, response: { 200: Verdict } },
     },
     async (req) => {
-      const b = req.body as { clientid: string; username?: string; topic: string; action: string; retain?: boolean | string };
+      const b = req.body;
       const username = b.username ?? '';
       // Superusers are not asked about; a plain call for the server user is answered all the same.
       if (hooks.serverUser && same(username, hooks.serverUser.username)) return { result: 'allow' };

@@ -3,9 +3,25 @@
 // loopback only; otherwise it is not served. Health and readiness stay open for load balancers.
 import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { HttpContext } from './context.ts';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Exposure } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
+import type { HealthStatus } from './context.ts';
 import { ApiError, unauthorized } from './errors.ts';
+
+export interface OpsRouteOptions {
+  exposure: Pick<Exposure, 'metricsToken' | 'metricsWithoutToken'>;
+  log: Pick<Logger, 'warn'>;
+  metrics: Metrics;
+  /** Screens connected to this instance, for the gauge. */
+  wsClients: () => number;
+  health: () => Promise<HealthStatus>;
+  readiness: () => Promise<HealthStatus>;
+  /** Brings gauges up to date just before /metrics is read. */
+  refreshMetrics: () => Promise<void>;
+}
 
 const sameSecret = (a: string, b: string) => {
   const x = Buffer.from(a);
@@ -13,7 +29,7 @@ const sameSecret = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-export const opsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export const opsRoutes: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, ctx) => {
   const { metricsToken, metricsWithoutToken } = ctx.exposure;
   if (!metricsToken && !metricsWithoutToken)
     ctx.log.warn('/metrics is not served: the server listens beyond loopback and CARE_METRICS_TOKEN is not set');
@@ -44,7 +60,7 @@ export const opsRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, {
       .send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks, ...r.details });
   });
   app.get('/metrics', { schema: { hide: true }, onRequest: mayReadMetrics }, async (_req, reply) => {
-    ctx.metrics.wsClients.set(ctx.feed.clientCount);
+    ctx.metrics.wsClients.set(ctx.wsClients());
     await ctx.refreshMetrics();
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });

@@ -1,15 +1,20 @@
 // Privacy: every read of a resident's data is audited; an administrator can export one resident's
 // data (the right of access) or delete it (the right to erasure). Alarms of a deleted resident stay
 // in the audit trail, detached from the person.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import Type from 'typebox';
-import { appendAudit } from '../storage/alarms.ts';
-import type { HttpContext } from './context.ts';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Deleted, IdParams } from '../../protocol/api.ts';
+import { type AlarmStore, appendAudit } from '../storage/alarms.ts';
+import type { Db, Registry } from '../storage/registry.ts';
 import { forbidden, notFound } from './errors.ts';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-
-export async function auditResidentView(ctx: HttpContext, req: FastifyRequest, residentId: string, what: string): Promise<void> {
+/** A read of one resident's data goes in the audit trail (who, when, what). */
+export async function auditResidentView(
+  ctx: { db: Db; now: () => string },
+  req: FastifyRequest,
+  residentId: string,
+  what: string,
+): Promise<void> {
   await appendAudit(ctx.db, {
     at: ctx.now(),
     actor: req.access.user.username,
@@ -19,12 +24,19 @@ export async function auditResidentView(ctx: HttpContext, req: FastifyRequest, r
   });
 }
 
-export const privacyRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export interface PrivacyRouteOptions {
+  db: Db;
+  registry: Pick<Registry, 'getResident' | 'listDevices'>;
+  alarms: Pick<AlarmStore, 'list'>;
+  now: () => string;
+}
+
+export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
 
   app.get('/api/v1/residents/:id/export', { schema: { tags: ['privacy'], params: IdParams } }, async (req) => {
     if (!req.access.isAdmin) throw forbidden('administrators only');
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const resident = await ctx.registry.getResident(id);
     if (!resident) throw notFound('resident', id);
     await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'resident.exported', subject: id });
@@ -46,9 +58,9 @@ export const privacyRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (ap
     };
   });
 
-  app.delete('/api/v1/residents/:id', { schema: { tags: ['privacy'], params: IdParams } }, async (req) => {
+  app.delete('/api/v1/residents/:id', { schema: { tags: ['privacy'], params: IdParams, response: { 200: Deleted } } }, async (req) => {
     if (!req.access.isAdmin) throw forbidden('administrators only');
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!(await ctx.registry.getResident(id))) throw notFound('resident', id);
     await ctx.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('telemetry').where('resident_id', '=', id).execute();

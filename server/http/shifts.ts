@@ -1,19 +1,24 @@
 // Shifts: who is on duty where (admins and nurse leads plan them).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { HttpContext } from './context.ts';
+import { Deleted, Lists, Shift as ShiftSchema } from '../../protocol/api.ts';
+import type { Shifts } from '../alarms/shifts.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Db, Registry } from '../storage/registry.ts';
+import type { UserStore } from '../storage/users.ts';
 import { badRequest, forbidden, notFound } from './errors.ts';
 
-const ShiftSchema = Type.Object({
-  id: Type.String(),
-  siteId: Type.String(),
-  userId: Type.String(),
-  rooms: Type.Union([Type.Array(Type.String()), Type.Null()]),
-  start: Type.String(),
-  end: Type.String(),
-});
+export interface ShiftRouteOptions {
+  db: Db;
+  registry: Pick<Registry, 'getSite'>;
+  users: Pick<UserStore, 'list'>;
+  shifts: Shifts;
+  metrics: Metrics;
+  /** A new shift's id. */
+  ids: { next(): string };
+}
 
-export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export const shiftRoutes: FastifyPluginAsyncTypebox<ShiftRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
   const mayPlan = (role: string) => role === 'admin' || role === 'nurse_lead';
 
@@ -36,7 +41,7 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
       },
     },
     async (req, reply) => {
-      const b = req.body as { siteId: string; userId: string; rooms?: string[]; start: string; end: string };
+      const b = req.body;
       if (!mayPlan(req.access.user.role) || !req.access.canSeeSite(b.siteId)) throw forbidden('administrators and nurse leads plan shifts');
       if (!(await ctx.registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
       // Staff of this site (or of no site in particular) only: another site's account, or a family
@@ -64,11 +69,11 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
           { siteId: Type.Optional(Type.String({ maxLength: 64 })), activeAt: Type.Optional(Type.String({ format: 'date-time' })) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ shifts: Type.Array(ShiftSchema) }) },
+        response: { 200: Lists.shifts },
       },
     },
     async (req) => {
-      const q = req.query as { siteId?: string; activeAt?: string };
+      const q = req.query;
       const shifts = await ctx.shifts.list({ siteId: q.siteId, activeAt: q.activeAt && new Date(q.activeAt).toISOString() });
       return { shifts: shifts.filter((s) => req.access.canSeeSite(s.siteId)) };
     },
@@ -76,10 +81,10 @@ export const shiftRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app,
 
   app.delete(
     '/api/v1/shifts/:id',
-    { schema: { tags: ['shifts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }) } },
+    { schema: { tags: ['shifts'], params: Type.Object({ id: Type.String({ maxLength: 80 }) }), response: { 200: Deleted } } },
     async (req) => {
       if (!mayPlan(req.access.user.role)) throw forbidden('administrators and nurse leads plan shifts');
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       // Another site's shift answers like a missing one: its id is not confirmed.
       const shift = await ctx.db.selectFrom('shifts').select('site_id').where('id', '=', id).executeTakeFirst();
       if (shift && !req.access.canSeeSite(shift.site_id)) {

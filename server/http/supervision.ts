@@ -1,23 +1,24 @@
 // A site's supervision settings: the commissioning grace, how long a registered gateway or device
 // may stay unheard past its own silence limit before it is flagged offline (time to install it).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { SupervisionSettings as Answer, IdParams } from '../../protocol/api.ts';
 import { DEFAULT_COMMISSIONING_GRACE_SECONDS } from '../alarms/supervision.ts';
 import { appendAudit } from '../storage/alarms.ts';
-import type { HttpContext } from './context.ts';
+import type { Db } from '../storage/registry.ts';
 import { forbidden, notFound } from './errors.ts';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Settings = Type.Object({
   /** Null: the default. At most 30 days: past that a device nobody installed is forgotten, not supervised. */
   commissioningGraceMinutes: Type.Union([Type.Integer({ minimum: 0, maximum: 43_200 }), Type.Null()]),
 });
-const Answer = Type.Object({
-  commissioningGraceMinutes: Type.Integer(),
-  default: Type.Boolean(),
-});
 
-export const supervisionRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export interface SupervisionRouteOptions {
+  db: Db;
+  now: () => string;
+}
+
+export const supervisionRoutes: FastifyPluginAsyncTypebox<SupervisionRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
 
   async function read(siteId: string) {
@@ -31,7 +32,7 @@ export const supervisionRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async
   }
 
   app.get('/api/v1/sites/:id/supervision', { schema: { tags: ['registry'], params: IdParams, response: { 200: Answer } } }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const settings = req.access.canSeeSite(id) ? await read(id) : null;
     if (!settings) throw notFound('site', id);
     return settings;
@@ -42,8 +43,8 @@ export const supervisionRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async
     { schema: { tags: ['registry'], params: IdParams, body: Settings, response: { 200: Answer } } },
     async (req) => {
       if (!req.access.isAdmin) throw forbidden('administrators only');
-      const { id } = req.params as { id: string };
-      const minutes = (req.body as { commissioningGraceMinutes: number | null }).commissioningGraceMinutes;
+      const { id } = req.params;
+      const minutes = req.body.commissioningGraceMinutes;
       const r = await ctx.db
         .updateTable('sites')
         .set({ commissioning_grace_seconds: minutes === null ? null : minutes * 60 })
@@ -57,7 +58,9 @@ export const supervisionRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async
         subject: id,
         detail: { commissioningGraceMinutes: minutes },
       });
-      return (await read(id)) as { commissioningGraceMinutes: number; default: boolean };
+      const settings = await read(id);
+      if (!settings) throw notFound('site', id);
+      return settings;
     },
   );
 };

@@ -1,20 +1,29 @@
 // Vital-sign time series for a resident's charts.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { IdParams, TelemetrySeries } from '../../protocol/api.ts';
 import { METRICS } from '../../protocol/index.ts';
-import { bucketSecondsFor } from '../storage/telemetry.ts';
-import type { HttpContext } from './context.ts';
+import type { Db, Registry } from '../storage/registry.ts';
+import { bucketSecondsFor, type TelemetryStore } from '../storage/telemetry.ts';
 import { ApiError, badRequest, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
 
-export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+export interface TelemetryRouteOptions {
+  /** For the audit record of the read. */
+  db: Db;
+  registry: Pick<Registry, 'getResident'>;
+  telemetry: Pick<TelemetryStore, 'query'>;
+  now: () => string;
+}
+
+export const telemetryRoutes: FastifyPluginAsyncTypebox<TelemetryRouteOptions> = async (app, ctx) => {
   app.addHook('onRequest', app.authenticate);
   app.get(
     '/api/v1/residents/:id/telemetry',
     {
       schema: {
         tags: ['telemetry'],
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        params: IdParams,
         querystring: Type.Object(
           {
             metric: Type.Optional(Type.Enum(METRICS)),
@@ -23,11 +32,12 @@ export const telemetryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (
           },
           { additionalProperties: false },
         ),
+        response: { 200: TelemetrySeries },
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const q = req.query as { metric?: string; from?: string; to?: string };
+      const { id } = req.params;
+      const q = req.query;
       const resident = await ctx.registry.getResident(id);
       if (!resident || !req.access.canSeeResident(resident)) throw notFound('resident', id);
       await auditResidentView(ctx, req, id, 'telemetry');
