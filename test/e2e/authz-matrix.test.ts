@@ -176,6 +176,11 @@ const fresh = {
 };
 
 const site = (s: Scope) => fx[s].site.siteId;
+/** A browser's push subscription (keys of the right shape; nothing is ever sent to it here). */
+const pushSubscriptionBody = () => ({
+  endpoint: `https://push.example.org/${unique('sub')}`,
+  keys: { p256dh: `B${'A'.repeat(86)}`, auth: 'A'.repeat(22) },
+});
 const own = (own: Role[], other: Role[] = []) => ({ own, other });
 const everywhere = (roles: Role[]) => ({ own: roles, other: roles });
 
@@ -239,6 +244,22 @@ const MATRIX: Record<string, Row> = {
     call: async (_s, role) => ({ url: '/api/v1/auth/logout', token: await fresh.token(role) }),
   },
   'GET /api/v1/auth/me': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/auth/me' }) },
+  // Web Push (server/channels/routes.ts): each logged-in user registers and removes their own browsers only.
+  'GET /api/v1/push/vapid-public-key': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/push/vapid-public-key' }) },
+  'POST /api/v1/push/subscriptions': {
+    scoped: false,
+    allow: own(LOGGED_IN),
+    call: () => ({ url: '/api/v1/push/subscriptions', body: pushSubscriptionBody() }),
+  },
+  'DELETE /api/v1/push/subscriptions/:id': {
+    scoped: false,
+    allow: own(LOGGED_IN),
+    call: async (_s, role) => {
+      if (role === 'anonymous') return { url: '/api/v1/push/subscriptions/nope' };
+      const r = await request('POST', '/api/v1/push/subscriptions', await fresh.token(role), pushSubscriptionBody());
+      return { url: `/api/v1/push/subscriptions/${(JSON.parse(r.text) as { id: string }).id}` };
+    },
+  },
 
   // Alarms
   'GET /api/v1/alarms': {

@@ -1,0 +1,168 @@
+// SMS over SMPP 3.4 against an SMSC run by this test with the `smpp` library's server side: the
+// server binds as a transceiver, an escalated alarm's SMS arrives in UCS-2 (data_coding 8) with the
+// one response link, and the SMSC's delivery receipt (deliver_sm) turns the notification from
+// `sent` to `delivered` (or `failed` for UNDELIV). A real server, broker and MQTT gateway; fake
+// clock for the escalation.
+import type { AddressInfo } from 'node:net';
+import type { MqttClient } from 'mqtt';
+import smpp, { type PDU, type Session } from 'smpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+
+interface Submitted {
+  to: string;
+  dataCoding: number;
+  esmClass: number;
+  udh: Buffer | null;
+  text: string;
+  registered: number;
+  messageId: string;
+}
+
+let server: TestServer;
+let site: DemoSite;
+let gw: MqttClient;
+let smsc: ReturnType<typeof smpp.createServer>;
+const sessions: Session[] = [];
+const submitted: Submitted[] = [];
+const binds: Array<{ systemId: string; password: string }> = [];
+let seq = 0;
+let nextId = 1000;
+const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
+
+async function raiseCall(device: string): Promise<Alarm> {
+  seq += 1;
+  const id = `evt-${seq}-${Math.random().toString(36).slice(2)}`;
+  await gw.publishAsync(
+    gatewayTopic(site.siteId, site.gatewayId, 'events'),
+    JSON.stringify({ v: 1, id, seq, ts: clock.iso(), device, type: 'call' }),
+    { qos: 1 },
+  );
+  return waitFor(
+    async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.find((a) => a.type === 'call'),
+    'call alarm',
+  );
+}
+
+type Note = { id: string; alarmId: string; state: string; target: string; lastError?: string | null };
+const smsNotes = async () => (await server.api<{ notifications: Note[] }>('GET', '/api/v1/notifications?channel=sms')).body.notifications;
+
+/** The parts of one message, joined in UDH order. */
+function reassemble(parts: Submitted[]): string {
+  return [...parts]
+    .sort((a, b) => (a.udh?.[5] ?? 1) - (b.udh?.[5] ?? 1))
+    .map((p) => p.text)
+    .join('');
+}
+
+function receipt(session: Session, messageId: string, stat: string) {
+  session.deliver_sm({
+    source_addr: '8613800000000',
+    destination_addr: '10690000',
+    esm_class: 0x04,
+    short_message: `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:2611230200 done date:2611230201 stat:${stat} err:000 text:`,
+  });
+}
+
+beforeAll(async () => {
+  smsc = smpp.createServer((session) => {
+    sessions.push(session);
+    session.on('bind_transceiver', (pdu: PDU) => {
+      binds.push({ systemId: String(pdu.system_id), password: String(pdu.password) });
+      session.send(pdu.response(pdu.password === 'secret' ? {} : { command_status: 0x0e }));
+    });
+    session.on('enquire_link', (pdu: PDU) => session.send(pdu.response()));
+    session.on('submit_sm', (pdu: PDU) => {
+      const sm = pdu.short_message as { udh?: Buffer[]; message: string };
+      const messageId = `m${nextId++}`;
+      submitted.push({
+        to: String(pdu.destination_addr),
+        dataCoding: Number(pdu.data_coding),
+        esmClass: Number(pdu.esm_class),
+        udh: sm.udh?.[0] ? Buffer.concat([Buffer.from([5]), sm.udh[0]]) : null,
+        text: String(sm.message),
+        registered: Number(pdu.registered_delivery),
+        messageId,
+      });
+      session.send(pdu.response({ message_id: messageId }));
+    });
+    session.on('unbind', (pdu: PDU) => session.send(pdu.response()));
+    session.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => smsc.listen(0, '127.0.0.1', () => r()));
+  const port = (smsc.address() as AddressInfo).port;
+  server = await startTestServer(undefined, {
+    clock,
+    env: {
+      CARE_SMS_PROVIDER: 'smpp',
+      CARE_SMPP_URL: `smpp://care:secret@127.0.0.1:${port}`,
+      CARE_SMS_SENDER: '10690000',
+      CARE_PUBLIC_URL: 'https://care.example.org',
+    },
+  });
+  site = await registerSite(server);
+  const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, {
+    levels: [
+      { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+      { name: 'family', timeoutSeconds: 600, contacts: [{ kind: 'sms', target: '+8613800000000' }] },
+      { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
+    ],
+  });
+  expect(put.status).toBe(200);
+  gw = await connectAsGateway(server, site);
+  await waitFor(() => sessions.length > 0 && binds.length > 0, 'SMPP bind');
+});
+afterAll(async () => {
+  await gw?.endAsync();
+  await server?.stop();
+  for (const s of sessions) s.destroy();
+  smsc?.close();
+});
+
+describe('SMS over SMPP', () => {
+  it('binds as a transceiver with the system id and password of CARE_SMPP_URL', () => {
+    expect(binds[0]).toEqual({ systemId: 'care', password: 'secret' });
+  });
+
+  it('an escalated alarm reaches the SMSC in UCS-2 with one response link, and its delivery receipt marks it delivered', async () => {
+    const alarm = await raiseCall('btn-203');
+    clock.advance(60_000);
+    await server.tick();
+    const last = await waitFor(() => submitted.find((s) => s.registered === 1), 'the SMS at the SMSC');
+    const parts = submitted.filter((s) => s.udh === null || s.udh[3] === last.udh?.[3]);
+    expect(parts.every((p) => p.to === '8613800000000' && p.dataCoding === 8)).toBe(true);
+    if (parts.length > 1) {
+      // Concatenated: a UDH with the same reference, the part count and each part's number; at most two parts.
+      expect(parts.length).toBe(2);
+      expect(parts.every((p) => (p.esmClass & 0x40) === 0x40 && p.udh?.[4] === 2)).toBe(true);
+      expect(parts.filter((p) => p.registered === 1)).toHaveLength(1);
+    }
+    const text = reassemble(parts);
+    expect(text).toContain('紧急呼叫');
+    const links = text.match(/https:\/\/care\.example\.org\/r\/[A-Za-z0-9_-]+/g) ?? [];
+    expect(links).toHaveLength(1);
+    // The link opens the response page for this alarm.
+    const page = await fetch(`http://127.0.0.1:${server.httpPort}${new URL(links[0] as string).pathname}`);
+    expect(page.status).toBe(200);
+    await page.arrayBuffer();
+
+    const sent = await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent, not delivered');
+    expect(sent.target).toBe('+8613800000000');
+    receipt(sessions[sessions.length - 1] as Session, last.messageId, 'DELIVRD');
+    await waitFor(async () => (await smsNotes()).find((n) => n.id === sent.id && n.state === 'delivered'), 'delivered by the receipt');
+    await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
+  });
+
+  it('a receipt saying the phone never got it marks the notification failed', async () => {
+    const before = submitted.length;
+    const alarm = await raiseCall('btn-204');
+    clock.advance(60_000);
+    await server.tick();
+    const last = await waitFor(() => submitted.slice(before).find((s) => s.registered === 1), 'the second SMS');
+    const sent = await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent');
+    receipt(sessions[sessions.length - 1] as Session, last.messageId, 'UNDELIV');
+    await waitFor(async () => (await smsNotes()).find((n) => n.id === sent.id && n.state === 'failed'), 'failed by the receipt');
+  });
+});
