@@ -8,8 +8,19 @@ import { eventCommand, telemetryCommand } from './event.ts';
 import { loadCommand } from './load.ts';
 import { scenarioCommand } from './scenario.ts';
 import { serialCommand } from './serial.ts';
+import { watchCommand } from './watch.ts';
+import { safetyCommand } from './zigbee-safety.ts';
 
-const commands: Command[] = [eventCommand, telemetryCommand, serialCommand, demoCommand, scenarioCommand, loadCommand];
+const commands: Command[] = [
+  eventCommand,
+  telemetryCommand,
+  serialCommand,
+  demoCommand,
+  scenarioCommand,
+  loadCommand,
+  watchCommand,
+  safetyCommand,
+];
 
 const usage = `Usage: npm run sim -- <subcommand> [options]
 

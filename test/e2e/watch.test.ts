@@ -4,6 +4,7 @@
 // position outside the home zone at night is a wander alarm, by day nothing (fake clock).
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWatch } from '../../simulators/watch.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
@@ -122,13 +123,17 @@ describe('GPS watches (watch protocol over TCP)', () => {
     );
     expect(body.alarms.filter((a) => a.type === 'call' && a.deviceId === IMEI)).toEqual([expect.objectContaining({ count: 1 })]);
     // Its position went to telemetry.
-    await waitFor(async () => {
-      const r = await server.api<{ points?: unknown[]; series?: unknown[] }>(
-        'GET',
-        `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 3600_000).toISOString()}&to=${new Date(NIGHT + 3600_000).toISOString()}`,
-      );
-      return r.status === 200 && JSON.stringify(r.body).includes('29.56301');
-    }, 'latitude stored');
+    await waitFor(
+      async () => {
+        const r = await server.api<{ points?: unknown[]; series?: unknown[] }>(
+          'GET',
+          `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 3600_000).toISOString()}&to=${new Date(NIGHT + 3600_000).toISOString()}`,
+        );
+        return r.status === 200 && JSON.stringify(r.body).includes('29.56301');
+      },
+      'latitude stored',
+      25_000,
+    ); // the telemetry worker writes in batches; slow on a busy machine
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
     w.close();
     screen.close();
@@ -184,6 +189,25 @@ describe('GPS watches (watch protocol over TCP)', () => {
       expect(w.closed).toBe(false);
       w.close();
     }
+  });
+
+  it('the watch simulator speaks the protocol: its positions are answered, its SOS key is a call alarm', async () => {
+    const screen = await Screen.open(server);
+    const sim = runWatch({
+      server: { host: '127.0.0.1', port: server.watchPort as number },
+      imei: IMEI,
+      home: HOME,
+      walkMeters: 100,
+      reportEveryMs: 50,
+      print: () => undefined,
+    });
+    await waitFor(() => sim.answers.includes(`[3G*${IMEI}*0002*LK]`), 'LK answer to the simulator');
+    // The simulator's reports carry the real time, hours from the test's fake clock: judged by receipt.
+    sim.alarm('sos');
+    await screen.waitForAlarm((a) => a.type === 'call' && a.deviceId === IMEI && a.state === 'active', 'call alarm from the simulator');
+    await waitFor(() => sim.answers.includes(`[3G*${IMEI}*0002*AL]`), 'AL answer to the simulator');
+    await sim.stop();
+    screen.close();
   });
 
   it('leaving the home zone by day raises nothing; inside at night nothing; outside at night a wander alarm', async () => {

@@ -7,6 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
+import { safetyState } from '../../simulators/zigbee-safety.ts';
 import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 let local: Aedes;
@@ -56,7 +57,7 @@ describe('Zigbee2MQTT home safety sensors', () => {
     await publish('smoke203', { smoke: true, battery: 100, battery_low: false, linkquality: 90 });
     await publish('smoke203', { smoke: true, battery: 100, battery_low: false, linkquality: 88 }); // repeated state
     await publish('gas1', { gas: true, gas_density: 12, linkquality: 70 });
-    await publish('leak1', { water_leak: true, battery: 80, tamper: false });
+    await publish('leak1', safetyState('water_leak', true)); // as the simulator sends it
     const want: Array<[string, string]> = [
       ['smoke-203', 'smoke'],
       ['gas-kitchen', 'gas'],
