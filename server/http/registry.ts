@@ -1,61 +1,22 @@
 // Registry endpoints (admin creates; staff read what their scope allows): sites, residents,
 // gateways (the secret is returned once, at creation), devices, users, resident settings.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { ROLES } from '../../protocol/api.ts';
-import { E164, SiteHomeFields, type SiteHomeWrite } from '../../protocol/areas.ts';
+import { Device, Gateway, GatewayWithSecret, IdParams, Lists, Resident, ROLES, SITE_KINDS, Site, User } from '../../protocol/api.ts';
+import { E164, SiteHomeFields } from '../../protocol/areas.ts';
 import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
 import { ResidentSettings } from '../alarms/settings.ts';
 import { GATEWAY_SECRET_COST, generateSecret, hashSecret } from '../security/passwords.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import { createAreaStore } from '../storage/areas.ts';
-import type { Role } from '../storage/users.ts';
 import { checkSiteHome } from './areas.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const TopicId = Type.String({ pattern: ID_PATTERN, maxLength: 64 });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-
-const SiteSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  kind: Type.String(),
-  timezone: Type.String(),
-  createdAt: Type.String(),
-  ...SiteHomeFields,
-});
-const ResidentSchema = Type.Object({
-  id: Type.String(),
-  siteId: Type.String(),
-  name: Type.String(),
-  room: Type.String(),
-  bed: Nullable(Type.String()),
-  settings: Type.Unknown(),
-  createdAt: Type.String(),
-});
-const GatewaySchema = Type.Object({
-  id: Type.String(),
-  siteId: Type.String(),
-  name: Type.String(),
-  state: Type.String(),
-  lastSeen: Nullable(Type.String()),
-  createdAt: Type.String(),
-});
-const DeviceSchema = Type.Object({
-  id: Type.String(),
-  gatewayId: Type.String(),
-  kind: Type.String(),
-  residentId: Nullable(Type.String()),
-  room: Nullable(Type.String()),
-  lastSeen: Nullable(Type.String()),
-  battery: Nullable(Type.Number()),
-  createdAt: Type.String(),
-  supervisionSeconds: Type.Optional(Nullable(Type.Number())),
-});
 
 function requireAdmin(req: FastifyRequest) {
   if (!req.access.isAdmin) throw forbidden('administrators only');
@@ -70,7 +31,10 @@ function validTimezone(tz: string): boolean {
   }
 }
 
-export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (app, { ctx }) => {
+/** What the registry's routes use of the server. */
+export type RegistryRouteOptions = Pick<HttpContext, 'db' | 'registry' | 'users' | 'ids' | 'now' | 'gatewayCredentials' | 'deviceTests'>;
+
+export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptions }> = async (app, { ctx }) => {
   const { registry } = ctx;
   app.addHook('onRequest', app.authenticate);
 
@@ -84,24 +48,19 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           {
             id: Type.Optional(TopicId),
             name: Name,
-            kind: Type.Enum(['nursing_home', 'family_bed'] as const),
+            kind: Type.Enum(SITE_KINDS),
             timezone: Type.Optional(Type.String({ maxLength: 64 })),
             // Where the home is and who answers for it (areas.ts; also PUT /api/v1/sites/:id/home).
             ...SiteHomeFields,
           },
           { additionalProperties: false },
         ),
-        response: { 201: SiteSchema },
+        response: { 201: Site },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const { areaId, address, lat, lon, gridWorkerId, ...b } = req.body as {
-        id?: string;
-        name: string;
-        kind: 'nursing_home' | 'family_bed';
-        timezone?: string;
-      } & SiteHomeWrite;
+      const { areaId, address, lat, lon, gridWorkerId, ...b } = req.body;
       const timezone = b.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (!validTimezone(timezone)) throw badRequest(`unknown timezone ${timezone}`);
       const id = b.id ?? `site-${ctx.ids.next().toLowerCase()}`;
@@ -114,15 +73,11 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       return reply.code(201).send({ ...site, ...(await areas.siteHome(id)) });
     },
   );
-  app.get(
-    '/api/v1/sites',
-    { schema: { tags: ['registry'], response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }) } } },
-    async (req) => ({
-      sites: (await registry.listSites()).filter((s) => req.access.canSeeSite(s.id) || req.access.user.siteId === s.id),
-    }),
-  );
-  app.get('/api/v1/sites/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: SiteSchema } } }, async (req) => {
-    const { id } = req.params as { id: string };
+  app.get('/api/v1/sites', { schema: { tags: ['registry'], response: { 200: Lists.sites } } }, async (req) => ({
+    sites: (await registry.listSites()).filter((s) => req.access.canSeeSite(s.id) || req.access.user.siteId === s.id),
+  }));
+  app.get('/api/v1/sites/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: Site } } }, async (req) => {
+    const { id } = req.params;
     const site = await registry.getSite(id);
     if (!site || !(req.access.canSeeSite(id) || req.access.user.siteId === id)) throw notFound('site', id);
     return site;
@@ -145,12 +100,12 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           },
           { additionalProperties: false },
         ),
-        response: { 201: ResidentSchema },
+        response: { 201: Resident },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { id?: string; siteId: string; name: string; room: string; bed?: string; settings?: Record<string, unknown> };
+      const b = req.body;
       if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
       const id = b.id ?? `res-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getResident(id)) throw conflict(`resident ${id} exists`);
@@ -167,16 +122,16 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       schema: {
         tags: ['registry'],
         querystring: Type.Object({ siteId: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ residents: Type.Array(ResidentSchema) }) },
+        response: { 200: Lists.residents },
       },
     },
     async (req) => {
-      const { siteId } = req.query as { siteId?: string };
+      const { siteId } = req.query;
       return { residents: (await registry.listResidents(siteId)).filter((r) => req.access.canSeeResident(r)) };
     },
   );
-  app.get('/api/v1/residents/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: ResidentSchema } } }, async (req) => {
-    const { id } = req.params as { id: string };
+  app.get('/api/v1/residents/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: Resident } } }, async (req) => {
+    const { id } = req.params;
     const r = await registry.getResident(id);
     if (!r || !req.access.canSeeResident(r)) throw notFound('resident', id);
     await auditResidentView(ctx, req, id, 'profile');
@@ -187,10 +142,10 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     { schema: { tags: ['registry'], params: IdParams, body: ResidentSettings, response: { 200: Type.Unknown() } } },
     async (req) => {
       requireAdmin(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const r = await registry.getResident(id);
       if (!r) throw notFound('resident', id);
-      const merged = { ...r.settings, ...(req.body as Record<string, unknown>) };
+      const merged = { ...r.settings, ...req.body };
       await registry.updateResidentSettings(id, merged);
       return merged;
     },
@@ -206,12 +161,12 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           { id: Type.Optional(TopicId), siteId: Type.String({ maxLength: 64 }), name: Name },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Intersect([GatewaySchema, Type.Object({ secret: Type.String() })]) },
+        response: { 201: GatewayWithSecret },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as { id?: string; siteId: string; name: string };
+      const b = req.body;
       if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
       const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
       if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
@@ -236,7 +191,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     { schema: { tags: ['registry'], params: IdParams, response: { 200: Type.Object({ id: Type.String(), secret: Type.String() }) } } },
     async (req) => {
       requireAdmin(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       if (!(await registry.getGateway(id))) throw notFound('gateway', id);
       const secret = generateSecret();
       await registry.setGatewaySecretHash(id, await hashSecret(secret, GATEWAY_SECRET_COST));
@@ -248,7 +203,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
   );
   app.delete('/api/v1/gateways/:id/secret', { schema: { tags: ['registry'], params: IdParams } }, async (req) => {
     requireAdmin(req);
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!(await registry.getGateway(id))) throw notFound('gateway', id);
     await registry.setGatewaySecretHash(id, 'revoked', 'revoked');
     await ctx.gatewayCredentials.revoked(id);
@@ -257,13 +212,11 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     return { id, state: 'revoked' };
   });
 
-  app.get(
-    '/api/v1/gateways',
-    { schema: { tags: ['registry'], response: { 200: Type.Object({ gateways: Type.Array(GatewaySchema) }) } } },
-    async (req) => ({ gateways: (await registry.listGateways()).filter((g) => req.access.canSeeSite(g.siteId)) }),
-  );
-  app.get('/api/v1/gateways/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: GatewaySchema } } }, async (req) => {
-    const { id } = req.params as { id: string };
+  app.get('/api/v1/gateways', { schema: { tags: ['registry'], response: { 200: Lists.gateways } } }, async (req) => ({
+    gateways: (await registry.listGateways()).filter((g) => req.access.canSeeSite(g.siteId)),
+  }));
+  app.get('/api/v1/gateways/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: Gateway } } }, async (req) => {
+    const { id } = req.params;
     const g = await registry.getGateway(id);
     if (!g || !req.access.canSeeSite(g.siteId)) throw notFound('gateway', id);
     return g;
@@ -287,19 +240,12 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           },
           { additionalProperties: false },
         ),
-        response: { 201: DeviceSchema },
+        response: { 201: Device },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as {
-        id: string;
-        gatewayId: string;
-        kind: string;
-        residentId?: string;
-        room?: string;
-        supervisionSeconds?: number;
-      };
+      const b = req.body;
       const gw = await registry.getGateway(b.gatewayId);
       if (!gw) throw badRequest(`gateway ${b.gatewayId} does not exist`);
       let room = b.room ?? null;
@@ -333,11 +279,11 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           { gatewayId: Type.Optional(Type.String({ maxLength: 64 })), residentId: Type.Optional(Type.String({ maxLength: 64 })) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ devices: Type.Array(DeviceSchema) }) },
+        response: { 200: Lists.devices },
       },
     },
     async (req) => {
-      const devices = await registry.listDevices(req.query as { gatewayId?: string; residentId?: string });
+      const devices = await registry.listDevices(req.query);
       if (req.access.isAdmin) return { devices };
       const gateways = new Map((await registry.listGateways()).map((g) => [g.id, g.siteId]));
       return { devices: devices.filter((d) => req.access.canSeeSite(gateways.get(d.gatewayId) ?? null)) };
@@ -358,17 +304,17 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     },
     async (req, reply) => {
       if (!req.access.canAct) throw forbidden();
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const d = await registry.getDevice(id);
       const g = d && (await registry.getGateway(d.gatewayId));
       if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
-      const windowSeconds = (req.body as { windowSeconds?: number } | undefined)?.windowSeconds ?? 300;
+      const windowSeconds = req.body?.windowSeconds ?? 300;
       const test = await ctx.deviceTests.start(id, req.access.user.username, windowSeconds, `test-${ctx.ids.next().toLowerCase()}`);
       return reply.code(201).send(test);
     },
   );
   app.get('/api/v1/devices/:id/tests', { schema: { tags: ['registry'], params: IdParams } }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const d = await registry.getDevice(id);
     const g = d && (await registry.getGateway(d.gatewayId));
     if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
@@ -386,8 +332,8 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
     };
   });
 
-  app.get('/api/v1/devices/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: DeviceSchema } } }, async (req) => {
-    const { id } = req.params as { id: string };
+  app.get('/api/v1/devices/:id', { schema: { tags: ['registry'], params: IdParams, response: { 200: Device } } }, async (req) => {
+    const { id } = req.params;
     const d = await registry.getDevice(id);
     const g = d && (await registry.getGateway(d.gatewayId));
     if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
@@ -415,20 +361,12 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
           },
           { additionalProperties: false },
         ),
+        response: { 201: User },
       },
     },
     async (req, reply) => {
       requireAdmin(req);
-      const b = req.body as {
-        username: string;
-        password: string;
-        role: Role;
-        displayName?: string;
-        siteId?: string;
-        residentId?: string;
-        phone?: string;
-        areaId?: string;
-      };
+      const b = req.body;
       if (b.role === 'family' && !b.residentId) throw badRequest('a family account needs residentId');
       if (b.role === 'centre_operator' && !b.areaId) throw badRequest('a centre operator needs areaId');
       if (b.areaId && !(await createAreaStore(ctx.db).get(b.areaId))) throw badRequest(`area ${b.areaId} does not exist`);
@@ -450,7 +388,7 @@ export const registryRoutes: FastifyPluginAsync<{ ctx: HttpContext }> = async (a
       return reply.code(201).send(user);
     },
   );
-  app.get('/api/v1/users', async (req) => {
+  app.get('/api/v1/users', { schema: { tags: ['registry'], response: { 200: Lists.users } } }, async (req) => {
     requireAdmin(req);
     return { users: await ctx.users.list() };
   });
