@@ -46,6 +46,7 @@ export interface DailyLivingWatchDeps {
 }
 
 const THROTTLE_MS = 60_000;
+const hhmmToMin = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
 const MAX_PENDING = 10_000;
 const MAX_TRACKED = 100_000;
 
@@ -170,6 +171,7 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
       inBed: next.inBed,
       leftRoomAfterMin,
       daytime,
+      minutesIntoDay: (localMin - hhmmToMin(place.settings.nightWindow.end) + 1440) % 1440,
     });
     const values = {
       site_id: place.resident.siteId,

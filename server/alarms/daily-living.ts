@@ -183,7 +183,16 @@ function clock(min: number): string {
 export function summariseObservation(
   day: DaySummary,
   before: ActivityNow,
-  obs: { at: string; localMin: number; motion: boolean; inBed: boolean | null; leftRoomAfterMin: number | null; daytime: boolean },
+  obs: {
+    at: string;
+    localMin: number;
+    motion: boolean;
+    inBed: boolean | null;
+    leftRoomAfterMin: number | null;
+    daytime: boolean;
+    /** Minutes since the night ended (local): the quiet of the night is not a daytime quiet. */
+    minutesIntoDay: number;
+  },
 ): DaySummary {
   const next = { ...day };
   if (obs.motion && next.upAtMin === null && obs.localMin >= DAY_STARTS_AT_MIN && obs.localMin < 18 * 60 && obs.inBed !== true) {
@@ -194,7 +203,7 @@ export function summariseObservation(
     next.bedAtMin = fromNoon(obs.localMin);
   }
   if (obs.motion && obs.daytime && before.lastMotionAt !== null) {
-    const gap = Math.floor(minutesBetween(before.lastMotionAt, obs.at));
+    const gap = Math.floor(Math.min(minutesBetween(before.lastMotionAt, obs.at), obs.minutesIntoDay));
     if (gap > next.longestQuietMin && gap < 24 * 60) next.longestQuietMin = gap;
   }
   if (obs.leftRoomAfterMin !== null && obs.leftRoomAfterMin > next.longestBathMin) next.longestBathMin = Math.floor(obs.leftRoomAfterMin);

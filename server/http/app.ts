@@ -19,9 +19,9 @@ import { loadAccess } from './access.ts';
 import { alarmRoutes } from './alarms.ts';
 import { areaRoutes } from './areas.ts';
 import { authPlugin } from './auth.ts';
-import { dailyLivingRoutes } from './daily-living.ts';
 import { brokerHookRoutes } from './broker-hooks.ts';
 import type { HttpContext } from './context.ts';
+import { dailyLivingRoutes } from './daily-living.ts';
 import { ApiError } from './errors.ts';
 import { escalationRoutes } from './escalation.ts';
 import { opsRoutes } from './ops.ts';
@@ -156,7 +156,7 @@ export async function buildHttpApp(
     onLogout: sessions.revoked,
     access,
   });
-  await app.register(alarmRoutes, { alarms, engine });
+  await app.register(alarmRoutes, { alarms, engine, pages: ctx.alarmPages });
   await app.register(registryRoutes, { ctx });
   // Edits (PATCH) of sites, residents, devices and users, each in the audit trail.
   const edits = createRegistryEdits(db);

@@ -75,7 +75,7 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
     const findings = emptyFindings();
     const heard = new Map<string, string>();
     const alarms = new Map<string, TelemetryAlarm>();
-    const presenceNow = new Map<string, number>();
+    const presenceNow = new Map<string, string>();
     for (const m of messages) {
       const d = decodeTelemetry.decode(Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
       if (!d.ok) {
@@ -99,9 +99,11 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
         if (!device) continue;
         const last = heard.get(device.id);
         if (last === undefined || last < p.ts) heard.set(device.id, p.ts);
-        // Presence for the daily-living watch: each change within the chunk, not every repeat.
-        if (p.metric === 'presence' && device.residentId && presenceNow.get(device.id) !== p.value) {
-          presenceNow.set(device.id, p.value);
+        // Presence for the daily-living watch: each change of the resident's room or of a sensor's
+        // value within the chunk, not every repeat of one sensor.
+        const said = `${device.id}\u0000${p.value}`;
+        if (p.metric === 'presence' && device.residentId && presenceNow.get(device.residentId) !== said) {
+          presenceNow.set(device.residentId, said);
           findings.presence.push({ residentId: device.residentId, deviceId: device.id, room: device.room, at: p.ts, value: p.value });
         }
         const requests = evaluateBattery(p, lowBatteryPercent);

@@ -151,6 +151,7 @@ describe('day summaries', () => {
     inBed: false,
     leftRoomAfterMin: null,
     daytime: true,
+    minutesIntoDay: localMin - 360,
     ...o,
   });
   const empty = { day: day(21), upAtMin: null, bedAtMin: null, longestQuietMin: 0, longestBathMin: 0 };
@@ -164,6 +165,9 @@ describe('day summaries', () => {
     const s = summariseObservation(empty, before, obs(at(21, '11:30'), 690, { leftRoomAfterMin: 25 }));
     expect(s).toMatchObject({ longestQuietMin: 150, longestBathMin: 25 });
     expect(summariseObservation(s, before, obs(at(21, '21:40'), 1300, { inBed: true })).bedAtMin).toBe(580);
+    // Up at 06:50 after a night still since 21:30: 50 minutes of the day, not 560.
+    const slept = moving(at(20, '21:30'), { inBed: true });
+    expect(summariseObservation(empty, slept, obs(at(21, '06:50'), 410, { inBed: false })).longestQuietMin).toBe(50);
   });
   it('a local day is the date in the site time zone', () => {
     expect(localDay('2026-11-21T17:00:00.000Z', 'Asia/Shanghai')).toBe('2026-11-22');
