@@ -208,3 +208,15 @@ export const Lists = {
   audit: Type.Object({ entries: Type.Array(AuditEntry) }),
   notifications: Type.Object({ notifications: Type.Array(Notification) }),
 };
+
+/** Where a resident was last seen (`GET /api/v1/whereabouts`), from per-room presence, bed and doors. */
+export const Whereabouts = Type.Object({
+  residentId: Type.String(),
+  lastRoom: Type.Union([Type.String(), Type.Null()]),
+  lastMotionAt: Type.Union([Type.String(), Type.Null()]),
+  /** Someone is still seen in lastRoom. */
+  present: Type.Boolean(),
+  /** null: no bed sensor has said. */
+  inBed: Type.Union([Type.Boolean(), Type.Null()]),
+});
+export type Whereabouts = Static<typeof Whereabouts>;

@@ -3,19 +3,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
+import { Whereabouts } from '../../protocol/api.ts';
 import type { Db } from '../storage/registry.ts';
-
-const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
-
-export const Whereabouts = Type.Object({
-  residentId: Type.String(),
-  lastRoom: Nullable(Type.String()),
-  lastMotionAt: Nullable(Type.String()),
-  /** Someone is still seen in lastRoom. */
-  present: Type.Boolean(),
-  /** null: no bed sensor has said. */
-  inBed: Nullable(Type.Boolean()),
-});
 
 export interface DailyLivingRouteOptions {
   db: Db;

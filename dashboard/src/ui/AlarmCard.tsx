@@ -56,6 +56,11 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
       </div>
       <div class="card-who">{a.residentId ? <a href={`#/resident/${encodeURIComponent(a.residentId)}`}>{resident}</a> : resident}</div>
       {where && <div class="card-where">{where}</div>}
+      {a.note?.startsWith('daily_living.') && (
+        <div class="card-reason" data-testid="alarm-reason">
+          {translateDynamic(lang, a.note, a.note)}
+        </div>
+      )}
       <div class="card-meta">
         <span class="card-ago" title={new Date(a.raisedAt).toLocaleString(lang)}>
           {formatAgo(a.raisedAt, props.now, lang)}

@@ -1,6 +1,7 @@
 // Site overview: one tile per resident (room/bed) with their most urgent open alarm and the health
 // of their devices; each site's gateways are listed above its tiles.
 import { useEffect } from 'preact/hooks';
+import type { Whereabouts } from '../../../protocol/api.ts';
 import { mostUrgentFor } from '../lib/board.ts';
 import type { FeedState } from '../lib/feed-state.ts';
 import { deviceHealth } from '../lib/health.ts';
@@ -24,7 +25,10 @@ export function Overview(props: { feed: FeedState }) {
       api.get<{ gateways: Gateway[] }>('/gateways'),
       api.get<{ devices: Device[] }>('/devices'),
     ]);
-    return { sites: sites.sites, residents: residents.residents, gateways: gateways.gateways, devices: devices.devices };
+    // Last known rooms are a help, not a need: the overview shows without them.
+    const seen = await api.get<{ residents: Whereabouts[] }>('/whereabouts').catch(() => ({ residents: [] as Whereabouts[] }));
+    const whereabouts = new Map(seen.residents.map((w) => [w.residentId, w]));
+    return { sites: sites.sites, residents: residents.residents, gateways: gateways.gateways, devices: devices.devices, whereabouts };
   }, [api]);
   // Registry data changes rarely; the live parts (alarms, device status) come from the feed.
   useEffect(() => {
@@ -33,7 +37,7 @@ export function Overview(props: { feed: FeedState }) {
   }, [loaded.reload]);
 
   if (!loaded.data) return <p class="empty">{loaded.error ? t('admin.error', { message: loaded.error }) : t('app.loading')}</p>;
-  const { sites, residents, gateways, devices } = loaded.data;
+  const { sites, residents, gateways, devices, whereabouts } = loaded.data;
   const alarms = [...props.feed.alarms.values()];
   // A family account sees its relative but not the site list.
   const siteIds = [...new Set([...sites.map((s) => s.id), ...residents.map((r) => r.siteId)])];
@@ -88,6 +92,7 @@ export function Overview(props: { feed: FeedState }) {
                         <>✓ {t('overview.all_ok')}</>
                       )}
                     </div>
+                    <LastSeen where={whereabouts.get(r.id)} now={now} />
                     <ul class="tile-devices">
                       {own.length === 0 && <li class="muted">{t('overview.no_devices')}</li>}
                       {own.map((d) => {
@@ -114,5 +119,18 @@ export function Overview(props: { feed: FeedState }) {
         );
       })}
     </section>
+  );
+}
+
+/** The resident's last known room (per-room presence, bed and door data), and whether in bed. */
+function LastSeen(props: { where: Whereabouts | undefined; now: number }) {
+  const { t, lang } = useI18n();
+  const w = props.where;
+  if (!w?.lastRoom || !w.lastMotionAt) return null;
+  return (
+    <div class="tile-last-seen" data-testid="last-seen">
+      {w.inBed ? `${t('overview.in_bed')} · ` : ''}
+      {t('overview.last_seen', { room: w.lastRoom, ago: formatAgo(w.lastMotionAt, props.now, lang) })}
+    </div>
   );
 }
