@@ -121,8 +121,14 @@ export function agoText(lang: PageLang, sinceIso: string, nowMs: number): string
   return t(lang, 'ago_hour', { n: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
-const clock = (iso: string | null, lang: PageLang) =>
-  iso ? new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Shanghai' }) : '';
+const clock = (iso: string | null, lang: PageLang, timeZone = 'Asia/Shanghai') => {
+  if (!iso) return '';
+  try {
+    return new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', timeZone });
+  } catch {
+    return new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Shanghai' });
+  }
+};
 
 /** A map link for a home with a position: AMap (WGS-84 as stored) in Chinese, OpenStreetMap in English. */
 export function mapLink(lang: PageLang, lat: number, lon: number, label: string): string {
@@ -138,13 +144,13 @@ const STYLE = `
 main{max-width:480px;margin:0 auto;padding:16px}
 .card{background:#fff;border-radius:12px;padding:14px 16px;margin-bottom:12px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h1{font-size:26px;margin:0 0 4px}.high h1{color:#b91c1c}.badge{display:inline-block;background:#b91c1c;color:#fff;border-radius:6px;padding:0 8px;font-size:14px;margin-left:8px;vertical-align:middle}
-.muted{color:#52525b;font-size:15px}.label{color:#71717a;font-size:14px;margin:0}
+p{margin:0 0 8px}.muted{color:#52525b;font-size:15px}.label{color:#71717a;font-size:14px;margin:0}
 ul{margin:4px 0 0;padding-left:20px}
 .actions{display:flex;flex-direction:column;gap:10px}
 button,select{font:inherit;width:100%;min-height:52px;border-radius:10px;border:0;font-size:19px}
 button{font-weight:600;color:#fff;background:#2563eb}button.accept{background:#16a34a}button.decline{background:#71717a}button.on_site{background:#ea580c}button.resolve{background:#2563eb}
 button:disabled{opacity:.6}select{border:1px solid #d4d4d8;background:#fff;padding:0 10px}
-#message{min-height:1.5em;font-weight:600}#message.error{color:#b91c1c}
+#message{min-height:1.5em;margin:8px 0 0;font-weight:600}#message.error{color:#b91c1c}
 a{color:#2563eb}
 `;
 
@@ -184,7 +190,7 @@ export function renderPage(view: View, token: string, lang: PageLang, nowMs: num
       : view.onSiteBy
         ? t(lang, 'state_on_site', { who: view.onSiteBy })
         : view.state === 'acknowledged'
-          ? t(lang, 'state_acknowledged', { who: view.ackBy ?? '', at: clock(view.ackAt, lang) })
+          ? t(lang, 'state_acknowledged', { who: view.ackBy ?? '', at: clock(view.ackAt, lang, view.site?.timezone) })
           : t(lang, 'state_active');
   const others = view.responders.length
     ? `<ul id="others">${view.responders.map((r) => `<li>${esc(r.name)}: ${esc(t(lang, `r_${r.state}` as Key))}</li>`).join('')}</ul>`

@@ -11,6 +11,8 @@ export const ResponderState = Type.Enum(['issued', 'accepted', 'declined', 'on_s
 export const RespondSite = Type.Object({
   name: Type.String(),
   kind: Type.String(),
+  /** IANA zone the home's clock times are shown in. */
+  timezone: Type.String(),
   address: Nullable(Type.String()),
   lat: Nullable(Type.Number()),
   lon: Nullable(Type.Number()),
@@ -47,13 +49,14 @@ export type RespondView = Static<typeof RespondView>;
 export async function siteForView(db: Db, siteId: string | null): Promise<RespondSite | null> {
   if (!siteId) return null;
   const row = (await db.selectFrom('sites').selectAll().where('id', '=', siteId).executeTakeFirst()) as
-    | (Record<string, unknown> & { name: string; kind: string })
+    | (Record<string, unknown> & { name: string; kind: string; timezone: string })
     | undefined;
   if (!row) return null;
   const num = (v: unknown) => (v === null || v === undefined || v === '' || !Number.isFinite(Number(v)) ? null : Number(v));
   return {
     name: row.name,
     kind: row.kind,
+    timezone: typeof row.timezone === 'string' && row.timezone ? row.timezone : 'Asia/Shanghai',
     address: typeof row.address === 'string' && row.address ? row.address : null,
     lat: num(row.lat),
     lon: num(row.lon),
