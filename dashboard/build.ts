@@ -22,6 +22,9 @@ export async function buildDashboard(): Promise<void> {
     logLevel: 'warning',
   });
   for (const f of fs.readdirSync(path.join(root, 'public'))) fs.copyFileSync(path.join(root, 'public', f), path.join(out, f));
+  // Leaflet for the centre's map, served from our origin (CSP 'self') and loaded only on that page.
+  const leaflet = path.join(root, '../node_modules/leaflet/dist');
+  for (const f of ['leaflet.js', 'leaflet.css']) fs.copyFileSync(path.join(leaflet, f), path.join(out, f));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

@@ -12,11 +12,11 @@ import { loadLang, loadSession, type Session, saveLang, saveSession } from '../s
 import { AlarmSound } from '../sound.ts';
 import { Admin } from './Admin.tsx';
 import { Board } from './Board.tsx';
+import { CentrePage } from './CentrePage.tsx';
 import { type I18n, I18nContext, SessionContext, type SessionCtx } from './context.ts';
 import { Header, ReconnectBanner } from './Header.tsx';
 import { Login } from './Login.tsx';
 import { Overview } from './Overview.tsx';
-import { ResponsePagesNav, responsePage } from './pages/index.tsx';
 import { ResidentPage } from './ResidentPage.tsx';
 
 export function App() {
@@ -106,6 +106,17 @@ function SignedIn(props: { session: Session; onLogout: (expired?: boolean) => vo
     return () => live.stop();
   }, [token]);
 
+  // A fresh install (no site yet): an administrator signing in is taken to the first-run setup.
+  useEffect(() => {
+    if (!ctx.isAdmin) return;
+    ctx.api
+      .get<{ sites: unknown[] }>('/sites')
+      .then((r) => {
+        if (r.sites.length === 0 && parseRoute(location.hash).page === 'board') location.hash = '#/admin/setup';
+      })
+      .catch(() => undefined);
+  }, [ctx]);
+
   useEffect(() => sound.setAlarming(needsAttention(feed.alarms.values())), [sound, feed.alarms]);
   useEffect(() => () => void sound.disable(), [sound]);
 
@@ -136,21 +147,11 @@ function SignedIn(props: { session: Session; onLogout: (expired?: boolean) => vo
       <main class="page">
         {route.page === 'board' && <Board alarms={feed.alarms} ready={feed.seq !== null} />}
         {route.page === 'overview' && <Overview feed={feed} />}
+        {route.page === 'centre' && <CentrePage feed={feed} />}
         {route.page === 'resident' && <ResidentPage id={route.id} feed={feed} />}
         {route.page === 'admin' &&
-          (ctx.isAdmin ? <AdminRoute section={route.section} /> : <Board alarms={feed.alarms} ready={feed.seq !== null} />)}
+          (ctx.isAdmin ? <Admin section={route.section} /> : <Board alarms={feed.alarms} ready={feed.seq !== null} />)}
       </main>
     </SessionContext.Provider>
-  );
-}
-
-/** The registry (Admin) or one of the response-chain pages, under the row of links to them. */
-function AdminRoute(props: { section?: string }) {
-  const Page = responsePage(props.section);
-  return (
-    <>
-      <ResponsePagesNav current={props.section} />
-      {Page ? <Page /> : <Admin />}
-    </>
   );
 }

@@ -32,6 +32,7 @@ export function Header(props: {
       <nav>
         {link({ page: 'board' }, t('nav.board'))}
         {link({ page: 'overview' }, t('nav.overview'))}
+        {CENTRE_ROLES.has(user.role) && link({ page: 'centre' }, t('nav.centre'))}
         {isAdmin && link({ page: 'admin' }, t('nav.admin'))}
       </nav>
       <div class="topbar-right">
@@ -51,8 +52,13 @@ export function Header(props: {
   );
 }
 
+/** Who works with family care beds: the centre's board is in their navigation. */
+const CENTRE_ROLES = new Set(['admin', 'centre_operator', 'grid_worker']);
+const ROLE_KEYS = ['admin', 'nurse_lead', 'family', 'centre_operator', 'grid_worker', 'responder'] as const;
+
 function roleKey(role: string) {
-  return role === 'admin' || role === 'nurse_lead' || role === 'family' ? (`role.${role}` as const) : ('role.caregiver' as const);
+  const known = ROLE_KEYS.find((r) => r === role);
+  return known ? (`role.${known}` as const) : ('role.caregiver' as const);
 }
 
 function ConnectionIndicator(props: { state: ConnectionState }) {
