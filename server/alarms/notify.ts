@@ -20,6 +20,8 @@ export interface Notification {
   target: string;
   body: string;
   secret?: string;
+  /** 0: the first message to this contact for the alarm and level; more: a re-page (response-chain.ts). */
+  page?: number;
 }
 /**
  * One attempt's outcome. `state: 'sent'`: the provider took it (an SMSC, a push service) and may
@@ -137,7 +139,15 @@ export function createNotifier(deps: NotifierDeps) {
         if (!(await moveDue(row.id, held, renewed))) return 'skipped';
         held = renewed;
         return channel.send(
-          { id: row.id, alarmId: row.alarm_id, level: row.level, target: row.target, body: row.payload, secret: await secret() },
+          {
+            id: row.id,
+            alarmId: row.alarm_id,
+            level: row.level,
+            target: row.target,
+            body: row.payload,
+            secret: await secret(),
+            page: Number(row.page ?? 0),
+          },
           signal,
         );
       },

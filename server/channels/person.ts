@@ -33,7 +33,10 @@ export function personChannel(deps: PersonChannelDeps): Channel {
       if (!user) return { ok: false, error: 'no such user', retry: false };
       const errors: string[] = [];
       let retry = false;
-      const subs = await deps.subscriptions.forUser(user.id);
+      const phone = user.phone ?? null;
+      const canSms = Boolean(phone && E164.test(phone) && deps.sms);
+      // A re-page (response-chain.ts) goes by the next channel: SMS, when they have a phone.
+      const subs = (n.page ?? 0) > 0 && canSms ? [] : await deps.subscriptions.forUser(user.id);
       let pushed: Receipt | null = null;
       for (const sub of subs) {
         if (signal.aborted) break;
@@ -45,8 +48,7 @@ export function personChannel(deps: PersonChannelDeps): Channel {
         }
       }
       if (pushed) return pushed;
-      const phone = user.phone ?? null;
-      if (phone && E164.test(phone) && deps.sms) {
+      if (phone && canSms && deps.sms) {
         const r = await deps.sms.send(phone, m, signal);
         if (r.ok) return r;
         errors.push(r.error);
