@@ -15,6 +15,16 @@ const httpPort = Number(process.env.CARE_HTTP_PORT || 8080);
 const mqttPort = Number(process.env.CARE_MQTT_PORT || 1883);
 const SITE_ID = 'demo-home';
 const GATEWAY_ID = 'demo-gw-1';
+const watchPort = Number(process.env.CARE_WATCH_PORT || 5093);
+// An outdoor GPS watch (watch protocol, server/watch) worn by the resident of room 204, who has a
+// home zone: the simulated walk leaves it now and then, which at night (Asia/Shanghai) is a wander alarm.
+const WATCH = {
+  imei: '868120301234567',
+  gatewayId: 'demo-watches',
+  residentId: 'res-204',
+  home: { lat: 29.56301, lon: 106.551557 },
+  radiusMeters: 300,
+} as const;
 
 const RESIDENTS = [
   { id: 'res-201', name: '王秀英', room: '201', bed: 'A', radarProtocol: 'seeed-5359' },
@@ -154,6 +164,34 @@ async function provision(url: string, creds: Credentials) {
   }
 }
 
+/** The watch's own gateway (the server speaks for it), the watch, and its wearer's home zone. */
+async function provisionWatch(url: string, creds: Credentials) {
+  const call = async (method: string, route: string, body?: unknown, token?: string) =>
+    fetch(`${url}${route}`, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  const login = await call('POST', '/api/v1/auth/login', { username: 'admin', password: creds.adminPassword });
+  const { token } = (await login.json()) as { token: string };
+  if ((await call('GET', `/api/v1/devices/${WATCH.imei}`, undefined, token)).status === 200) return;
+  if ((await call('GET', `/api/v1/gateways/${WATCH.gatewayId}`, undefined, token)).status === 404) {
+    await call('POST', '/api/v1/gateways', { id: WATCH.gatewayId, siteId: SITE_ID, name: '定位手表 GPS watches' }, token);
+  }
+  await call(
+    'POST',
+    '/api/v1/devices',
+    { id: WATCH.imei, gatewayId: WATCH.gatewayId, kind: 'gps_watch', residentId: WATCH.residentId },
+    token,
+  );
+  await call(
+    'PUT',
+    `/api/v1/residents/${WATCH.residentId}/settings`,
+    { homeZone: { lat: WATCH.home.lat, lon: WATCH.home.lon, radiusMeters: WATCH.radiusMeters } },
+    token,
+  );
+}
+
 let shuttingDown = false;
 async function shutdown(code = 0) {
   if (shuttingDown) return;
@@ -188,9 +226,11 @@ async function main() {
     CARE_ADMIN_PASSWORD: creds.adminPassword,
     CARE_HTTP_PORT: String(httpPort),
     CARE_MQTT_PORT: String(mqttPort),
+    CARE_WATCH_PORT: String(watchPort),
   });
   await waitForHealth(url);
   await provision(url, creds);
+  await provisionWatch(url, creds);
 
   const ndjsonPort = await freePort();
   const radarPorts: number[] = [];
@@ -220,6 +260,24 @@ async function main() {
   fs.writeFileSync(path.join(demoDir, 'gateway.json'), JSON.stringify(gatewayConfig, null, 2));
 
   run('sim', 'simulators/main.ts', ['demo', '--plan', path.join(demoDir, 'plan.json')], {});
+  run(
+    'watch',
+    'simulators/main.ts',
+    [
+      'watch',
+      '--imei',
+      WATCH.imei,
+      '--server',
+      `127.0.0.1:${watchPort}`,
+      '--home',
+      `${WATCH.home.lat},${WATCH.home.lon}`,
+      '--reach',
+      '500',
+      '--every',
+      '20s',
+    ],
+    {},
+  );
   run('gateway', 'gateway/main.ts', [], {
     CARE_SITE_ID: SITE_ID,
     CARE_GATEWAY_ID: GATEWAY_ID,
@@ -238,6 +296,7 @@ async function main() {
       ` Login:      admin / ${creds.adminPassword}`,
       ` API docs:   http://localhost:${httpPort}/docs`,
       ` MQTT:       mqtt://localhost:${mqttPort} (gateway ${GATEWAY_ID})`,
+      ` GPS watch:  tcp://localhost:${watchPort} (watch ${WATCH.imei}, room 204; leaving its 300 m home zone at night is a wander alarm)`,
       ` Data:       ${dataDir}`,
       ' Ctrl-C stops everything.',
       '================================================================',

@@ -3,7 +3,7 @@
 // `value`, millisecond timestamps. Long ranges are served as `mean()` per time bucket.
 import * as Influx from 'influx';
 import { METRICS } from '../../protocol/index.ts';
-import type { ChartPoint, TelemetryBackend, TelemetryPoint, TelemetryQuery } from './telemetry.ts';
+import { type ChartPoint, chartValue, type TelemetryBackend, type TelemetryPoint, type TelemetryQuery } from './telemetry.ts';
 
 export interface Influx1Config {
   url: string;
@@ -95,7 +95,7 @@ export async function influx1Backend(config: Influx1Config): Promise<TelemetryBa
           out.push({
             ts: r.time.toISOString(),
             metric: metrics[i] as string,
-            value: Math.round(Number(r.value) * 100) / 100,
+            value: chartValue(metrics[i] as string, Number(r.value)),
             device: String(r.device ?? ''),
           });
         }

@@ -3,7 +3,7 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Db } from './registry.ts';
-import type { ChartPoint, TelemetryBackend, TelemetryPoint } from './telemetry.ts';
+import { type ChartPoint, chartValue, type TelemetryBackend, type TelemetryPoint } from './telemetry.ts';
 
 /** Rows per pruning statement on SQLite: a few milliseconds of work each. */
 const PRUNE_CHUNK = 2000;
@@ -53,7 +53,7 @@ export function sqlTelemetryBackend(db: Db, engine: 'sqlite' | 'postgres'): Tele
         (r): ChartPoint => ({
           ts: new Date(Number(r.bucket) * bucketSeconds * 1000).toISOString(),
           metric: r.metric,
-          value: Math.round(Number(r.value) * 100) / 100,
+          value: chartValue(r.metric, Number(r.value)),
           device: r.device_id,
         }),
       );

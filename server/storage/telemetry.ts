@@ -66,6 +66,12 @@ const DEFAULTS: BatchingOptions = { maxBatch: 5000, flushMs: 250, maxBuffered: 2
 const RAW_RANGE_MS = 6 * 3600_000;
 const TARGET_POINTS = 1500;
 
+/** A chart value: two decimals, except positions (0.01° is about 1 km; six decimals keep metres). */
+export function chartValue(metric: string, value: number): number {
+  const scale = metric === 'latitude' || metric === 'longitude' ? 1e6 : 100;
+  return Math.round(value * scale) / scale;
+}
+
 export function bucketSecondsFor(fromIso: string, toIso: string): number | null {
   const range = Date.parse(toIso) - Date.parse(fromIso);
   if (range <= RAW_RANGE_MS) return null;

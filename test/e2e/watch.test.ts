@@ -134,6 +134,12 @@ describe('GPS watches (watch protocol over TCP)', () => {
       'latitude stored',
       25_000,
     ); // the telemetry worker writes in batches; slow on a busy machine
+    // Over two days the chart is downsampled: a position keeps its metres (six decimals), not 0.01° (1 km).
+    const days = await server.api<{ points: Array<{ value: number }> }>(
+      'GET',
+      `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 86_400_000).toISOString()}&to=${new Date(NIGHT + 86_400_000).toISOString()}`,
+    );
+    expect(days.body.points.map((p) => p.value)).toContain(HOME.lat);
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
     w.close();
     screen.close();
