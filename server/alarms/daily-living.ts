@@ -129,6 +129,14 @@ export function evaluateDailyLiving(input: DailyLivingInput): WelfareCheck[] {
   const tol = s.toleranceMinutes;
   const out: WelfareCheck[] = [];
 
+  // A long bathroom stay, at any hour (first: the most urgent, a fall there is likely).
+  if (a.present && a.lastRoom !== null && a.roomSince !== null && BATHROOM_ROOM.test(a.lastRoom)) {
+    const stay = minutesBetween(a.roomSince, now);
+    const limit = base.bathMin === null ? s.bathroomMinutes : Math.min(s.bathroomMinutes, Math.max(FLOOR_BATH_MIN, base.bathMin + tol));
+    if (stay >= limit)
+      out.push({ reason: 'long_bathroom', detail: { room: a.lastRoom, stayMinutes: Math.floor(stay), limitMinutes: limit } });
+  }
+
   // Not up by the usual time: from the start of the day until the evening.
   const upBy = Math.min(hhmm(s.upBy), base.upAtMin === null ? Number.POSITIVE_INFINITY : base.upAtMin + tol);
   if (!atNight && nowMin >= upBy && nowMin >= DAY_STARTS_AT_MIN && nowMin < 18 * 60 && input.today?.upAtMin == null) {
@@ -164,13 +172,6 @@ export function evaluateDailyLiving(input: DailyLivingInput): WelfareCheck[] {
     }
   }
 
-  // A long bathroom stay, at any hour.
-  if (a.present && a.lastRoom !== null && a.roomSince !== null && BATHROOM_ROOM.test(a.lastRoom)) {
-    const stay = minutesBetween(a.roomSince, now);
-    const limit = base.bathMin === null ? s.bathroomMinutes : Math.min(s.bathroomMinutes, Math.max(FLOOR_BATH_MIN, base.bathMin + tol));
-    if (stay >= limit)
-      out.push({ reason: 'long_bathroom', detail: { room: a.lastRoom, stayMinutes: Math.floor(stay), limitMinutes: limit } });
-  }
   return out;
 }
 
