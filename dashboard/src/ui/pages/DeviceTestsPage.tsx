@@ -32,7 +32,7 @@ export function DeviceTestsPage() {
       api.get<{ schedule: TestSchedule | null; lastRun: string | null }>(`/sites/${encodeURIComponent(siteId)}/test-schedule`),
     ]);
     const here = new Set(g.gateways.filter((x) => x.siteId === siteId).map((x) => x.id));
-    return { devices: d.devices.filter((x) => here.has(x.gatewayId)), schedule: s };
+    return { siteId, devices: d.devices.filter((x) => here.has(x.gatewayId)), schedule: s };
   }, [api, siteId]);
   return (
     <section class="admin-page" data-testid="page-tests">
@@ -44,7 +44,7 @@ export function DeviceTestsPage() {
             <SitePicker sites={list} value={siteId} onChange={setSiteId} />
             <LoadState loaded={data}>
               {(d) =>
-                d && (
+                d?.siteId === siteId && (
                   <div class="admin-grid">
                     <Schedule
                       key={siteId}

@@ -76,7 +76,8 @@ function policyOf(
   const seconds = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s) : Number.NaN);
   const out: Level[] = [];
   for (const [i, d] of levels.entries()) {
-    const n = i + 1;
+    // Numbered as the page shows them: level 0 is the screens.
+    const n = i;
     if (!d.name.trim()) return { problem: ['chain.problem_name', { n }] };
     const times = d.perPriority ? PRIORITIES.map((p) => seconds(d[p])) : [seconds(d.all)];
     if (times.some((x) => !(x >= limits.minSeconds && x <= 86_400)))
@@ -104,7 +105,7 @@ export function EscalationPage() {
   const schema = useBodySchema(ROUTE);
   const users = useLoad(async () => (await api.get<{ users: User[] }>('/users')).users, [api]);
   const policy = useLoad(
-    async () => (siteId ? await api.get<PolicyAnswer>(`/sites/${encodeURIComponent(siteId)}/escalation`) : null),
+    async () => (siteId ? { siteId, ...(await api.get<PolicyAnswer>(`/sites/${encodeURIComponent(siteId)}/escalation`)) } : null),
     [api, siteId],
   );
   return (
@@ -117,10 +118,11 @@ export function EscalationPage() {
             <SitePicker sites={list} value={siteId} onChange={setSiteId} />
             <LoadState loaded={policy}>
               {(p) =>
-                p && (
+                // The previous site's chain stays loaded until this one's arrives: never edit it as this one's.
+                p?.siteId === siteId && (
                   <ChainEditor
-                    // A fresh editor for each site and each saved version.
-                    key={`${siteId}:${JSON.stringify(p)}`}
+                    // A fresh editor for each site; after a save it keeps what was saved.
+                    key={siteId}
                     siteId={siteId}
                     policy={p}
                     limits={chainLimits(schema.data)}
@@ -171,12 +173,18 @@ function ChainEditor(props: {
     setProblem(null);
     void save
       .run(() => api.put(`/sites/${encodeURIComponent(props.siteId)}/escalation`, r.body), t('chain.saved'))
-      .then((ok) => ok && props.onSaved());
+      .then((ok) => {
+        if (!ok) return;
+        setSecret('');
+        props.onSaved();
+      });
   };
 
   return (
     <form
       class="chain"
+      // The page's own check names the level at fault; the browser's would only point at a field.
+      noValidate
       data-testid="chain-editor"
       onSubmit={(e) => {
         e.preventDefault();

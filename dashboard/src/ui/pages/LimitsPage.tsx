@@ -76,7 +76,7 @@ export function LimitsPage() {
                   ))}
                 </select>
               </Field>
-              <LimitsForm key={`${r.id}:${JSON.stringify(r.settings)}`} resident={r} onSaved={residents.reload} />
+              <LimitsForm key={r.id} resident={r} onSaved={residents.reload} />
             </>
           );
         }}

@@ -35,7 +35,7 @@ export function ShiftsPage() {
       api.get<{ users: User[] }>('/users'),
     ]);
     const staff = u.users.filter((x) => x.role !== 'family' && (x.siteId === null || x.siteId === siteId));
-    return { shifts: [...s.shifts].sort((a, b) => a.start.localeCompare(b.start)), staff };
+    return { siteId, shifts: [...s.shifts].sort((a, b) => a.start.localeCompare(b.start)), staff };
   }, [api, siteId]);
   return (
     <section class="admin-page" data-testid="page-shifts">
@@ -46,7 +46,7 @@ export function ShiftsPage() {
             <SitePicker sites={list} value={siteId} onChange={setSiteId} />
             <LoadState loaded={data}>
               {(d) =>
-                d && (
+                d?.siteId === siteId && (
                   <div class="admin-grid">
                     <PlanShift siteId={siteId} staff={d.staff} onDone={data.reload} />
                     <ShiftList shifts={d.shifts} staff={d.staff} onDeleted={data.reload} />

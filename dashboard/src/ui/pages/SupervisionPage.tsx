@@ -28,6 +28,7 @@ export function SupervisionPage() {
     const here = new Set(g.gateways.filter((x) => x.siteId === siteId).map((x) => x.id));
     const patch = schemas['PATCH /api/v1/devices/:id'];
     return {
+      siteId,
       settings: s,
       devices: d.devices.filter((x) => here.has(x.gatewayId)),
       editable: Boolean(patch?.properties?.supervisionSeconds),
@@ -43,14 +44,9 @@ export function SupervisionPage() {
             <SitePicker sites={list} value={siteId} onChange={setSiteId} />
             <LoadState loaded={data}>
               {(d) =>
-                d && (
+                d?.siteId === siteId && (
                   <div class="admin-grid">
-                    <Grace
-                      key={`${siteId}:${d.settings.commissioningGraceMinutes}:${d.settings.default}`}
-                      siteId={siteId}
-                      settings={d.settings}
-                      onDone={data.reload}
-                    />
+                    <Grace key={siteId} siteId={siteId} settings={d.settings} onDone={data.reload} />
                     <div class="panel table-wrap">
                       <h2>{t('sup.devices')}</h2>
                       {d.devices.length === 0 ? (
@@ -67,12 +63,7 @@ export function SupervisionPage() {
                           </thead>
                           <tbody>
                             {d.devices.map((dev) => (
-                              <DeviceInterval
-                                device={dev}
-                                editable={d.editable}
-                                key={`${dev.id}:${dev.supervisionSeconds}`}
-                                onDone={data.reload}
-                              />
+                              <DeviceInterval device={dev} editable={d.editable} key={dev.id} onDone={data.reload} />
                             ))}
                           </tbody>
                         </table>
