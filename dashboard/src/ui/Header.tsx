@@ -3,6 +3,7 @@
 import type { ConnectionState } from '../lib/reconnect.ts';
 import { type Route, routeHash } from '../lib/route.ts';
 import { useI18n, useSession } from './context.ts';
+import { PushControl } from './PushControl.tsx';
 
 export interface SoundState {
   enabled: boolean;
@@ -38,6 +39,7 @@ export function Header(props: {
       <div class="topbar-right">
         <ConnectionIndicator state={props.connection} />
         <SoundControls {...props.sound} />
+        <PushControl />
         <button type="button" class="btn btn-quiet" onClick={props.onToggleLang} data-testid="lang-switch">
           {t('lang.switch')}
         </button>
