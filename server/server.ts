@@ -16,6 +16,7 @@ import { createSupervision } from './alarms/supervision.ts';
 import { createTaskFaults } from './alarms/task-faults.ts';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { createExternalBroker, type ExternalBroker, FEED_TOPIC } from './broker/external.ts';
+import { createChannels } from './channels/index.ts';
 import {
   type Bus,
   type BusHandlers,
@@ -29,6 +30,7 @@ import {
 } from './cluster/bus.ts';
 import type { ServerConfig } from './config.ts';
 import { createHealthMonitor } from './health.ts';
+import { createAlarmPageCache } from './http/alarm-page-cache.ts';
 import { buildHttpApp } from './http/app.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
@@ -36,7 +38,6 @@ import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createTelemetryAlarms } from './ingest/telemetry-alarms.ts';
 import { createTelemetryLane, type TelemetryLane } from './ingest/telemetry-lane.ts';
 import { createMetrics } from './metrics.ts';
-import { createChannels } from './channels/index.ts';
 import { createResponseTokens } from './respond/tokens.ts';
 import { siteForView } from './respond/view.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
@@ -314,8 +315,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     }
     return users;
   }
+  /** `GET /api/v1/alarms` answers, dropped on every alarm change seen here (ours or the bus's). */
+  const alarmPages = createAlarmPageCache();
   /** An alarm change, from this instance or another, for this instance's screens and gateways. */
   function showAlarm(a: Alarm, fromHere: boolean) {
+    alarmPages.changed();
     feed.publishAlarm(a);
     // The gateway clears its local alarm for the device once a person has taken it. With one broker
     // for all, the instance that changed the alarm tells it; with a broker each, every instance
@@ -465,6 +469,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       now,
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
+      alarmPages,
       // Telemetry failing is shown, but the server stays healthy: alarms do not depend on it.
       health: async () => {
         const { ok, checks, ...details } = await health.check();

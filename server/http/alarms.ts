@@ -1,21 +1,28 @@
 // Alarm endpoints: list, acknowledge, resolve, and one alarm's history.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import { AlarmPage, AlarmWithHistory, IdParams } from '../../protocol/api.ts';
 import { ALARM_STATES, Alarm } from '../../protocol/index.ts';
 import { type AlarmEngine, AlarmError } from '../alarms/engine.ts';
 import { type AlarmStore, decodeCursor, encodeCursor } from '../storage/alarms.ts';
 import type { Access } from './access.ts';
+import type { AlarmPageCache } from './alarm-page-cache.ts';
 import { ApiError, forbidden, notFound } from './errors.ts';
+
+/** An answer already serialised by the route's response schema, sent as it is. */
+const sendJsonText = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 
 export const OUTCOMES = ['false_alarm', 'assisted', 'injured', 'transferred', 'cleared', 'other'] as const;
 
 export interface AlarmRouteOptions {
   alarms: AlarmStore;
   engine: AlarmEngine;
+  /** The list's answers kept until an alarm changes (alarm-page-cache.ts); none: read every time. */
+  pages?: AlarmPageCache;
 }
 
-export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { alarms, engine }) => {
+export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { alarms, engine, pages }) => {
   app.addHook('onRequest', app.authenticate);
 
   app.get(
@@ -39,16 +46,28 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (
         response: { 200: AlarmPage },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { before, limit, ...filter } = req.query;
       const cursor = before === undefined ? undefined : decodeCursor(before);
       if (cursor === null) throw new ApiError(400, 'BAD_CURSOR', '`before` is not a cursor this server gave');
+      // Per account (its role and place included) and query: what one caller may see is never
+      // served to another.
+      const { user } = req.access;
+      const key = `${user.id}|${user.role}|${user.siteId ?? ''}|${user.residentId ?? ''}|${req.url}`;
+      const cached = pages?.get(key);
+      if (cached !== undefined) return sendJsonText(reply, cached);
+      const generation = pages?.generation() ?? 0;
       // Scoped in the query, before the limit: another site's flood cannot fill this caller's page.
       const page = await alarms.listForScope(req.access.alarmScope, { ...filter, limit: limit ?? 500, before: cursor });
-      return {
+      const answer = {
         alarms: page.alarms.filter((a) => req.access.canSeeAlarm(a)),
         ...(page.next ? { next: encodeCursor(page.next) } : {}),
       };
+      if (!pages) return answer;
+      // Serialised by the route's own response schema, as an uncached answer would be.
+      const body = reply.serializeInput(answer, '200') as string;
+      pages.set(key, body, generation);
+      return sendJsonText(reply, body);
     },
   );
 

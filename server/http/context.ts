@@ -65,6 +65,8 @@ export interface HttpContext {
   /** Failed logins a minute per account and address and per address; people's password hashing slots and line. */
   loginLimits?: { perAccount: number; perAddress: number; hashConcurrency: number; hashQueue: number };
   allowedOrigins: string[];
+  /** `GET /api/v1/alarms` answers kept until an alarm changes; unset: read every time. */
+  alarmPages?: import('./alarm-page-cache.ts').AlarmPageCache;
   /** What is served without a login: /metrics (token or loopback), API docs, source maps. */
   exposure: Exposure;
   /** Map tiles for the community centre's board; null or absent: none (markers on a plain background). */
