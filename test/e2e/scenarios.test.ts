@@ -1,5 +1,5 @@
 // Every shipped scenario (simulators/scenarios/*.json) runs here with its own expectations, through
-// the simulator CLI as an installer runs it, against a real server and broker whose clock is fake:
+// the simulator's scenario runner in this process (sim-scenario.test.ts runs the CLI), against a real server and broker whose clock is fake:
 // where a rule waits on server time (supervision, a bed exit not followed by a return, the
 // daily-living watch's minute), the test moves that clock while the simulator waits for its alarm.
 // fall-in-bathroom and night-bed-exit-return run in sim-scenario.test.ts.
@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../protocol/index.ts';
+import { loginApi } from '../../simulators/api.ts';
+import { runScenario } from '../../simulators/scenario.ts';
+import { loadScenario } from '../../simulators/scenario-file.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { ADMIN_PASSWORD, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
-import { type SimRun, startSim } from './sim-helpers.ts';
 
 const clock = new FakeClock(Date.now());
 let server: TestServer;
@@ -53,46 +55,36 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const common = () => [
-  '--url',
-  server.mqttUrl,
-  '--site',
-  site.siteId,
-  '--gateway',
-  site.gatewayId,
-  '--secret',
-  site.secret,
-  '--api',
-  server.url,
-  '--username',
-  'admin',
-  '--password',
-  ADMIN_PASSWORD,
-];
+/** What a scenario printed, and whether its expectations held (the runner the CLI uses, in process). */
+interface Played {
+  ok: boolean;
+  output: string;
+}
 
 /** Plays a shipped scenario; `drive` moves the server's clock by that much every 300 ms once the steps are sent. */
-async function play(file: string, timeScale: number, devices: string[], drive?: { stepMs: number; afterLine: RegExp }): Promise<SimRun> {
-  const args = [
-    'scenario',
-    path.join('simulators/scenarios', file),
-    '--time-scale',
-    String(timeScale),
-    ...devices.flatMap((d) => ['--device', d]),
-  ];
-  const sim = startSim([...args, ...common()]);
+async function play(file: string, timeScale: number, devices: Record<string, string>, drive?: { stepMs: number }): Promise<Played> {
+  const lines: string[] = [];
+  const api = await loginApi(server.url, 'admin', ADMIN_PASSWORD);
   let finished = false;
-  const done = sim.done.finally(() => {
+  const run = runScenario(loadScenario(path.join('simulators/scenarios', file)), {
+    login: { url: server.mqttUrl, siteId: site.siteId, gatewayId: site.gatewayId, secret: site.secret },
+    timeScale,
+    devices,
+    api,
+    print: (line) => lines.push(line),
+  }).finally(() => {
     finished = true;
   });
   if (drive) {
-    await waitFor(() => finished || drive.afterLine.test(sim.stderrSoFar()), `scenario ${file} steps sent`, 60_000);
+    await waitFor(() => finished || lines.some((l) => /committed by the server/.test(l)), `scenario ${file} steps sent`, 60_000);
     while (!finished) {
       clock.advance(drive.stepMs);
       await server.tick();
       await new Promise((r) => setTimeout(r, 300));
     }
   }
-  return done;
+  const result = await run;
+  return { ok: result.ok, output: [...lines, ...result.failures.map((f) => `FAIL ${f}`)].join('\n') };
 }
 const alarms = async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms;
 
@@ -114,34 +106,34 @@ describe('shipped scenarios against a real server', () => {
   });
 
   it('call and cancel: the call is raised (high) and cleared by the cancel', async () => {
-    const run = await play('call-and-cancel.json', 60, ['button=btn-201']);
-    expect(run.stderr).toMatch(/ok: "call" alarm, priority high/);
-    expect(run.stderr).toMatch(/ok: "call" alarm, state resolved/);
-    expect(run.code).toBe(0);
+    const run = await play('call-and-cancel.json', 60, { button: 'btn-201' });
+    expect(run.output).toMatch(/ok: "call" alarm, priority high/);
+    expect(run.output).toMatch(/ok: "call" alarm, state resolved/);
+    expect(run.ok).toBe(true);
   }, 60_000);
 
   it('wander at night: a wander-risk resident opening the door at 03:00 raises a high wander alarm', async () => {
-    const run = await play('wander-at-night.json', 60, ['bed=bed-201', 'door=door-201']);
-    expect(run.stderr).toMatch(/ok: "wander" alarm, priority high/);
-    expect(run.code).toBe(0);
+    const run = await play('wander-at-night.json', 60, { bed: 'bed-201', door: 'door-201' });
+    expect(run.output).toMatch(/ok: "wander" alarm, priority high/);
+    expect(run.ok).toBe(true);
   }, 60_000);
 
   it('vitals drift: a heart rate climbing past the limit raises a vitals alarm', async () => {
-    const run = await play('vitals-drift.json', 120, ['band=band-201']);
-    expect(run.stderr).toMatch(/ok: "vitals" alarm/);
-    expect(run.code).toBe(0);
+    const run = await play('vitals-drift.json', 120, { band: 'band-201' });
+    expect(run.output).toMatch(/ok: "vitals" alarm/);
+    expect(run.ok).toBe(true);
   }, 60_000);
 
   it('spot vitals (new): one SpO2 reading raises at once, one low glucose makes it high', async () => {
-    const run = await play('spot-vitals.json', 60, ['clip=clip-201']);
-    expect(run.stderr).toMatch(/ok: "vitals" alarm, priority high/);
-    expect(run.code).toBe(0);
+    const run = await play('spot-vitals.json', 60, { clip: 'clip-201' });
+    expect(run.output).toMatch(/ok: "vitals" alarm, priority high/);
+    expect(run.ok).toBe(true);
   }, 60_000);
 
   it('bed exit with no return: the alarm stays open, and becomes high after 10 minutes of server time', async () => {
-    const run = await play('bed-exit-no-return.json', 240, ['bed=bed-201']);
-    expect(run.stderr).toMatch(/ok: "bed_exit" alarm, state active/);
-    expect(run.code).toBe(0);
+    const run = await play('bed-exit-no-return.json', 240, { bed: 'bed-201' });
+    expect(run.output).toMatch(/ok: "bed_exit" alarm, state active/);
+    expect(run.ok).toBe(true);
     const exit = (await alarms()).find((a) => a.type === 'bed_exit' && a.state === 'active');
     expect(exit?.priority).toBe('medium');
     clock.advance(10 * 60_000 + 2000);
@@ -150,19 +142,16 @@ describe('shipped scenarios against a real server', () => {
   }, 60_000);
 
   it('long bathroom stay (new): the daily-living watch raises a welfare check naming the bathroom', async () => {
-    const run = await play('long-bathroom-stay.json', 600, ['bath=pir-bath-201', 'living=pir-living-201'], {
-      stepMs: 61_000,
-      afterLine: /committed by the server/,
-    });
-    expect(run.stderr).toMatch(/ok: "inactivity" alarm, priority medium/);
-    expect(run.code).toBe(0);
+    const run = await play('long-bathroom-stay.json', 600, { bath: 'pir-bath-201', living: 'pir-living-201' }, { stepMs: 61_000 });
+    expect(run.output).toMatch(/ok: "inactivity" alarm, priority medium/);
+    expect(run.ok).toBe(true);
     const check = (await alarms()).find((a) => a.type === 'inactivity');
     expect(check?.note).toBe('daily_living.long_bathroom');
   }, 90_000);
 
   it('device silent: a radar that stops reporting is reported offline once its supervision interval passes', async () => {
-    const run = await play('device-silent.json', 60, ['radar=radar-201'], { stepMs: 30_000, afterLine: /committed by the server/ });
-    expect(run.stderr).toMatch(/ok: "device_offline" alarm/);
-    expect(run.code).toBe(0);
+    const run = await play('device-silent.json', 60, { radar: 'radar-201' }, { stepMs: 30_000 });
+    expect(run.output).toMatch(/ok: "device_offline" alarm/);
+    expect(run.ok).toBe(true);
   }, 120_000);
 });
