@@ -38,6 +38,15 @@ export interface WatchListenerDeps {
 
 /** Bad frames in a row after which a connection is taken for garbage and closed. */
 const MAX_BAD_IN_A_ROW = 3;
+/** Time to name a registered watch after connecting (much shorter than the idle limit of a known one). */
+const LOGIN_TIMEOUT_MS = 60_000;
+/**
+ * Frames one watch may send: a burst, then a steady rate (a watch reports about once a minute).
+ * Past it frames are dropped and counted; an alarm report dropped this way is not answered, so the
+ * watch sends it again.
+ */
+const FRAME_BURST = 30;
+const FRAMES_PER_SECOND = 2;
 /** How often the gateways that hold only watches are marked as heard: the server is their link. */
 const GATEWAY_HEARTBEAT_MS = 20_000;
 /** A watch clock more than this ahead (or a day behind) is not trusted to say whether it is night. */
@@ -49,6 +58,9 @@ interface Bound {
   siteId: string;
   gatewayId: string;
 }
+
+/** Real elapsed time for rate limits (the injected clock is for alarm times and may stand still in tests). */
+const clockless = () => performance.now();
 
 export function createWatchListener(deps: WatchListenerDeps) {
   const { config, metrics, log, clock } = deps;
@@ -81,12 +93,14 @@ export function createWatchListener(deps: WatchListenerDeps) {
       else perAddress.set(address, n);
     });
     socket.on('error', () => socket.destroy());
-    socket.setTimeout(config.idleMs, () => refuse(socket, 'idle'));
+    socket.setTimeout(Math.min(LOGIN_TIMEOUT_MS, config.idleMs), () => refuse(socket, bound ? 'idle' : 'login_timeout'));
     socket.setNoDelay(true);
 
     const reader = createFrameReader({ maxContentBytes: config.maxContentBytes });
     let bound: Bound | null = null;
     let badInARow = 0;
+    let tokens = FRAME_BURST;
+    let refilledAt = clockless();
     socket.on('data', (chunk: Buffer) => {
       // One read at a time: the next waits until this one's frames are handled (backpressure).
       socket.pause();
@@ -109,9 +123,18 @@ export function createWatchListener(deps: WatchListenerDeps) {
           continue;
         }
         const frame = r.frame;
+        const t = clockless();
+        tokens = Math.min(FRAME_BURST, tokens + ((t - refilledAt) / 1000) * FRAMES_PER_SECOND);
+        refilledAt = t;
+        if (tokens < 1) {
+          metrics.frames.inc({ outcome: 'rate_limited' });
+          continue;
+        }
+        tokens -= 1;
         if (!bound) {
           bound = await authenticate(frame);
           if (!bound) return socket.destroy();
+          socket.setTimeout(config.idleMs);
         } else if (frame.id !== bound.device.id) {
           // One connection is one watch: another id on it is refused with the connection.
           metrics.frames.inc({ outcome: 'wrong_id' });

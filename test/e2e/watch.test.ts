@@ -185,6 +185,21 @@ describe('GPS watches (watch protocol over TCP)', () => {
     w.close();
   });
 
+  it('a watch flooding frames is held to its rate: the excess is dropped and counted', async () => {
+    const before = await metric(server, 'care_watch_frames_total', 'outcome="rate_limited"');
+    const w = await Watch.open(server);
+    w.send(`[3G*${IMEI}*0002*LK]`.repeat(60));
+    const answered = () => w.received.split('*LK]').length - 1;
+    // Every frame is either answered or dropped and counted.
+    await waitFor(
+      async () => answered() + (await metric(server, 'care_watch_frames_total', 'outcome="rate_limited"')) - before === 60,
+      'all 60 frames handled',
+    );
+    expect(answered()).toBeGreaterThanOrEqual(30);
+    expect(answered()).toBeLessThan(45);
+    w.close();
+  });
+
   it('connections from one address are bounded', async () => {
     const open = await Promise.all([0, 1, 2, 3].map(() => Watch.open(server)));
     await waitFor(async () => (await metric(server, 'care_watch_connections', '')) >= 0, 'metrics');
