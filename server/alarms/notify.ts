@@ -309,37 +309,6 @@ export function createNotifier(deps: NotifierDeps) {
         if (tree) break;
       }
     },
-    /**
-     * Call trees: a contact who has not accepted within the level's `acceptSeconds` hands over to the
-     * next one, for as long as the alarm is unacknowledged.
-     */
-    async fallbackDue(alarmOf: (id: string) => Promise<Alarm | undefined>, policyFor: (alarm: Alarm) => EscalationPolicy) {
-      const open = await db
-        .selectFrom('notifications')
-        .select(['alarm_id', 'level', (eb) => eb.fn.max('contact_index').as('last'), (eb) => eb.fn.max('created_at').as('since')])
-        .where('state', '<>', 'accepted')
-        .groupBy(['alarm_id', 'level'])
-        .limit(1000)
-        .execute();
-      for (const n of open) {
-        const alarm = await alarmOf(n.alarm_id);
-        if (alarm?.state !== 'active' || alarm.escalationLevel !== Number(n.level)) continue;
-        const level = policyFor(alarm).levels[Number(n.level)];
-        if (level?.acceptSeconds === undefined) continue;
-        if (Date.parse(now()) - Date.parse(String(n.since)) < level.acceptSeconds * 1000) continue;
-        const accepted = await db
-          .selectFrom('notifications')
-          .select('id')
-          .where('alarm_id', '=', n.alarm_id)
-          .where('level', '=', Number(n.level))
-          .where('state', '=', 'accepted')
-          .executeTakeFirst();
-        const next = Number(n.last) + 1;
-        const contact = level.contacts[next];
-        if (accepted || !contact) continue;
-        await notify(alarm, Number(n.level), policyFor(alarm), contact, next);
-      }
-    },
     /** A receipt from the recipient's side: seen, or accepted (which acknowledges the alarm). */
     async receipt(id: string, status: 'delivered' | 'seen' | 'accepted', actor: string) {
       const row = await db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
