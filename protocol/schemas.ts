@@ -20,6 +20,8 @@ export const EVENT_TYPES = [
   'smoke',
   'gas',
   'water_leak',
+  // Sleep state from a bed radar or mattress: data {state: "deep" | "light" | "awake"}.
+  'sleep_state',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -37,6 +39,8 @@ export const METRICS = [
   // GPS watches (server/watch): decimal degrees, WGS-84 as the watch reports it.
   'latitude',
   'longitude',
+  // Sleep quality score (0-100) a bed radar or mattress reports for the night.
+  'sleep_score',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 

@@ -75,6 +75,7 @@ function evaluateRules(ctx: EventContext): AlarmRequest[] {
       return [{ kind: 'raise', type: event.type, priority: 'low' }];
     case 'door_close':
     case 'presence':
+    case 'sleep_state':
       return [];
   }
 }
