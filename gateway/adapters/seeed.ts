@@ -9,7 +9,7 @@ import { type SeeedSofFrame, SeeedSofParser } from '../parsers/seeed-sof.ts';
 import { portDeviceId, type SerialProtocol } from './serial.ts';
 import type { AdapterSink } from './types.ts';
 
-type Signal = 'alive' | 'presence' | 'motion' | 'fall' | 'dwell' | 'bed' | 'heart_rate' | 'resp_rate';
+type Signal = 'alive' | 'presence' | 'motion' | 'fall' | 'dwell' | 'bed' | 'heart_rate' | 'resp_rate' | 'sleep_state' | 'sleep_score';
 
 interface RadarCode {
   signal: Signal;
@@ -34,6 +34,12 @@ export const SEEED_5359_CODES: Readonly<Record<string, RadarCode>> = {
   '83/01': { signal: 'fall', read: byte }, // 00 no fall, 01 fall (MR60FDA1)
   '83/05': { signal: 'dwell', read: byte }, // 00 none, 01 stationary dwelling
   '84/01': { signal: 'bed', read: byte }, // 00 out of bed, 01 in bed, 02 none (MR60BHA1)
+  // Sleep group (MR60BHA1, limengdu/Seeed-Studio-MR60BHA1-Sensor 60ghzbreathheart.h): state
+  // 00 deep, 01 light, 02 awake, 03 none; quality score one byte 0-100. The radar's own awake /
+  // light / deep minutes (84/03-05, u16 BE) and integrated reports (84/0C-0E) are not used: the
+  // server sums the night from the state changes.
+  '84/02': { signal: 'sleep_state', read: byte },
+  '84/06': { signal: 'sleep_score', read: byte },
   '85/02': { signal: 'heart_rate', read: byte }, // beats per minute
 };
 
@@ -53,7 +59,9 @@ const ENUMS: Partial<Record<Signal, readonly number[]>> = {
   fall: [0, 1],
   dwell: [0, 1],
   bed: [0, 1, 2],
+  sleep_state: [0, 1, 2, 3],
 };
+const SLEEP_STATES = ['deep', 'light', 'awake'] as const;
 // Radars report 0 while they have no lock; values outside these ranges are not a living adult's
 // and must not reach the vital-sign rules as if they were.
 const VITAL_RANGES = { heart_rate: [20, 250], resp_rate: [2, 80] } as const;
@@ -65,6 +73,7 @@ interface RadarState {
   inBed?: boolean;
   motion?: number;
   dwelling?: boolean;
+  sleep?: 'deep' | 'light' | 'awake';
 }
 
 export interface SeeedProtocolOptions {
@@ -145,6 +154,17 @@ function createRadarInterpreter(source: string, opts: SeeedProtocolOptions) {
         state.inBed = inBed;
         return;
       }
+      case 'sleep_state': {
+        // 03 (none) says nothing; a state is sent when it changes, not at every report.
+        const sleep = SLEEP_STATES[value];
+        if (sleep === undefined || state.sleep === sleep) return;
+        state.sleep = sleep;
+        emit('sleep_state', { state: sleep });
+        return;
+      }
+      case 'sleep_score':
+        if (value > 100) return sink.rejected(entry.path, `${source} ${what}: sleep score ${value} over 100`);
+        return sink.reading({ device, metric: 'sleep_score', value });
       case 'heart_rate':
       case 'resp_rate': {
         const [min, max] = VITAL_RANGES[code.signal];

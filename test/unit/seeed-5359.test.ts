@@ -329,6 +329,33 @@ describe('53 59 radar protocol', () => {
     expect(events(r.sink.records).map((e) => e.type)).toEqual(['bed_return']);
   });
 
+  it('MR60BHA1 sleep frames (group 84): a change of sleep state is a sleep_state event, the score a reading', () => {
+    // Built byte by byte per devices.md section 1 (checksum = low byte of the sum from 53 on).
+    const deep = hex('53 59 84 02 00 01 00 33 54 43');
+    const light = hex('53 59 84 02 00 01 01 34 54 43');
+    const awake = hex('53 59 84 02 00 01 02 35 54 43');
+    const none = hex('53 59 84 02 00 01 03 36 54 43');
+    const score80 = hex('53 59 84 06 00 01 50 87 54 43');
+    expect(deep).toEqual(encodeSeeed5359(0x84, 0x02, [0]));
+    expect(score80).toEqual(encodeSeeed5359(0x84, 0x06, [80]));
+    const r = radar();
+    r.send(light, light, deep, none, deep, awake, score80);
+    expect(events(r.sink.records)).toMatchObject([
+      { type: 'sleep_state', data: { state: 'light' } },
+      { type: 'sleep_state', data: { state: 'deep' } },
+      { type: 'sleep_state', data: { state: 'awake' } },
+    ]);
+    expect(r.sink.readings()).toEqual([{ metric: 'sleep_score', value: 80 }]);
+  });
+
+  it('an unknown sleep state or a score over 100 is rejected', () => {
+    const r = radar();
+    r.send(encodeSeeed5359(0x84, 0x02, [7]), encodeSeeed5359(0x84, 0x06, [101]));
+    expect(events(r.sink.records)).toEqual([]);
+    expect(r.sink.readings()).toEqual([]);
+    expect(r.sink.records.filter((x) => x.kind === 'rejected')).toHaveLength(2);
+  });
+
   it('two ports never share a radar state', () => {
     const protocol = createSeeed5359Protocol();
     const sink = new RecordingSink();
