@@ -28,13 +28,13 @@ async function ok<T>(method: string, route: string, body?: unknown, token?: stri
   return r.body;
 }
 
-async function home(name: string, areaId: string, resident: string, lat: number, lon: number, gridWorkerId?: string) {
+async function home(name: string, address: string, areaId: string, resident: string, lat: number, lon: number, gridWorkerId?: string) {
   const site = await ok<{ id: string }>('POST', '/api/v1/sites', {
     name,
     kind: 'family_bed',
     timezone: 'Asia/Shanghai',
     areaId,
-    address: `${name}`,
+    address,
     lat,
     lon,
     ...(gridWorkerId ? { gridWorkerId } : {}),
@@ -67,9 +67,9 @@ beforeAll(async () => {
     role: 'grid_worker',
     displayName: '网格员 周',
   });
-  const wang = await home('永嘉路 12 弄 3 号 201 室', community.id, '王秀英', 31.2085, 121.4513, grid.id);
-  await home('永嘉路 40 号 102 室', community.id, '李建国', 31.2092, 121.4548);
-  await home('武康路 99 号', otherCommunity.id, '张桂兰', 31.205, 121.44);
+  const wang = await home('王秀英家', '永嘉路 12 弄 3 号 201 室', community.id, '王秀英', 31.2085, 121.4513, grid.id);
+  await home('李建国家', '永嘉路 40 号 102 室', community.id, '李建国', 31.2092, 121.4548);
+  await home('张桂兰家', '武康路 99 号', otherCommunity.id, '张桂兰', 31.205, 121.44);
 
   // A call at Mrs Wang's.
   await wang.gw.publishAsync(

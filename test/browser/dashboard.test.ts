@@ -263,7 +263,7 @@ describe("the caregivers' live alert screen", () => {
     await waitFor(async () => (await server.api('GET', '/api/v1/auth/me', undefined, token)).status === 401, 'token revoked');
   }, 30_000);
 
-  it('a family member sees only their relative, with no acknowledge or admin controls', async () => {
+  it('a family member sees only their relative; they may accept (issue 15) but not snooze or resolve, and no admin controls', async () => {
     const created = await server.api('POST', '/api/v1/users', {
       username: 'family203',
       password: 'family-password-1',
@@ -276,7 +276,7 @@ describe("the caregivers' live alert screen", () => {
     await card(f.page, 'fall').waitFor({ timeout: APPEAR_MS });
     const residents = await f.page.locator('[data-testid=alarm-card] .card-who').allTextContents();
     expect(residents.every((r) => r.includes('王秀英'))).toBe(true);
-    expect(await f.page.locator('[data-testid=ack]').count()).toBe(0);
+    expect(await f.page.locator('[data-testid=snooze]').count()).toBe(0);
     expect(await f.page.locator('[data-testid=resolve]').count()).toBe(0);
     expect(await f.page.locator('a.nav-link[href="#/admin"]').count()).toBe(0);
   }, 30_000);

@@ -121,10 +121,13 @@ describe('scoping', () => {
     expect((await server.api('POST', '/api/v1/sites', { name: 'x', kind: 'nursing_home' }, tokens['carer-a'])).status).toBe(403);
   });
 
-  it('a family member sees only their relative and cannot acknowledge', async () => {
+  it('a family member sees only their relative and cannot resolve (they may accept: issue 15)', async () => {
     const list = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms', undefined, tokens['family-a']);
     expect(list.body.alarms.map((a) => a.residentId)).toEqual([siteA.residentId]);
-    expect((await server.api('POST', `/api/v1/alarms/${list.body.alarms[0]?.id}/ack`, undefined, tokens['family-a'])).status).toBe(403);
+    expect((await server.api('POST', `/api/v1/alarms/${list.body.alarms[0]?.id}/resolve`, {}, tokens['family-a'])).status).toBe(403);
+    expect((await server.api('POST', `/api/v1/alarms/${list.body.alarms[0]?.id}/snooze`, { minutes: 5 }, tokens['family-a'])).status).toBe(
+      403,
+    );
     expect((await server.api('GET', `/api/v1/residents/${siteB.residentId}`, undefined, tokens['family-a'])).status).toBe(404);
     const screen = await Screen.open(server, undefined, tokens['family-a']);
     const snap = screen.messages[0];

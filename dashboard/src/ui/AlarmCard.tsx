@@ -10,7 +10,7 @@ const OUTCOMES = ['assisted', 'false_alarm', 'injured', 'transferred', 'other'] 
 
 export function AlarmCard(props: { alarm: Alarm; now: number }) {
   const { t, lang } = useI18n();
-  const { api, canAct } = useSession();
+  const { api, canAct, canRespond = canAct, canResolve = canAct } = useSession();
   const a = props.alarm;
   const [resolving, setResolving] = useState(false);
   const [note, setNote] = useState('');
@@ -83,14 +83,14 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
           {error}
         </p>
       )}
-      {canAct && !resolving && (
+      {canRespond && !resolving && (
         <div class="card-actions">
           {a.state === 'active' && (
             <button type="button" class="btn btn-ack" disabled={busy} onClick={ack} data-testid="ack">
               {t('action.ack')}
             </button>
           )}
-          {a.state === 'active' && a.priority !== 'high' && !a.snoozedUntil && (
+          {canAct && a.state === 'active' && a.priority !== 'high' && !a.snoozedUntil && (
             <button type="button" class="btn btn-resolve" disabled={busy} onClick={snooze} data-testid="snooze">
               {t('action.snooze')}
             </button>
@@ -100,12 +100,14 @@ export function AlarmCard(props: { alarm: Alarm; now: number }) {
               {t('action.on_site')}
             </button>
           )}
-          <button type="button" class="btn btn-resolve" disabled={busy} onClick={() => setResolving(true)} data-testid="resolve">
-            {t('action.resolve')}
-          </button>
+          {canResolve && (
+            <button type="button" class="btn btn-resolve" disabled={busy} onClick={() => setResolving(true)} data-testid="resolve">
+              {t('action.resolve')}
+            </button>
+          )}
         </div>
       )}
-      {canAct && resolving && (
+      {canResolve && resolving && (
         <div class="card-resolve">
           <div class="outcomes">
             {OUTCOMES.map((o) => (

@@ -87,7 +87,9 @@ function SignedIn(props: { session: Session; onLogout: (expired?: boolean) => vo
       api: createApi(token, () => logoutRef.current(true)),
       user,
       isAdmin: user.role === 'admin',
-      canAct: user.role !== 'family',
+      canAct: user.role !== 'family' && user.role !== 'responder',
+      canRespond: true,
+      canResolve: user.role !== 'family',
     }),
     [token, user],
   );

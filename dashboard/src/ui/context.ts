@@ -17,8 +17,12 @@ export interface SessionCtx {
   api: Api;
   user: User;
   isAdmin: boolean;
-  /** Family members watch; they do not acknowledge or resolve. */
+  /** Staff work on alarms (snooze, device tests); family members and responders do not. */
   canAct: boolean;
+  /** Acknowledge (accept) and report on site: everyone, for the alarms they see (access.ts). */
+  canRespond?: boolean;
+  /** Resolve with an outcome: not family members. */
+  canResolve?: boolean;
 }
 
 export const SessionContext = createContext<SessionCtx | null>(null);
