@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadServerConfig, withConfigFile } from '../../server/config.ts';
+import { loadServerConfig, readServerEnv, SERVER_ENV_HELP, ServerEnv, withConfigFile } from '../../server/config.ts';
 import { tempDir } from '../helpers/harness.ts';
 
 describe('server configuration', () => {
@@ -53,5 +53,32 @@ describe('server configuration', () => {
     const file = path.join(tempDir(), 'server.json');
     fs.writeFileSync(file, JSON.stringify({ HTTP_PORT: 1 }));
     expect(() => withConfigFile({}, file)).toThrow(/"HTTP_PORT" is not a CARE_\* setting/);
+  });
+
+  it('prints every key of the schema in --help, with the default the server uses', () => {
+    const defaults = readServerEnv({});
+    for (const key of Object.keys(ServerEnv.properties)) expect(SERVER_ENV_HELP).toContain(`  ${key}`);
+    const line = (key: string) => SERVER_ENV_HELP.slice(SERVER_ENV_HELP.indexOf(`  ${key} `)).split(/\n {2}CARE_/)[0] ?? '';
+    expect(line('CARE_HTTP_PORT')).toContain(`[${defaults.CARE_HTTP_PORT}]`);
+    expect(line('CARE_TOKEN_TTL_MINUTES')).toContain('[720]');
+    expect(loadServerConfig({})).toMatchObject({
+      httpPort: 8080,
+      tokenTtlMs: 720 * 60_000,
+      mqttMaxPacketBytes: 1024 * 1024,
+      logLevel: 'info',
+    });
+    // Keys other modules read are listed too.
+    expect(SERVER_ENV_HELP).toContain('CARE_SMS_PROVIDER');
+    expect(SERVER_ENV_HELP).toContain('CARE_WATCH_PORT');
+  });
+
+  it('names the key and its wrong value, but never a secret', () => {
+    expect(() => loadServerConfig({ CARE_NOTIFY_CAP_PER_CONTACT: '2.5' })).toThrow(
+      'CARE_NOTIFY_CAP_PER_CONTACT: "2.5" must be a whole number of at least 1',
+    );
+    expect(() => loadServerConfig({ CARE_API_DOCS: 'yes' })).toThrow('CARE_API_DOCS: "yes" is not on or off');
+    const secret = 'has a space but is long';
+    expect(() => loadServerConfig({ CARE_METRICS_TOKEN: secret })).toThrow(/^CARE_METRICS_TOKEN: must be/);
+    expect(() => loadServerConfig({ CARE_DATABASE_URL: 'mysql://root:hunter2@db' })).not.toThrow(/hunter2/);
   });
 });
