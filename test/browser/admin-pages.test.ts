@@ -62,7 +62,7 @@ async function open(section: string, testid: string) {
 async function screenshot(name: string) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `admin-${name}.png`);
-  await page.screenshot({ path: file, animations: 'disabled', fullPage: true });
+  await page.screenshot({ path: file, animations: 'disabled' });
   // The README's pictures change only when asked: UPDATE_SCREENSHOTS=1.
   if (process.env.UPDATE_SCREENSHOTS === '1') {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -190,7 +190,12 @@ describe('the escalation chain page', () => {
     expect((await server.api('POST', `/api/v1/alarms/${call.id}/resolve`, { outcome: 'assisted' })).status).toBe(200);
   }, 60_000);
 
-  it('saving again without typing the secret keeps it; a bad wait is refused on the page with the level named', async () => {
+  it('saving again without typing the secret keeps it and what the page does not show; a bad wait is refused naming the level', async () => {
+    // Set through the API: the page must send these back as they were.
+    const before = await server.api<{ levels: Array<Record<string, unknown>> }>('GET', `/api/v1/sites/${site.siteId}/escalation`);
+    const levelsWithRepages = before.body.levels.map((l, i) => (i === 1 ? { ...l, repages: 2 } : l));
+    const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, { levels: levelsWithRepages, attendSeconds: 900 });
+    expect(put.status).toBe(200);
     await page.reload();
     await page.locator('[data-testid=chain-editor]').waitFor({ timeout: APPEAR_MS });
     const levels = page.locator('[data-testid=chain-level]');
@@ -204,12 +209,13 @@ describe('the escalation chain page', () => {
     await levels.nth(0).locator('[data-testid=chain-wait-high]').fill('20');
     await page.locator('[data-testid=chain-save]').click();
     await page.locator('[data-testid=status]', { hasText: '已保存' }).waitFor({ timeout: APPEAR_MS });
-    const saved = await server.api<{ levels: Array<{ name: string }>; webhookSecret?: string }>(
+    const saved = await server.api<{ levels: Array<{ name: string }>; webhookSecret?: string; attendSeconds?: number }>(
       'GET',
       `/api/v1/sites/${site.siteId}/escalation`,
     );
     expect(saved.body.levels[2]?.name).toBe('family_and_neighbour');
     expect(saved.body.webhookSecret).toBe('(set)');
+    expect(saved.body).toMatchObject({ attendSeconds: 900, levels: [{}, { repages: 2 }, {}, {}] });
   }, 30_000);
 });
 
@@ -305,6 +311,7 @@ describe('notifications, receipts and the audit log', () => {
     await page.locator('[data-testid=audit-row]').first().waitFor({ timeout: APPEAR_MS });
     await page.locator('[data-testid=audit-resident]').selectOption(site.residentId);
     await page.locator('[data-testid=audit-row][data-action=raised]').first().waitFor({ timeout: APPEAR_MS });
+    await screenshot('audit');
     await page.locator('[data-testid=audit-user]').fill('admin');
     await page.locator('[data-testid=audit-user]').press('Tab');
     await waitFor(
@@ -315,7 +322,6 @@ describe('notifications, receipts and the audit log', () => {
       'only the admin’s entries',
       APPEAR_MS,
     );
-    await screenshot('audit');
     await page.locator('[data-testid=audit-from]').fill('2020-01-01');
     await page.locator('[data-testid=audit-to]').fill('2020-01-02');
     await page.locator('[data-testid=empty]').waitFor({ timeout: APPEAR_MS });

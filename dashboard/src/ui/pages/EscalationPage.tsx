@@ -23,12 +23,16 @@ interface Level {
   name: string;
   timeoutSeconds: number | Record<Priority, number>;
   acceptSeconds?: number;
+  repages?: number;
   contacts: Contact[];
+  [more: string]: unknown;
 }
 interface PolicyAnswer {
   levels: Level[];
   /** '(set)' when one is stored: the secret itself is never read back. */
   webhookSecret?: string;
+  attendSeconds?: number;
+  [more: string]: unknown;
 }
 
 interface LevelDraft {
@@ -39,7 +43,10 @@ interface LevelDraft {
   medium: string;
   low: string;
   acceptSeconds: string;
+  repages: string;
   contacts: Array<{ kind: string; target: string }>;
+  /** Properties of the level this page does not edit, sent back as they were. */
+  extra: Record<string, unknown>;
 }
 
 /** What the server's schema allows: contact kinds and the shortest wait. */
@@ -49,10 +56,19 @@ export function chainLimits(schema: JsonSchema | null) {
   const timeout = level?.properties?.timeoutSeconds;
   const min = timeout?.anyOf?.find((s) => s.type === 'integer')?.minimum;
   const secret = schema?.properties?.webhookSecret?.minLength;
-  return { kinds: kinds ?? ['user', 'sms', 'webhook'], minSeconds: min ?? 5, secretMin: secret ?? 16 };
+  return {
+    kinds: kinds ?? ['user', 'sms', 'webhook'],
+    minSeconds: min ?? 5,
+    secretMin: secret ?? 16,
+    // Offered only where the server takes them.
+    repages: level?.properties?.repages ?? null,
+    attend: schema?.properties?.attendSeconds ?? null,
+  };
 }
 
-function draftOf(l: Level): LevelDraft {
+function draftOf(level: Level): LevelDraft {
+  const { name: _n, timeoutSeconds: _t, acceptSeconds: _a, repages: _r, contacts: _c, ...extra } = level;
+  const l = level;
   const t = l.timeoutSeconds;
   const per = typeof t === 'number' ? { high: t, medium: t, low: t } : t;
   return {
@@ -63,16 +79,19 @@ function draftOf(l: Level): LevelDraft {
     medium: String(per.medium),
     low: String(per.low),
     acceptSeconds: l.acceptSeconds === undefined ? '' : String(l.acceptSeconds),
+    repages: l.repages === undefined ? '' : String(l.repages),
     contacts: l.contacts.map((c) => ({ kind: c.kind, target: c.target ?? '' })),
+    extra,
   };
 }
 
 /** The PUT body, or the first problem found (an i18n key and its parameters). */
 function policyOf(
   levels: LevelDraft[],
-  secret: string,
+  top: { secret: string; attend: string; extra: Record<string, unknown> },
   limits: ReturnType<typeof chainLimits>,
 ): { body: { levels: Level[]; webhookSecret?: string } } | { problem: [MessageKey, Record<string, string | number>] } {
+  const { secret } = top;
   const seconds = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s) : Number.NaN);
   const out: Level[] = [];
   for (const [i, d] of levels.entries()) {
@@ -84,17 +103,30 @@ function policyOf(
       return { problem: ['chain.problem_wait', { n, min: limits.minSeconds }] };
     const accept = d.acceptSeconds.trim() === '' ? undefined : seconds(d.acceptSeconds);
     if (accept !== undefined && !(accept >= 10 && accept <= 3600)) return { problem: ['chain.problem_accept', { n }] };
+    const repages = d.repages.trim() === '' ? undefined : seconds(d.repages);
+    if (repages !== undefined && !(repages >= 0 && repages <= 5)) return { problem: ['chain.problem_repages', { n }] };
     if (d.contacts.some((c) => !c.target.trim())) return { problem: ['chain.problem_target', { n }] };
     const [high = 0, medium = 0, low = 0] = times;
     out.push({
+      ...d.extra,
       name: d.name.trim(),
       timeoutSeconds: d.perPriority ? { high, medium, low } : high,
       ...(accept === undefined ? {} : { acceptSeconds: accept }),
+      ...(repages === undefined ? {} : { repages }),
       contacts: d.contacts.map((c) => ({ kind: c.kind, target: c.target.trim() })),
     });
   }
   if (secret && secret.length < limits.secretMin) return { problem: ['chain.problem_secret', { min: limits.secretMin }] };
-  return { body: { levels: out, ...(secret ? { webhookSecret: secret } : {}) } };
+  const attend = top.attend.trim() === '' ? undefined : seconds(top.attend);
+  if (attend !== undefined && !(attend >= 60 && attend <= 86_400)) return { problem: ['chain.problem_attend', {}] };
+  return {
+    body: {
+      ...top.extra,
+      levels: out,
+      ...(attend === undefined ? {} : { attendSeconds: attend }),
+      ...(secret ? { webhookSecret: secret } : {}),
+    },
+  };
 }
 
 export function EscalationPage() {
@@ -150,6 +182,8 @@ function ChainEditor(props: {
   const { api } = useSession();
   const [levels, setLevels] = useState<LevelDraft[]>(() => props.policy.levels.map(draftOf));
   const [secret, setSecret] = useState('');
+  const { levels: _l, webhookSecret: _w, attendSeconds, siteId: _s, ...topExtra } = props.policy;
+  const [attend, setAttend] = useState(attendSeconds === undefined ? '' : String(attendSeconds));
   const [problem, setProblem] = useState<string | null>(null);
   const save = useAction();
   const secretSet = props.policy.webhookSecret === '(set)';
@@ -165,7 +199,7 @@ function ChainEditor(props: {
     setLevels(next);
   };
   const submit = () => {
-    const r = policyOf(levels, secret, props.limits);
+    const r = policyOf(levels, { secret, attend, extra: topExtra }, props.limits);
     if ('problem' in r) {
       setProblem(t(r.problem[0], r.problem[1]));
       return;
@@ -266,6 +300,11 @@ function ChainEditor(props: {
               <Field label={t('chain.accept')} hint={t('chain.accept_hint')}>
                 <input type="number" min={10} max={3600} value={l.acceptSeconds} onInput={(e) => setLevel(i, { acceptSeconds: val(e) })} />
               </Field>
+              {props.limits.repages && (
+                <Field label={t('chain.repages')} hint={t('chain.repages_hint')}>
+                  <input type="number" min={0} max={5} value={l.repages} onInput={(e) => setLevel(i, { repages: val(e) })} />
+                </Field>
+              )}
             </div>
             <h3>{t('chain.contacts')}</h3>
             {l.contacts.length === 0 && <p class="muted">{i === 0 ? t('chain.no_contacts0') : t('chain.no_contacts')}</p>}
@@ -322,6 +361,11 @@ function ChainEditor(props: {
         + {t('chain.add_level')}
       </button>
       <div class="panel chain-secret">
+        {props.limits.attend && (
+          <Field label={t('chain.attend')} hint={t('chain.attend_hint')}>
+            <input type="number" min={60} max={86400} value={attend} onInput={(e) => setAttend(val(e))} data-testid="chain-attend" />
+          </Field>
+        )}
         <Field
           label={t('chain.secret')}
           hint={secretSet ? t('chain.secret_kept') : t('chain.secret_hint', { min: props.limits.secretMin })}

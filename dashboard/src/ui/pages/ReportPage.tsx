@@ -252,6 +252,8 @@ export function KpiChart(props: {
       {
         width: Math.max(260, el.clientWidth),
         height: 200,
+        // The legend is drawn below by the page (uPlot's own needs its stylesheet).
+        legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
         axes: [
@@ -277,6 +279,13 @@ export function KpiChart(props: {
     <figure class="chart panel" data-testid={props.testid}>
       <figcaption>{props.title}</figcaption>
       <div ref={host} class="chart-host" />
+      <div class="chart-legend">
+        {props.series.map((s) => (
+          <span key={s.label}>
+            <span class="legend-swatch" style={{ background: s.color }} /> {s.label}
+          </span>
+        ))}
+      </div>
     </figure>
   );
 }
