@@ -249,3 +249,26 @@ describe('GPS watches (watch protocol over TCP)', () => {
     screen.close();
   });
 });
+
+describe('GPS watch connection limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(undefined, { env: { CARE_WATCH_IDLE_SECONDS: '1', CARE_WATCH_MAX_CONNECTIONS: '2' } });
+    await registerSite(server, [{ id: IMEI, kind: 'gps_watch' }]);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a silent connection and a silent watch are closed; connections in all are bounded', async () => {
+    const silent = await Watch.open(server);
+    const known = await Watch.open(server);
+    await known.sync();
+    const third = await Watch.open(server);
+    await waitFor(() => third.closed, 'third connection refused');
+    await waitFor(() => silent.closed && known.closed, 'idle connections closed', 15_000);
+    expect(await metric(server, 'care_watch_refused_total', 'reason="total"')).toBe(1);
+    expect(await metric(server, 'care_watch_refused_total', 'reason="login_timeout"')).toBe(1);
+    expect(await metric(server, 'care_watch_refused_total', 'reason="idle"')).toBe(1);
+  });
+});
