@@ -158,8 +158,10 @@ export function createResponseChain(deps: ResponseChainDeps) {
         const lvl = policy.levels[level];
         if (lvl?.acceptSeconds === undefined) continue;
         if (nowMs() - Date.parse(String(o.since)) < lvl.acceptSeconds * 1000) continue;
+        // Judged on the latest page itself, read afresh: another instance sweeping at the same time
+        // may have just paged (then this one waits a full acceptSeconds again, not hands over).
         const last = await lastPaged(alarm.id, level);
-        if (!last) continue;
+        if (!last || nowMs() - Date.parse(last.at) < lvl.acceptSeconds * 1000) continue;
         const c = lvl.contacts[last.index];
         const declined = c ? (await declinedAt(alarm.id, level)).has(`${c.kind}:${c.target}`) : true;
         if (c && !declined && last.page < repagesFor(lvl, c)) {
