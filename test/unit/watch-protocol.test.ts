@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFrameReader, encodeFrame, type FrameResult } from '../../server/watch/frames.ts';
-import { decodeMessage, statusFlags, watchTime } from '../../server/watch/messages.ts';
+import { decodeMessage, decodePosition, statusFlags, watchTime } from '../../server/watch/messages.ts';
 
 const SOS = '[3G*8800000015*004F*AL,021226,013000,A,29.563010,N,106.551557,E,0.00,0,300,8,90,80,1,0,00010000,0,0]';
 // Documented examples (Traccar's decoder tests), each with its LEN as sent by the device.
@@ -149,6 +149,20 @@ describe('watch messages', () => {
     // Latitude out of range, then a truncated report: nothing past the decoder sees them.
     expect(one(encodeFrame('3G', '1', null, 'UD,021226,013000,A,99.5,N,106.5,E,0,0,0,8,90,80,1,0,00000000'))).toBeNull();
     expect(one(encodeFrame('3G', '1', null, 'UD,021226,013000,A,29.5'))).toBeNull();
+  });
+
+  it('any field values decode to a position in range or to nothing, never a throw', () => {
+    const field = fc.oneof(fc.constantFrom('A', 'V', 'N', 'S', 'E', 'W', '', '0', '-1', '999.9', '00010000'), fc.string({ maxLength: 12 }));
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 0, maxLength: 22 }), (fields) => {
+        const p = decodePosition(fields.join(','));
+        if (p) {
+          expect(Math.abs(p.latitude)).toBeLessThanOrEqual(90);
+          expect(Math.abs(p.longitude)).toBeLessThanOrEqual(180);
+          expect(p.battery === null || (p.battery >= 0 && p.battery <= 100)).toBe(true);
+        }
+      }),
+    );
   });
 
   it('a V (no fix) report is not a valid position; a watch date that is not set gives no time', () => {
