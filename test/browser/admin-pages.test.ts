@@ -62,6 +62,7 @@ async function open(section: string, testid: string) {
 async function screenshot(name: string) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `admin-${name}.png`);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, animations: 'disabled' });
   // The README's pictures change only when asked: UPDATE_SCREENSHOTS=1.
   if (process.env.UPDATE_SCREENSHOTS === '1') {
