@@ -3,7 +3,6 @@
 // the server's `committed` confirmation on the gateway's cmd topic (DESIGN.md 3.3, 3.4, 7.2).
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  createBackoff,
   createDecoder,
   type DeviceEvent,
   type EventType,
@@ -13,8 +12,8 @@ import {
   type IdSource,
   type Metric,
   type Reading,
+  reconnectWithBackoff,
   type TelemetryBatch,
-  UPLINK_BACKOFF,
   ulidSource,
 } from '../protocol/index.ts';
 import { SimFailure } from './cli.ts';
@@ -55,29 +54,6 @@ export interface DirectGateway {
   /** Called with each confirmation's events of this connection and their publish-to-commit time. */
   onCommitted(listener: (committed: Array<{ id: string; ms: number }>) => void): void;
   close(): Promise<void>;
-}
-
-/**
- * Reconnects a lost client after exponential backoff with full jitter (the same helper as the
- * gateway's uplink), keeping its stores so QoS 1 messages not yet acknowledged go again.
- */
-function reconnectWithBackoff(client: MqttClient) {
-  const backoff = createBackoff(UPLINK_BACKOFF);
-  let timer: NodeJS.Timeout | null = null;
-  client.on('connect', () => backoff.reset());
-  client.on('close', () => {
-    // `end()` was called: the simulator is done with this gateway.
-    if (timer || client.disconnecting || client.disconnected) return;
-    timer = setTimeout(() => {
-      timer = null;
-      if (client.disconnecting || client.disconnected) return;
-      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
-    }, backoff.next());
-  });
-  client.on('end', () => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-  });
 }
 
 /** Refusal codes of MQTT 3.1.1 CONNACK, as an installer would want them explained. */

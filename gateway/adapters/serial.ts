@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Duplex, Transform } from 'node:stream';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
+import { type BackoffOptions, createBackoff, PORT_BACKOFF } from '../../protocol/backoff.ts';
 import type { SerialEntry } from '../config.ts';
 import { BoundedLineParser, parseNdjsonLine } from '../parsers/ndjson.ts';
 import type { AdapterSink, DeviceAdapter } from './types.ts';
@@ -54,21 +55,21 @@ export function createSerialAdapter(
   protocol: SerialProtocol,
   sink: AdapterSink,
   log: Logger,
-  backoff = { firstMs: 1000, maxMs: 30_000 },
+  backoffOptions: BackoffOptions = PORT_BACKOFF,
 ): DeviceAdapter {
   const faultId = portDeviceId(entry);
   let stopped = true;
   let current: Duplex | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
-  let delay = backoff.firstMs;
+  const backoff = createBackoff(backoffOptions);
 
   function retry(reason: string) {
     current = null;
     if (stopped) return;
     sink.fault(faultId, `serial ${entry.path}: ${reason}`);
+    const delay = backoff.next();
     log.warn({ path: entry.path, retryMs: delay, reason }, 'serial port unavailable; retrying');
     retryTimer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, backoff.maxMs);
   }
 
   async function connect() {
@@ -82,7 +83,7 @@ export function createSerialAdapter(
     }
     if (stopped) return void port.destroy();
     current = port;
-    delay = backoff.firstMs;
+    backoff.reset();
     sink.recovered(faultId);
     log.info({ path: entry.path, protocol: entry.protocol }, 'serial port open');
     const parser = protocol.createParser();

@@ -3,6 +3,7 @@
 // A failing port is retried with backoff and reported once as a device fault.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { createBackoff, PORT_BACKOFF } from '../../protocol/backoff.ts';
 import { openPort } from '../adapters/serial.ts';
 import type { LocalAlarm } from './fallback.ts';
 
@@ -17,7 +18,7 @@ export const alarmLine = (a: LocalAlarm) => `ALARM ${a.priority.toUpperCase()} $
 export function createOutput(cfg: OutputConfig, log: Logger, fault: (message: string) => void, recovered: () => void) {
   let port: Duplex | null = null;
   let stopped = false;
-  let delay = 1000;
+  const backoff = createBackoff(PORT_BACKOFF);
   let retry: NodeJS.Timeout | null = null;
   let current: LocalAlarm[] = [];
   const sent = new Map<string, number>();
@@ -29,7 +30,7 @@ export function createOutput(cfg: OutputConfig, log: Logger, fault: (message: st
       const p = await openPort({ path: cfg.path, baudRate: cfg.baudRate ?? 9600 });
       if (stopped) return void p.destroy();
       port = p;
-      delay = 1000;
+      backoff.reset();
       recovered();
       const gone = (why: string) => {
         if (port !== p) return;
@@ -49,9 +50,9 @@ export function createOutput(cfg: OutputConfig, log: Logger, fault: (message: st
   function scheduleRetry(why: string) {
     if (stopped) return;
     fault(`alarm output ${cfg.path}: ${why}`);
+    const delay = backoff.next();
     log.warn({ path: cfg.path, retryMs: delay, why }, 'alarm output unavailable; retrying');
     retry = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, 30_000);
   }
 
   function write() {

@@ -8,9 +8,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   type BackoffOptions,
+  backoffDelay,
   createBackoff,
   createDecoder,
-  fullJitterDelay,
   GatewayCmd,
   type GatewayStatus,
   gatewayTopic,
@@ -166,7 +166,7 @@ export function createUplink(opts: UplinkOptions, outbox: Outbox, log: Logger, e
   /** An event is waiting: the next attempt comes within the first backoff step, not the current one. */
   function eventWaiting() {
     if (stopped || connected || !reconnectTimer) return;
-    const soon = fullJitterDelay(0, { ...backoffOptions, capMs: Math.min(backoffOptions.capMs, 1000) });
+    const soon = backoffDelay(0, { ...backoffOptions, capMs: Math.min(backoffOptions.capMs, 1000) });
     if (reconnectDueAt - Date.now() <= soon) return;
     clearTimeout(reconnectTimer);
     scheduleReconnect(soon);

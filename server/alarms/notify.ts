@@ -6,6 +6,7 @@
 // and audited.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.ts';
 import type { Alarm, IdSource } from '../../protocol/index.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
@@ -73,7 +74,8 @@ const MAX_ATTEMPTS = 12;
  * renewed when an attempt actually starts, so time spent waiting for a slot does not count.
  */
 const LEASE_MS = 60_000;
-const backoffMs = (attempts: number) => Math.min(5_000 * 2 ** (attempts - 1), 15 * 60_000);
+/** A webhook's next attempt: 5 s, doubling to 15 min; written down, so without jitter. */
+const backoffMs = (attempts: number) => backoffDelay(attempts - 1, { baseMs: 5_000, capMs: 15 * 60_000, minShare: 1 });
 /** A due retry whose endpoint has its fill of retries waiting is looked at again after this. */
 const ENDPOINT_BUSY_MS = 5_000;
 

@@ -3,6 +3,7 @@
 // written in batches by size and time, and retried with backoff while the store is down, so
 // readings never share a transaction with alarms and a failing store never blocks event ingest.
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.ts';
 import type { TelemetryTable } from './tables.ts';
 
 export type TelemetryPoint = TelemetryTable;
@@ -109,7 +110,7 @@ export function createBatchingTelemetry(
         failures += 1;
         lastError = (err as Error).message;
         onError();
-        const retryMs = Math.min(1000 * 2 ** (failures - 1), opts.maxBackoffMs);
+        const retryMs = backoffDelay(failures - 1, { baseMs: 1000, capMs: opts.maxBackoffMs, minShare: 1 });
         if (failures === 1 || failures % 10 === 0) {
           log.error(
             { backend: backend.name, err: lastError, buffered: buffer.length, retryMs },

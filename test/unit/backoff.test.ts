@@ -3,7 +3,7 @@
 // not come back together.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createBackoff, fullJitterDelay, UPLINK_BACKOFF } from '../../protocol/backoff.ts';
+import { backoffDelay, createBackoff, PORT_BACKOFF, UPLINK_BACKOFF } from '../../protocol/backoff.ts';
 import { busiestWindow } from '../helpers/spread.ts';
 
 describe('full-jitter backoff', () => {
@@ -15,7 +15,7 @@ describe('full-jitter backoff', () => {
         fc.integer({ min: 1, max: 600_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (attempt, baseMs, capMs, r) => {
-          const d = fullJitterDelay(attempt, { baseMs, capMs, random: () => r });
+          const d = backoffDelay(attempt, { baseMs, capMs, random: () => r });
           expect(Number.isInteger(d)).toBe(true);
           expect(d).toBeGreaterThanOrEqual(0);
           expect(d).toBeLessThan(Math.max(1, Math.min(capMs, baseMs * 2 ** attempt)));
@@ -36,7 +36,7 @@ describe('full-jitter backoff', () => {
 
   it('spreads delays evenly over the whole window', () => {
     // Attempt 3 of the uplink defaults: uniform over [0, 8 s).
-    const delays = Array.from({ length: 20_000 }, () => fullJitterDelay(3, UPLINK_BACKOFF));
+    const delays = Array.from({ length: 20_000 }, () => backoffDelay(3, UPLINK_BACKOFF));
     const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
     expect(mean).toBeGreaterThan(4000 * 0.95);
     expect(mean).toBeLessThan(4000 * 1.05);
@@ -59,5 +59,21 @@ describe('full-jitter backoff', () => {
     // A fixed period puts all 300 in the same instant; full jitter spreads them over ~30 s.
     expect(busiestWindow(times, 1000)).toBeLessThan(300 * 0.2);
     expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(10_000);
+  });
+});
+
+describe('the same helper without full jitter', () => {
+  it('keeps minShare of the ceiling: 1 is plain doubling (local ports, written-down retries)', () => {
+    const port = createBackoff(PORT_BACKOFF);
+    expect(Array.from({ length: 7 }, () => port.next())).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+    port.reset();
+    expect(port.next()).toBe(1000);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.double({ min: 0, max: 0.999_999, noNaN: true }), (attempt, r) => {
+        const ceiling = Math.min(5000, 250 * 2 ** attempt);
+        const d = backoffDelay(attempt, { baseMs: 250, capMs: 5000, minShare: 0.75, random: () => r });
+        return d >= Math.floor(ceiling * 0.75) && d <= ceiling;
+      }),
+    );
   });
 });

@@ -3,6 +3,7 @@
 // Devices not in the config are not ours: logged once, never alarmed.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { reconnectWithBackoff } from '../../../protocol/backoff.ts';
 import type { AdapterSink, DeviceAdapter } from '../types.ts';
 import { type DeviceConfig, type DeviceMemory, mapState, parseAvailability } from './models.ts';
 
@@ -72,9 +73,12 @@ export function createZigbee2MqttAdapter(config: Zigbee2MqttConfig, sink: Adapte
       client = mqtt.connect(config.url, {
         username: config.username,
         password: config.password,
-        reconnectPeriod: 2000,
+        // Reconnected by reconnectWithBackoff below (protocol/backoff.ts), not MQTT.js's fixed period.
+        reconnectPeriod: 0,
         clientId: `care-gw-z2m-${Math.random().toString(16).slice(2, 10)}`,
       });
+      // The bridge's broker is on this host: retried from 1 s to 5 s, without jitter (one client).
+      reconnectWithBackoff(client, { baseMs: 1000, capMs: 5000, minShare: 1 });
       client.on('connect', () => {
         sink.recovered(BRIDGE_DEVICE);
         client?.subscribe([`${base}/+`, `${base}/+/availability`], { qos: 1 });
