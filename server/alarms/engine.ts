@@ -88,8 +88,20 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
             priority !== open.priority && open.state === 'active'
               ? { next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()), snoozed_until: null }
               : {};
-          await alarms.repeat(tx, open.id, { last_event_at: subject.at, priority, ...sooner });
-          await appendAudit(tx, { at: now(), actor, action: 'repeat', alarmId: open.id, detail: { at: subject.at } });
+          // A real event on a test alarm still open (a call after the test passed) makes it a real
+          // alarm that escalates: a real call is never hidden as a test.
+          const real =
+            open.test && !subject.test
+              ? { test: 0, next_escalation_at: nextEscalation(open.site_id, Number(open.escalation_level), priority, now()) }
+              : {};
+          await alarms.repeat(tx, open.id, { last_event_at: subject.at, priority, ...sooner, ...real });
+          await appendAudit(tx, {
+            at: now(),
+            actor,
+            action: 'repeat',
+            alarmId: open.id,
+            detail: { at: subject.at, ...(open.test && !subject.test ? { noLongerTest: true } : {}) },
+          });
           changed.push(open.id);
           continue;
         }
