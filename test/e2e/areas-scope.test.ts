@@ -170,4 +170,12 @@ describe('every role sees what the areas tree gives it', () => {
     expect(ack.status).toBe(200);
     expect((await server.api('POST', `/api/v1/alarms/${calls.b.id}/snooze`, { minutes: 5 }, tokens['responder-r'])).status).toBe(403);
   });
+
+  it("scope is applied in the query, before the page's limit: another street's newer alarm does not take the operator's page", async () => {
+    // A1 (accepted by the family) and B (accepted by the responder, raised later) are both acknowledged.
+    const page = await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=acknowledged&limit=1', undefined, tokens['centre-x']);
+    expect(page.body.alarms.map((a) => a.id)).toEqual([calls.a1.id]);
+    const report = await server.api<{ all: { alarms: number } }>('GET', '/api/v1/reports/response', undefined, tokens['grid-g']);
+    expect(report.body.all.alarms).toBe(1);
+  });
 });
