@@ -100,6 +100,27 @@ export function createResponseChain(deps: ResponseChainDeps) {
     await deps.engine.escalateNow(alarm.id, level);
   }
 
+  /** Pages every person of the alarm's level once more (the next page number of each). */
+  async function repageLevel(alarm: Alarm, policy: EscalationPolicy): Promise<number> {
+    const level = alarm.escalationLevel;
+    const contacts = policy.levels[level]?.contacts ?? [];
+    let n = 0;
+    for (const [i, c] of contacts.entries()) {
+      if (!PERSON_KINDS.has(c.kind)) continue;
+      const last = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.max('page').as('page'))
+        .where('alarm_id', '=', alarm.id)
+        .where('level', '=', level)
+        .where('contact_index', '=', i)
+        .executeTakeFirst();
+      const page = last?.page === null || last?.page === undefined ? 0 : Number(last.page) + 1;
+      await deps.notifier.page(alarm, level, policy, i, page);
+      n += 1;
+    }
+    return n;
+  }
+
   /** The contact's position in its level: from the link, else by matching the contact. */
   function indexOf(rec: ResponseRecord, policy: EscalationPolicy): number | null {
     if (rec.contactIndex !== null) return rec.contactIndex;
@@ -199,7 +220,10 @@ export function createResponseChain(deps: ResponseChainDeps) {
         const alarm = await deps.getAlarm(a.id);
         if (!alarm) continue;
         const r = await deps.engine.reopen(a.id, { ackAt: a.ack_at }, alarm.escalationLevel + 1, 'not_on_site');
-        if (r) reopened += 1;
+        if (!r) continue;
+        reopened += 1;
+        // Already at the last level: nobody new to notify, so its people are paged again.
+        if (r.escalationLevel <= alarm.escalationLevel) paged += await repageLevel(r, policy);
       }
       return { paged, reopened };
     },

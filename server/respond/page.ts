@@ -169,6 +169,11 @@ export function renderGone(lang: PageLang): string {
   );
 }
 
+/** Too many requests from this phone or for this link: try again in a minute. */
+export function renderLimited(lang: PageLang): string {
+  return shell(lang, t(lang, 'title'), `<div class="card" id="limited"><p>${esc(t(lang, 'limited'))}</p></div>`);
+}
+
 type View = Static<typeof RespondView>;
 
 export function renderPage(view: View, token: string, lang: PageLang, nowMs: number): string {

@@ -13,7 +13,7 @@ import { type AlarmEngine, AlarmError } from '../alarms/engine.ts';
 import { ApiError } from '../http/errors.ts';
 import type { AuditEntry } from '../storage/alarms.ts';
 import { createWindowLimiter } from './limiter.ts';
-import { pickLang, renderGone, renderPage } from './page.ts';
+import { pickLang, renderGone, renderLimited, renderPage } from './page.ts';
 import type { ResponseRecord, ResponseTokens } from './tokens.ts';
 import { buildView, type RespondSite, RespondView } from './view.ts';
 
@@ -88,7 +88,7 @@ export const respondRoutes: FastifyPluginAsync<RespondRouteOptions> = async (pla
   app.get('/r/:token', { schema: { hide: true, params: TokenParams } }, async (req, reply) => {
     noStore(reply);
     const lang = pickLang(req.headers['accept-language']);
-    if (limited(req.ip, req.params.token)) return reply.code(429).type('text/html; charset=utf-8').send(renderGone(lang));
+    if (limited(req.ip, req.params.token)) return reply.code(429).type('text/html; charset=utf-8').send(renderLimited(lang));
     const rec = await opts.tokens.lookup(req.params.token);
     const alarm = rec && (await opts.getAlarm(rec.alarmId));
     if (!rec || !alarm) return reply.code(404).type('text/html; charset=utf-8').send(renderGone(lang));

@@ -66,6 +66,7 @@ beforeAll(async () => {
     { id: 'btn-a', kind: 'call_button' },
     { id: 'btn-b', kind: 'call_button' },
     { id: 'btn-c', kind: 'call_button' },
+    { id: 'btn-d', kind: 'call_button' },
   ]);
   gw = await connectAsGateway(s, site);
   side = await openDatabase(s.dataDir);
@@ -161,5 +162,23 @@ describe('the response chain', () => {
     await advance(3600_000);
     expect((await alarm(c.id)).state).toBe('acknowledged');
     screen.close();
+  });
+
+  it('accepted at the last level and not attended: active again, and the people of that level are paged again', async () => {
+    await policy(
+      [
+        { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+        { name: 'family', timeoutSeconds: 600, contacts: [{ kind: 'sms', target: son.target }] },
+      ],
+      { attendSeconds: 300 },
+    );
+    const d = await raise('btn-d');
+    await advance(61_000);
+    expect(await pages(d.id)).toEqual([`1:${son.target}#0`]);
+    const { token } = await tokens.issue({ alarmId: d.id, level: 1, contact: son, contactIndex: 0 });
+    expect((await respond(token, { action: 'accept' })).body).toMatchObject({ ackBy: '张先生' });
+    await advance(301_000);
+    expect(await alarm(d.id)).toMatchObject({ state: 'active', escalationLevel: 1, ackBy: null });
+    expect(await pages(d.id)).toEqual([`1:${son.target}#0`, `1:${son.target}#1`]);
   });
 });
