@@ -45,6 +45,8 @@ const STAFF: Role[] = ['admin', 'nurse_lead', 'caregiver', 'caregiver_all_sites'
 const LOGGED_IN: Role[] = [...STAFF, 'family', 'responder'];
 /** Who may take an alarm they can see (acknowledge, on site): everyone logged in. */
 const RESPONDERS: Role[] = [...STAFF, 'family', 'responder'];
+/** Who may read a resident of site A (a responder sees the alarms escalated to them, not the residents). */
+const SEE_RESIDENTS: Role[] = [...STAFF, 'family'];
 /** Who manages a home's place and contacts: an administrator, the centre operator of its area. */
 const CENTRE: Role[] = ['admin', 'centre_operator'];
 const EVERYONE: Role[] = [...LOGGED_IN, 'anonymous'];
@@ -317,7 +319,7 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /api/v1/residents/:id': {
     scoped: true,
-    allow: own([...STAFF, 'family'], ALL_SITES),
+    allow: own(SEE_RESIDENTS, ALL_SITES),
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}` }),
   },
   'PUT /api/v1/residents/:id/settings': {
@@ -457,9 +459,14 @@ const MATRIX: Record<string, Row> = {
   },
   // Last known room of the residents the caller may see (the overview): scoped by filtering.
   'GET /api/v1/whereabouts': { scoped: false, allow: own(LOGGED_IN), call: () => ({ url: '/api/v1/whereabouts' }) },
+  'GET /api/v1/residents/:id/sleep': {
+    scoped: true,
+    allow: own(SEE_RESIDENTS, ALL_SITES),
+    call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/sleep` }),
+  },
   'GET /api/v1/residents/:id/telemetry': {
     scoped: true,
-    allow: own([...STAFF, 'family'], ALL_SITES),
+    allow: own(SEE_RESIDENTS, ALL_SITES),
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/telemetry` }),
   },
 
@@ -503,7 +510,7 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /api/v1/residents/:id/contacts': {
     scoped: true,
-    allow: own([...STAFF, 'family'], ALL_SITES),
+    allow: own(SEE_RESIDENTS, ALL_SITES),
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/contacts` }),
   },
   'PUT /api/v1/residents/:id/contacts': {
