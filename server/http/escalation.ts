@@ -119,15 +119,7 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
     },
     async (req) => {
       if (!req.access.isAdmin) throw forbidden('administrators only');
-      const q = req.query as {
-        alarmId?: string;
-        action?: string;
-        residentId?: string;
-        actor?: string;
-        from?: string;
-        to?: string;
-        limit?: number;
-      };
+      const q = req.query;
       let sel = ctx.db
         .selectFrom('audit')
         .selectAll()
@@ -144,7 +136,7 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
         sel = sel.where((eb) =>
           eb.or([
             eb('subject', '=', residentId),
-            eb('alarm_id', 'in', eb.selectFrom('alarms').select('id').where('resident_id', '=', residentId)),
+            eb('alarm_id', 'in', eb.selectFrom('alarms').select('alarms.id').where('alarms.resident_id', '=', residentId)),
           ]),
         );
       const rows = await sel.execute();
@@ -169,8 +161,12 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<EscalationRouteOptions>
         tags: ['alarms'],
         querystring: Type.Object(
           {
-            channel: Type.Optional(Type.Enum(['webhook', 'sms', 'user'] as const)),
-            state: Type.Optional(Type.Enum(['pending', 'sent', 'delivered', 'failed', 'queued', 'seen', 'accepted', 'suppressed'] as const)),
+            channel: Type.Optional(Type.Enum(['webhook', 'sms', 'user', 'push'] as const)),
+            state: Type.Optional(
+              Type.Enum(['pending', 'sent', 'delivered', 'failed', 'queued', 'seen', 'accepted', 'suppressed'] as const),
+            ),
+            /** oldest (default): in the order they were made; newest: the latest 500, for a screen. */
+            order: Type.Optional(Type.Enum(['oldest', 'newest'] as const)),
           },
           { additionalProperties: false },
         ),
