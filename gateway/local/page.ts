@@ -10,6 +10,9 @@ const LABEL: Record<string, [string, string]> = {
   bed_exit: ['离床', 'Bed exit'],
   door_open: ['离开房间', 'Door opened'],
   no_motion: ['长时间未活动', 'Inactivity'],
+  smoke: ['烟雾报警', 'Smoke alarm'],
+  gas: ['燃气泄漏', 'Gas leak'],
+  water_leak: ['水浸', 'Water leak'],
 };
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -97,5 +97,7 @@ describe('local fallback', () => {
     expect(localPriority({ type: 'bed_exit', data: { noReturnMinutes: 10 } }, rules, DAY)).toBe('high');
     expect(localPriority({ type: 'door_open' }, rules, NIGHT)).toBe('high');
     expect(localPriority({ type: 'presence' }, rules, NIGHT)).toBeNull();
+    // Home safety: high by day as by night.
+    for (const type of ['smoke', 'gas', 'water_leak'] as const) expect(localPriority({ type }, rules, DAY)).toBe('high');
   });
 });
