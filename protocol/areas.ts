@@ -2,7 +2,9 @@
 // community centre's board. Server routes answer these schemas; the dashboard reads their types.
 import Type, { type Static, type TSchema } from 'typebox';
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+// Null first: the API's Ajv coerces types, and with the string or number first a null would be
+// taken as "" or 0 (a cleared position would put the home at 0,0).
+const Nullable = <T extends TSchema>(t: T) => Type.Union([Type.Null(), t]);
 
 export const AREA_KINDS = ['district', 'street', 'community'] as const;
 /** A phone number in E.164: + and up to 15 digits. */

@@ -88,7 +88,10 @@ describe.each(BACKENDS)('on %s', (backend) => {
     await addUser('grid-1', 'grid_worker');
     await addUser('fam-1', 'family', { residentId: 'res-a' });
     await addUser('carer', 'caregiver', { siteId: 'home-a' });
-    app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+    // The API's own Ajv options (server/http/app.ts): coercion included, as in production.
+    app = Fastify({
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    }).withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) =>
       reply.code(err instanceof ApiError ? err.statusCode : err.validation ? 400 : 500).send({ message: err.message }),
     );
@@ -191,6 +194,15 @@ describe.each(BACKENDS)('on %s', (backend) => {
       expect((await as('admin', 'PUT', '/api/v1/sites/nope/home', { address: 'x' })).statusCode).toBe(404);
       const home = await createAreaStore(opened.db).siteHome('home-a');
       expect(home).toMatchObject({ areaId: 'c1', gridWorkerId: 'grid-1', lat: 29.56 });
+      // null clears (never "" or 0: the API coerces types); the place is then put back.
+      const cleared = await as('admin', 'PUT', '/api/v1/sites/home-a/home', { lat: null, lon: null, gridWorkerId: null, address: null });
+      expect(cleared.json()).toMatchObject({ lat: null, lon: null, gridWorkerId: null, address: null });
+      await as('admin', 'PUT', '/api/v1/sites/home-a/home', {
+        lat: 29.56,
+        lon: 106.57,
+        gridWorkerId: 'grid-1',
+        address: '民族路 1 号 2 楼',
+      });
     });
   });
 
