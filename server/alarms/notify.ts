@@ -372,8 +372,13 @@ export function createNotifier(deps: NotifierDeps) {
         }
       }
     },
-    async list(filter: { channel?: string; state?: string }) {
-      let q = db.selectFrom('notifications').selectAll().orderBy('created_at').limit(500);
+    /** Oldest first (an operator's gateway works through them in order), or the newest 500 for a screen. */
+    async list(filter: { channel?: string; state?: string; order?: 'oldest' | 'newest' }) {
+      let q = db
+        .selectFrom('notifications')
+        .selectAll()
+        .orderBy('created_at', filter.order === 'newest' ? 'desc' : 'asc')
+        .limit(500);
       if (filter.channel) q = q.where('channel', '=', filter.channel);
       if (filter.state) q = q.where('state', '=', filter.state as NotificationsTable['state']);
       return q.execute();

@@ -125,3 +125,28 @@ describe('the webhook secret is write-only and kept', () => {
     expect(world.policies.get(SITE_A).webhookSecret).toBeUndefined();
   });
 });
+
+describe('notifications for the screen', () => {
+  it('newest first on request (oldest first by default, as an SMS gateway polls them); a push filter is accepted', async () => {
+    const chain = {
+      levels: [
+        { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+        { name: 'family', timeoutSeconds: 60, contacts: [{ kind: 'sms', target: '+8613800000002' }] },
+      ],
+    };
+    await world.policies.set(SITE_A, chain as never, world.now());
+    const first = await world.raise(RESIDENT_A);
+    await world.notifier.escalated(first, 1, world.policies.get(SITE_A));
+    world.clock.advance(1000);
+    const second = await world.raise(RESIDENT_A);
+    await world.notifier.escalated(second, 1, world.policies.get(SITE_A));
+    const ids = async (q: string) =>
+      ((await call(app, world, 'admin', 'GET', `/api/v1/notifications?channel=sms${q}`)).json().notifications as Array<{ alarmId: string }>)
+        .map((n) => n.alarmId)
+        .filter((id) => id === first.id || id === second.id);
+    expect(await ids('')).toEqual([first.id, second.id]);
+    expect(await ids('&order=newest')).toEqual([second.id, first.id]);
+    expect((await call(app, world, 'admin', 'GET', '/api/v1/notifications?channel=push')).statusCode).toBe(200);
+    expect((await call(app, world, 'admin', 'GET', '/api/v1/notifications?order=random')).statusCode).toBe(400);
+  });
+});
