@@ -220,3 +220,38 @@ export const Whereabouts = Type.Object({
   inBed: Type.Union([Type.Boolean(), Type.Null()]),
 });
 export type Whereabouts = Static<typeof Whereabouts>;
+
+/** One resident's night (`GET /api/v1/residents/{id}/sleep`), summed up by the server. */
+export const SleepNight = Type.Object({
+  /** The local date the night began (evening). */
+  night: Type.String(),
+  inBedAt: Type.Union([Type.String(), Type.Null()]),
+  asleepAt: Type.Union([Type.String(), Type.Null()]),
+  wokeAt: Type.Union([Type.String(), Type.Null()]),
+  outOfBedAt: Type.Union([Type.String(), Type.Null()]),
+  minutesInBed: Type.Number(),
+  minutesAsleep: Type.Number(),
+  minutesDeep: Type.Number(),
+  minutesLight: Type.Number(),
+  minutesAwake: Type.Number(),
+  timesOutOfBed: Type.Integer(),
+  heartRate: Type.Union([Type.Object({ min: Type.Number(), max: Type.Number() }), Type.Null()]),
+  respRate: Type.Union([Type.Object({ min: Type.Number(), max: Type.Number() }), Type.Null()]),
+  score: Type.Union([Type.Number(), Type.Null()]),
+});
+export type SleepNight = Static<typeof SleepNight>;
+export const SleepReport = Type.Object({
+  residentId: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  nights: Type.Array(SleepNight),
+  /** Averages over the nights with data in the range (a week by default). */
+  summary: Type.Object({
+    nights: Type.Integer(),
+    avgMinutesAsleep: Type.Union([Type.Number(), Type.Null()]),
+    avgMinutesInBed: Type.Union([Type.Number(), Type.Null()]),
+    avgTimesOutOfBed: Type.Union([Type.Number(), Type.Null()]),
+    avgScore: Type.Union([Type.Number(), Type.Null()]),
+  }),
+});
+export type SleepReport = Static<typeof SleepReport>;

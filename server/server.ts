@@ -41,6 +41,7 @@ import { createMetrics } from './metrics.ts';
 import { createResponseTokens } from './respond/tokens.ts';
 import { siteForView } from './respond/view.ts';
 import { generateSecret, hashSecret } from './security/passwords.ts';
+import { createSleepRecorder, sleepOfEvent } from './sleep/sleep-nights.ts';
 import { appendAudit, createAlarmStore } from './storage/alarms.ts';
 import { nextCounter } from './storage/counters.ts';
 import { openDatabase } from './storage/db.ts';
@@ -215,6 +216,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     // The lookup cache is built with ingest below; read through it once it is.
     lookups: { getResident: (id) => lookups.getResident(id), getSite: (id) => lookups.getSite(id) },
   });
+  const sleepNights = createSleepRecorder({
+    db,
+    log: log.child({ part: 'sleep' }),
+    lookups: { getResident: (id) => lookups.getResident(id), getSite: (id) => lookups.getSite(id) },
+  });
   const telemetryAlarms = createTelemetryAlarms({
     db,
     engine,
@@ -227,6 +233,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
           const kind = activityOfReading('presence', p.value);
           return kind ? [{ residentId: p.residentId, deviceId: p.deviceId, room: p.room, at: p.at, kind }] : [];
         }),
+      ),
+    onSleepReadings: (readings) =>
+      void sleepNights.observe(
+        readings.map((r) => ({
+          residentId: r.residentId,
+          at: r.at,
+          o:
+            r.metric === 'sleep_score'
+              ? { kind: 'score' as const, value: r.max }
+              : { kind: 'vital' as const, metric: r.metric, min: r.min, max: r.max },
+        })),
       ),
   });
   const deviceTests = createDeviceTests({ db, engine, now });
@@ -401,7 +418,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     alarms,
     unregisteredBudget: config.unregisteredAlarmBudget,
     onCommit: (ok) => health.commit(ok),
-    onActivity: (seen) =>
+    onActivity: (seen) => {
+      void sleepNights.observe(
+        seen.flatMap(({ event, device }) => {
+          const o = sleepOfEvent(event.type, event.data);
+          return o && device.residentId ? [{ residentId: device.residentId, at: event.ts, o }] : [];
+        }),
+      );
       void dailyLiving.observe(
         seen.flatMap(({ event, device }) => {
           const kind = activityOfEvent(event.type, event.data);
@@ -409,7 +432,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
             ? [{ residentId: device.residentId, deviceId: device.id, room: device.room, at: event.ts, kind }]
             : [];
         }),
-      ),
+      );
+    },
   });
   if (config.mqttUrl) {
     const receive = receiver(instanceId, busHandlers);

@@ -31,6 +31,7 @@ import { registryEditRoutes } from './registry-edits.ts';
 import { reportRoutes } from './reports.ts';
 import { schemaRoutes } from './schemas.ts';
 import { shiftRoutes } from './shifts.ts';
+import { sleepRoutes } from './sleep.ts';
 import { supervisionRoutes } from './supervision.ts';
 import { telemetryRoutes } from './telemetry.ts';
 import { userRoutes } from './users.ts';
@@ -169,6 +170,7 @@ export async function buildHttpApp(
   await app.register(reportRoutes, { db, alarms, shifts: ctx.shifts, now });
   await app.register(telemetryRoutes, { db, registry, telemetry: ctx.telemetry, now });
   await app.register(dailyLivingRoutes, { db });
+  await app.register(sleepRoutes, { db, registry, now });
   await app.register(opsRoutes, {
     exposure: ctx.exposure,
     log: ctx.log,

@@ -16,6 +16,8 @@ export interface TelemetryAlarmsDeps {
   log: import('pino').Logger;
   /** Presence readings of residents' devices, for the daily-living watch (never awaited). */
   onPresence?: (presence: TelemetryFindings['presence']) => void;
+  /** Heart and breathing rate ranges and sleep scores, for the sleep report (never awaited). */
+  onSleepReadings?: (sleep: TelemetryFindings['sleep']) => void;
 }
 
 export function createTelemetryAlarms(deps: TelemetryAlarmsDeps) {
@@ -35,6 +37,7 @@ export function createTelemetryAlarms(deps: TelemetryAlarmsDeps) {
     }
     for (const [deviceId, at] of f.heard) deps.supervision.heardDevice(deviceId, at);
     if (f.presence.length > 0) deps.onPresence?.(f.presence);
+    if (f.sleep.length > 0) deps.onSleepReadings?.(f.sleep);
     if (f.alarms.length === 0) return;
     try {
       const changed = await db.transaction().execute(async (tx) => {

@@ -41,6 +41,8 @@ export interface TelemetryFindings {
   forged: Array<{ gatewayId: string; deviceId: string }>;
   /** Presence readings of residents' devices, the newest per device (daily-living watch). */
   presence: Array<{ residentId: string; deviceId: string; room: string | null; at: string; value: number }>;
+  /** Heart and breathing rate ranges and sleep scores per resident in this chunk (sleep report). */
+  sleep: Array<{ residentId: string; metric: 'heart_rate' | 'resp_rate' | 'sleep_score'; min: number; max: number; at: string }>;
 }
 
 export interface ReaderLookups {
@@ -48,7 +50,15 @@ export interface ReaderLookups {
   getResident(id: string): Promise<Resident | undefined>;
 }
 
-export const emptyFindings = (): TelemetryFindings => ({ alarms: [], heard: [], points: 0, rejected: [], forged: [], presence: [] });
+export const emptyFindings = (): TelemetryFindings => ({
+  alarms: [],
+  heard: [],
+  points: 0,
+  rejected: [],
+  forged: [],
+  presence: [],
+  sleep: [],
+});
 
 export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent: number) {
   const vitals = createVitalsTracker();
@@ -76,6 +86,7 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
     const heard = new Map<string, string>();
     const alarms = new Map<string, TelemetryAlarm>();
     const presenceNow = new Map<string, string>();
+    const sleep = new Map<string, TelemetryFindings['sleep'][number]>();
     for (const m of messages) {
       const d = decodeTelemetry.decode(Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
       if (!d.ok) {
@@ -105,6 +116,16 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
         if (p.metric === 'presence' && device.residentId && presenceNow.get(device.residentId) !== said) {
           presenceNow.set(device.residentId, said);
           findings.presence.push({ residentId: device.residentId, deviceId: device.id, room: device.room, at: p.ts, value: p.value });
+        }
+        if (device.residentId && (p.metric === 'heart_rate' || p.metric === 'resp_rate' || p.metric === 'sleep_score')) {
+          const k = `${device.residentId}\u0000${p.metric}`;
+          const r = sleep.get(k);
+          if (!r) sleep.set(k, { residentId: device.residentId, metric: p.metric, min: p.value, max: p.value, at: p.ts });
+          else {
+            r.min = Math.min(r.min, p.value);
+            r.max = Math.max(r.max, p.value);
+            if (p.ts > r.at) r.at = p.ts;
+          }
         }
         const requests = evaluateBattery(p, lowBatteryPercent);
         const settings = device.residentId ? await residentSettings(device.residentId) : null;
@@ -144,6 +165,7 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
     findings.points = rows.length;
     findings.heard = [...heard];
     findings.alarms = [...alarms.values()];
+    findings.sleep = [...sleep.values()];
     return { rows, findings };
   }
 
