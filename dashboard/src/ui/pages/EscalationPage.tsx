@@ -19,7 +19,7 @@ interface Contact {
   kind: string;
   target?: string;
 }
-interface Level {
+export interface Level {
   name: string;
   timeoutSeconds: number | Record<Priority, number>;
   acceptSeconds?: number;
@@ -66,7 +66,7 @@ export function chainLimits(schema: JsonSchema | null) {
   };
 }
 
-function draftOf(level: Level): LevelDraft {
+export function draftOf(level: Level): LevelDraft {
   const { name: _n, timeoutSeconds: _t, acceptSeconds: _a, repages: _r, contacts: _c, ...extra } = level;
   const l = level;
   const t = l.timeoutSeconds;
@@ -86,7 +86,7 @@ function draftOf(level: Level): LevelDraft {
 }
 
 /** The PUT body, or the first problem found (an i18n key and its parameters). */
-function policyOf(
+export function policyOf(
   levels: LevelDraft[],
   top: { secret: string; attend: string; extra: Record<string, unknown> },
   limits: ReturnType<typeof chainLimits>,
