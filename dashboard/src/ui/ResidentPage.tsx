@@ -11,6 +11,7 @@ import type { Device, Resident } from './api-types.ts';
 import { Chart } from './Chart.tsx';
 import { useI18n, useSession } from './context.ts';
 import { useLoad, useNow } from './hooks.ts';
+import { SleepPanel } from './SleepPanel.tsx';
 import { WatchPanel } from './WatchPanel.tsx';
 
 const COLORS: Record<string, string> = {
@@ -93,6 +94,7 @@ export function ResidentPage(props: { id: string; feed: FeedState }) {
             return s ? <Chart key={m} title={t(`metric.${m}`)} xs={s[0]} ys={s[1]} color={COLORS[m]} lang={lang} /> : null;
           })}
         </div>
+        <SleepPanel residentId={props.id} />
         {(devices.data?.devices ?? []).some((d) => d.kind === 'gps_watch') && (
           <WatchPanel resident={r} now={now} onSaved={resident.reload} />
         )}
