@@ -21,7 +21,7 @@ export function GatewaysPage() {
     <section class="admin" data-testid="gateways-page">
       <h1>{t('admin.gateways')}</h1>
       {issued && <GatewaySecret issued={issued} onDone={() => setIssued(null)} />}
-      <div class="admin-grid">
+      <div class="admin-split">
         <div class="panel">
           <h2>{t('gw.list')}</h2>
           <LoadState loaded={reg} isEmpty={(d) => d.gateways.length === 0} emptyText={t('gw.empty')}>

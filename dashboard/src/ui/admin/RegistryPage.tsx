@@ -39,7 +39,7 @@ function Registry(props: { data: RegistryData; reload: () => void }) {
   return (
     <div class="registry">
       <h2>{t('admin.sites')}</h2>
-      <div class="admin-grid">
+      <div class="admin-split">
         <List empty={t('registry.no_sites')} testid="site-list">
           {data.sites.map((s) => (
             <SiteRow key={s.id} site={s} onSaved={reload} />
@@ -60,7 +60,7 @@ function Registry(props: { data: RegistryData; reload: () => void }) {
       </div>
 
       <h2>{t('admin.residents')}</h2>
-      <div class="admin-grid">
+      <div class="admin-split">
         <List empty={t('registry.no_residents')} testid="resident-list">
           {data.residents.map((r) => (
             <ResidentRow key={r.id} resident={r} site={siteName(data, r.siteId)} onSaved={reload} />
@@ -83,7 +83,7 @@ function Registry(props: { data: RegistryData; reload: () => void }) {
       </div>
 
       <h2>{t('admin.devices')}</h2>
-      <div class="admin-grid">
+      <div class="admin-split">
         <List empty={t('registry.no_devices')} testid="device-list">
           {data.devices.map((d) => (
             <DeviceRow key={d.id} device={d} data={data} onSaved={reload} />

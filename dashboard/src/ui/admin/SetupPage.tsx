@@ -89,7 +89,7 @@ export function SetupPage() {
         ))}
 
       {step === 2 && site && (
-        <div class="admin-grid">
+        <div class="admin-split">
           <ApiForm
             route="POST /api/v1/residents"
             labels="field.resident"
@@ -110,7 +110,7 @@ export function SetupPage() {
       )}
 
       {step === 3 && gateway && (
-        <div class="admin-grid">
+        <div class="admin-split">
           <ApiForm
             route="POST /api/v1/devices"
             labels="field.device"

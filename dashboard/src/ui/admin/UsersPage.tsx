@@ -21,7 +21,7 @@ export function UsersPage() {
   return (
     <section class="admin" data-testid="users-page">
       <h1>{t('users.title')}</h1>
-      <div class="admin-grid">
+      <div class="admin-split">
         <div class="panel">
           <h2>{t('users.list')}</h2>
           <LoadState loaded={users} isEmpty={(u) => u.length === 0}>
