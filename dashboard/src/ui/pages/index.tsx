@@ -1,8 +1,7 @@
-// The administration pages for the response chain and its records, each at #/admin/<id>, and the
-// row of links between them shown above every administration page.
+// The administration pages for the response chain and its records, each at #/admin/<id>; Admin.tsx
+// lists them in its row of links after the registry's pages.
 import type { FunctionComponent } from 'preact';
 import type { MessageKey } from '../../lib/i18n.ts';
-import { useI18n } from '../context.ts';
 import { AuditPage } from './AuditPage.tsx';
 import { DeviceTestsPage } from './DeviceTestsPage.tsx';
 import { EscalationPage } from './EscalationPage.tsx';
@@ -24,27 +23,3 @@ export const RESPONSE_PAGES: ReadonlyArray<{ id: string; title: MessageKey; Page
   { id: 'supervision', title: 'nav.supervision', Page: SupervisionPage },
   { id: 'privacy', title: 'nav.privacy', Page: PrivacyPage },
 ];
-
-/** The page for `#/admin/<section>`, or null when the section is not one of these. */
-export function responsePage(section: string | undefined): FunctionComponent | null {
-  return RESPONSE_PAGES.find((p) => p.id === section)?.Page ?? null;
-}
-
-export function ResponsePagesNav(props: { current: string | undefined }) {
-  const { t } = useI18n();
-  return (
-    <nav class="admin-nav response-nav" aria-label={t('nav.response_pages')} data-testid="response-nav">
-      {RESPONSE_PAGES.map((p) => (
-        <a
-          href={`#/admin/${p.id}`}
-          key={p.id}
-          class="btn btn-quiet"
-          aria-current={props.current === p.id ? 'page' : undefined}
-          data-testid={`nav-${p.id}`}
-        >
-          {t(p.title)}
-        </a>
-      ))}
-    </nav>
-  );
-}
