@@ -11,6 +11,9 @@ import { checkPersonMessage, type PersonMessage } from './message.ts';
 import { createSmppClient, type DeliveryReport } from './smpp.ts';
 
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
+/** When a receipt finds no notification yet, it is looked up again after these delays. */
+const EARLY_RECEIPT_RETRIES_MS = [500, 2_000, 10_000];
+const MAX_EARLY_RECEIPTS = 1_000;
 
 export interface SmsSender {
   send(to: string, m: PersonMessage, signal: AbortSignal): Promise<Receipt>;
@@ -60,16 +63,34 @@ export async function recordDeliveryReport(db: Db, now: () => string, providerId
 
 export function createSmsSender(config: SmsConfig, deps: { db: Db; now: () => string; log: Logger }): SmsSender {
   if (config.provider === 'smpp') {
-    const client = createSmppClient({
-      ...config,
-      log: deps.log,
-      onReceipt: (r: DeliveryReport) => {
-        recordDeliveryReport(deps.db, deps.now, `smpp:${r.messageId}`, r.delivered, r.error).catch((err: unknown) =>
-          deps.log.error({ err }, 'recording an SMS delivery receipt failed'),
-        );
+    // A receipt can overtake its own submit: the SMSC answers submit_sm and reports delivery at
+    // once, before the sender has written the message id. Such a receipt is tried again a few
+    // times (bounded in number and time), not dropped.
+    const early = new Set<NodeJS.Timeout>();
+    const receipt = (r: DeliveryReport, attempt: number) => {
+      recordDeliveryReport(deps.db, deps.now, `smpp:${r.messageId}`, r.delivered, r.error).then(
+        (found) => {
+          if (found > 0 || attempt >= EARLY_RECEIPT_RETRIES_MS.length || early.size >= MAX_EARLY_RECEIPTS) return;
+          const t = setTimeout(() => {
+            early.delete(t);
+            receipt(r, attempt + 1);
+          }, EARLY_RECEIPT_RETRIES_MS[attempt]);
+          t.unref();
+          early.add(t);
+        },
+        (err: unknown) => deps.log.error({ err }, 'recording an SMS delivery receipt failed'),
+      );
+    };
+    const client = createSmppClient({ ...config, log: deps.log, onReceipt: (r: DeliveryReport) => receipt(r, 0) });
+    return {
+      send: (to, m, signal) => client.send(to, m.sms, signal),
+      start: () => client.start(),
+      async stop() {
+        for (const t of early) clearTimeout(t);
+        early.clear();
+        await client.stop();
       },
-    });
-    return { send: (to, m, signal) => client.send(to, m.sms, signal), start: () => client.start(), stop: () => client.stop() };
+    };
   }
   const cloud: CloudSms = config.provider === 'aliyun' ? aliyunSms(config) : tencentSms(config);
   return { send: cloud.send, start() {}, async stop() {} };

@@ -30,6 +30,7 @@ const submitted: Submitted[] = [];
 const binds: Array<{ systemId: string; password: string }> = [];
 let seq = 0;
 let nextId = 1000;
+let immediateReceipts = false;
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
 
 async function raiseCall(device: string): Promise<Alarm> {
@@ -87,6 +88,8 @@ beforeAll(async () => {
         messageId,
       });
       session.send(pdu.response({ message_id: messageId }));
+      // An SMSC that reports delivery at once: the receipt may overtake the server's record of the submit.
+      if (immediateReceipts && Number(pdu.registered_delivery) === 1) receipt(session, messageId, 'DELIVRD');
     });
     session.on('unbind', (pdu: PDU) => session.send(pdu.response()));
     session.on('error', () => undefined);
@@ -148,11 +151,40 @@ describe('SMS over SMPP', () => {
     expect(page.status).toBe(200);
     await page.arrayBuffer();
 
-    const sent = await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent, not delivered');
+    const sent = await waitFor(
+      async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'),
+      'sent, not delivered',
+    );
     expect(sent.target).toBe('+8613800000000');
     receipt(sessions[sessions.length - 1] as Session, last.messageId, 'DELIVRD');
     await waitFor(async () => (await smsNotes()).find((n) => n.id === sent.id && n.state === 'delivered'), 'delivered by the receipt');
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
+  });
+
+  it('a dropped SMSC connection is dialled again and bound, and the next SMS goes out on the new bind', async () => {
+    const bindsBefore = binds.length;
+    for (const s of sessions.splice(0)) s.destroy();
+    await waitFor(() => binds.length > bindsBefore && sessions.length > 0, 're-bind after the drop', 20_000);
+    const before = submitted.length;
+    const alarm = await raiseCall('btn-205');
+    clock.advance(60_000);
+    await server.tick();
+    await waitFor(() => submitted.slice(before).find((s) => s.registered === 1), 'the SMS on the new bind');
+    await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent');
+    await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
+  });
+
+  it('a receipt sent right with the answer to the submit (before the server recorded it) still marks it delivered', async () => {
+    immediateReceipts = true;
+    try {
+      const alarm = await raiseCall('btn-206');
+      clock.advance(60_000);
+      await server.tick();
+      await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'delivered'), 'delivered', 20_000);
+      await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
+    } finally {
+      immediateReceipts = false;
+    }
   });
 
   it('a receipt saying the phone never got it marks the notification failed', async () => {
