@@ -5,7 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { Aedes } from 'aedes';
+import { runSafetyDemo } from '../simulators/zigbee-safety.ts';
 import { freePort } from './free-port.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -31,6 +34,14 @@ const RESIDENTS = [
   { id: 'res-202', name: '李建国', room: '202', bed: 'A', radarProtocol: 'seeed-sof' },
   { id: 'res-203', name: '张桂兰', room: '203', bed: 'A', radarProtocol: 'seeed-5359' },
   { id: 'res-204', name: '刘德华', room: '204', bed: 'B', radarProtocol: 'seeed-sof' },
+] as const;
+
+// Home safety sensors through a Zigbee2MQTT bridge: this launcher runs the bridge's broker (a plain
+// Aedes standing in for its Mosquitto) and publishes the sensors' states as Zigbee2MQTT would.
+const SAFETY = [
+  { name: 'kitchen_gas_201', device: 'gas-201', kind: 'gas_detector', model: 'JT-BZ-01AQ/A', residentId: 'res-201', danger: 'gas' },
+  { name: 'smoke_202', device: 'smoke-202', kind: 'smoke_detector', model: 'HS3SA/HS1SA', residentId: 'res-202', danger: 'smoke' },
+  { name: 'bath_leak_203', device: 'leak-203', kind: 'leak_sensor', model: 'SJCGQ11LM', residentId: 'res-203', danger: 'water_leak' },
 ] as const;
 
 interface Credentials {
@@ -164,8 +175,8 @@ async function provision(url: string, creds: Credentials) {
   }
 }
 
-/** The watch's own gateway (the server speaks for it), the watch, and its wearer's home zone. */
-async function provisionWatch(url: string, creds: Credentials) {
+/** The watch's own gateway (the server speaks for it), the watch and its wearer's home zone; the safety sensors. */
+async function provisionOutdoorsAndSafety(url: string, creds: Credentials) {
   const call = async (method: string, route: string, body?: unknown, token?: string) =>
     fetch(`${url}${route}`, {
       method,
@@ -174,6 +185,10 @@ async function provisionWatch(url: string, creds: Credentials) {
     });
   const login = await call('POST', '/api/v1/auth/login', { username: 'admin', password: creds.adminPassword });
   const { token } = (await login.json()) as { token: string };
+  for (const d of SAFETY) {
+    if ((await call('GET', `/api/v1/devices/${d.device}`, undefined, token)).status === 200) continue;
+    await call('POST', '/api/v1/devices', { id: d.device, gatewayId: GATEWAY_ID, kind: d.kind, residentId: d.residentId }, token);
+  }
   if ((await call('GET', `/api/v1/devices/${WATCH.imei}`, undefined, token)).status === 200) return;
   if ((await call('GET', `/api/v1/gateways/${WATCH.gatewayId}`, undefined, token)).status === 404) {
     await call('POST', '/api/v1/gateways', { id: WATCH.gatewayId, siteId: SITE_ID, name: '定位手表 GPS watches' }, token);
@@ -190,6 +205,15 @@ async function provisionWatch(url: string, creds: Credentials) {
     { homeZone: { lat: WATCH.home.lat, lon: WATCH.home.lon, radiusMeters: WATCH.radiusMeters } },
     token,
   );
+}
+
+/** The Zigbee2MQTT bridge's broker, on loopback. */
+async function startBridgeBroker(): Promise<string> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return `mqtt://127.0.0.1:${port}`;
 }
 
 let shuttingDown = false;
@@ -230,7 +254,8 @@ async function main() {
   });
   await waitForHealth(url);
   await provision(url, creds);
-  await provisionWatch(url, creds);
+  await provisionOutdoorsAndSafety(url, creds);
+  const bridgeUrl = await startBridgeBroker();
 
   const ndjsonPort = await freePort();
   const radarPorts: number[] = [];
@@ -255,6 +280,11 @@ async function main() {
       { path: `tcp://127.0.0.1:${ndjsonPort}`, protocol: 'ndjson' },
       ...RESIDENTS.map((r, i) => ({ path: `tcp://127.0.0.1:${radarPorts[i]}`, protocol: r.radarProtocol, device: `radar-${r.room}` })),
     ],
+    zigbee2mqtt: {
+      url: bridgeUrl,
+      baseTopic: 'zigbee2mqtt',
+      devices: Object.fromEntries(SAFETY.map((d) => [d.name, { device: d.device, model: d.model }])),
+    },
   };
   fs.writeFileSync(path.join(demoDir, 'plan.json'), JSON.stringify(plan, null, 2));
   fs.writeFileSync(path.join(demoDir, 'gateway.json'), JSON.stringify(gatewayConfig, null, 2));
@@ -285,6 +315,13 @@ async function main() {
     CARE_UPLINK_URL: `mqtt://127.0.0.1:${mqttPort}`,
     CARE_GATEWAY_CONFIG: path.join(demoDir, 'gateway.json'),
     CARE_OUTBOX_DIR: path.join(demoDir, 'outbox'),
+  });
+  // Now and then (every 45 min on average, divided by the time scale) a safety sensor goes off.
+  await runSafetyDemo({
+    url: bridgeUrl,
+    sensors: SAFETY.map((d) => ({ name: d.name, danger: d.danger })),
+    timeScale: Number(process.env.CARE_DEMO_TIME_SCALE || 1),
+    print: (line) => console.log(`[safety] ${line}`),
   });
 
   console.log(

@@ -63,3 +63,64 @@ JT-BZ-01AQ/A, SJCGQ11LM).
     return 0;
   },
 };
+
+export interface SafetyDemoOptions {
+  /** The broker the gateway's zigbee2mqtt adapter reads. */
+  url: string;
+  baseTopic?: string;
+  sensors: Array<{ name: string; danger: Danger }>;
+  /** How often, on average, one sensor goes off (then clears a few minutes later) [45 min]. */
+  everyMs?: number;
+  timeScale?: number;
+  print?: (line: string) => void;
+  random?: () => number;
+}
+
+/** The demo's safety sensors: a state every 10 minutes each, and now and then one goes off. */
+export async function runSafetyDemo(opts: SafetyDemoOptions): Promise<{ stop(): Promise<void> }> {
+  const client = await mqtt.connectAsync(opts.url, { reconnectPeriod: 2000 });
+  const base = opts.baseTopic ?? 'zigbee2mqtt';
+  const random = opts.random ?? Math.random;
+  const scale = opts.timeScale ?? 1;
+  const print = opts.print ?? ((l: string) => say(l));
+  const timers = new Set<NodeJS.Timeout>();
+  const publish = (name: string, state: Record<string, unknown>) => {
+    client.publish(`${base}/${name}`, JSON.stringify(state), { qos: 1 });
+  };
+  for (const s of opts.sensors) publish(s.name, safetyState(s.danger, false));
+  const beat = setInterval(() => {
+    for (const s of opts.sensors) publish(s.name, safetyState(s.danger, false));
+  }, 600_000 / scale);
+  timers.add(beat);
+  const next = () => {
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        const s = opts.sensors[Math.floor(random() * opts.sensors.length)];
+        if (s) {
+          publish(s.name, safetyState(s.danger, true));
+          print(`${s.name}: ${s.danger} detected`);
+          const clear = setTimeout(
+            () => {
+              timers.delete(clear);
+              publish(s.name, safetyState(s.danger, false));
+              print(`${s.name}: ${s.danger} cleared`);
+            },
+            (180_000 + random() * 240_000) / scale,
+          );
+          timers.add(clear);
+        }
+        next();
+      },
+      ((opts.everyMs ?? 45 * 60_000) * (0.5 + random())) / scale,
+    );
+    timers.add(t);
+  };
+  next();
+  return {
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      await client.endAsync();
+    },
+  };
+}
