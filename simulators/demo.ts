@@ -171,6 +171,20 @@ export async function runDemo(planInput: DemoPlan, opts: DemoOptions = {}): Prom
       sendRadar(r, radar.wire.vitals(hr, br));
     });
     every(60_000, () => sendRadar(r, [...radar.wire.heartbeat(), ...radar.wire.reading('presence', 1)]));
+    // An MR60BHA1 also reports sleep: light and deep sleep in turn, briefly awake, and a score,
+    // so the resident page's sleep report fills in (between 18:00 and 12:00 site time).
+    if (radar.wire.protocol === 'seeed-5359') {
+      const cycle = ['light', 'deep', 'light', 'awake'] as const;
+      let step = 0;
+      const sleepNow = () => {
+        sendRadar(r, radar.wire.event('sleep_state', { data: { state: cycle[step % cycle.length] } }));
+        step += 1;
+        if (step % cycle.length === 0) sendRadar(r, radar.wire.reading('sleep_score', Math.round(between(65, 90))));
+      };
+      sendRadar(r, radar.wire.event('bed_return'));
+      sleepNow();
+      every(scaled(20 * 60_000), sleepNow);
+    }
   }
 
   // What residents do: one thing every 1-3 scenario minutes, by someone not already busy.

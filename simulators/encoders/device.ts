@@ -47,6 +47,9 @@ function radarOnly(device: string, o: { device?: string }) {
   }
 }
 
+/** MR60BHA1 sleep-state codes (84/02). */
+const SLEEP_CODES: Record<string, 0 | 1 | 2> = { deep: 0, light: 1, awake: 2 };
+
 function radar5359(device: string): WireDevice {
   return {
     protocol: 'seeed-5359',
@@ -63,8 +66,15 @@ function radar5359(device: string): WireDevice {
           return [seeed5359.bed(0)];
         case 'bed_return':
           return [seeed5359.bed(1)];
+        case 'sleep_state': {
+          const state = SLEEP_CODES[String(o.data?.state)];
+          if (state === undefined) throw new UnsupportedOnWire('a sleep_state event needs data.state: deep, light or awake');
+          return [seeed5359.sleepState(state)];
+        }
         default:
-          throw new UnsupportedOnWire(`seeed-5359 radars have no frame for a ${type} event (fall, presence, bed_exit, bed_return)`);
+          throw new UnsupportedOnWire(
+            `seeed-5359 radars have no frame for a ${type} event (fall, presence, bed_exit, bed_return, sleep_state)`,
+          );
       }
     },
     reading(metric, value, o = {}) {
@@ -72,7 +82,8 @@ function radar5359(device: string): WireDevice {
       if (metric === 'heart_rate') return [seeed5359.heartRate(value)];
       if (metric === 'resp_rate') return [seeed5359.breathingRate(value)];
       if (metric === 'presence') return [seeed5359.presence(value !== 0)];
-      throw new UnsupportedOnWire(`seeed-5359 radars report heart_rate, resp_rate and presence, not ${metric}`);
+      if (metric === 'sleep_score') return [seeed5359.sleepScore(value)];
+      throw new UnsupportedOnWire(`seeed-5359 radars report heart_rate, resp_rate, presence and sleep_score, not ${metric}`);
     },
   };
 }

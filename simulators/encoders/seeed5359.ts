@@ -35,6 +35,10 @@ export const seeed5359 = {
   breathingRate: (perMin: number) => encode5359(0x81, 0x02, [clampByte(perMin)]),
   /** MR60BHA1 bed state: 0 out of bed, 1 in bed, 2 none. */
   bed: (state: 0 | 1 | 2) => encode5359(0x84, 0x01, [state]),
+  /** MR60BHA1 sleep state: 0 deep, 1 light, 2 awake, 3 none. */
+  sleepState: (state: 0 | 1 | 2 | 3) => encode5359(0x84, 0x02, [state]),
+  /** MR60BHA1 sleep quality score, 0-100. */
+  sleepScore: (score: number) => encode5359(0x84, 0x06, [Math.max(0, Math.min(100, Math.round(score)))]),
 };
 
 function clampByte(n: number): number {

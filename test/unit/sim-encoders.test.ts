@@ -72,6 +72,17 @@ describe('wire devices', () => {
     );
   });
 
+  it('a 53 59 radar reports sleep as the MR60BHA1 sleep-state and score frames; a mattress as NDJSON', () => {
+    const radar = createWireDevice('seeed-5359', 'radar-203');
+    expect(radar.event('sleep_state', { data: { state: 'deep' } })).toEqual([hex('53 59 84 02 00 01 00 33 54 43')]);
+    expect(radar.reading('sleep_score', 80)).toEqual([hex('53 59 84 06 00 01 50 87 54 43')]);
+    expect(() => radar.event('sleep_state', { data: { state: 'dreaming' } })).toThrow(/deep, light or awake/);
+    const mattress = createWireDevice('ndjson', 'mattress-203');
+    expect(mattress.event('sleep_state', { data: { state: 'light' } }).toString()).toContain(
+      '"type":"sleep_state","data":{"state":"light"}',
+    );
+  });
+
   it('a radar refuses what it has no frame for, with a message naming the protocol', () => {
     expect(() => createWireDevice('seeed-sof', 'radar-1').event('call')).toThrow(/seeed-sof.*call/);
     expect(() => createWireDevice('seeed-5359', 'radar-1').event('fall', { device: 'radar-2' })).toThrow(/only its own device/);
