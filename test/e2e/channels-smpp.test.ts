@@ -87,9 +87,10 @@ beforeAll(async () => {
         registered: Number(pdu.registered_delivery),
         messageId,
       });
-      session.send(pdu.response({ message_id: messageId }));
-      // An SMSC that reports delivery at once: the receipt may overtake the server's record of the submit.
+      // An SMSC that reports delivery at once: here the receipt even comes before the answer to the
+      // submit, so it certainly arrives before the server knows the message id.
       if (immediateReceipts && Number(pdu.registered_delivery) === 1) receipt(session, messageId, 'DELIVRD');
+      session.send(pdu.response({ message_id: messageId }));
     });
     session.on('unbind', (pdu: PDU) => session.send(pdu.response()));
     session.on('error', () => undefined);
@@ -174,7 +175,7 @@ describe('SMS over SMPP', () => {
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
   });
 
-  it('a receipt sent right with the answer to the submit (before the server recorded it) still marks it delivered', async () => {
+  it('a receipt that comes before the answer to its submit (before the server knows the id) still marks it delivered', async () => {
     immediateReceipts = true;
     try {
       const alarm = await raiseCall('btn-206');
