@@ -3,6 +3,7 @@
 // database with every migration applied. Requests go through app.inject(): no socket, no broker.
 // A small world is set up: two sites, a resident on each, and one account per role.
 import { randomBytes } from 'node:crypto';
+import fastifyWebsocket from '@fastify/websocket';
 import SQLite from 'better-sqlite3';
 import type { FastifyInstance, FastifyPluginAsync, LightMyRequestResponse } from 'fastify';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
@@ -107,8 +108,14 @@ export async function createRouteWorld() {
       return alarm;
     },
     /** The base app with authentication and this one plugin, ready for inject(). */
-    async app<O extends Record<string, unknown>>(plugin: FastifyPluginAsync<O>, opts: O): Promise<FastifyInstance> {
+    async app<O extends Record<string, unknown>>(
+      plugin: FastifyPluginAsync<O>,
+      opts: O,
+      parts: { websocket?: boolean } = {},
+    ): Promise<FastifyInstance> {
       const app = baseApp(log);
+      // As in buildHttpApp: the WebSocket plugin before the routes, for /ws (inject with app.injectWS).
+      if (parts.websocket) await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
       await app.register(authPlugin, {
         users,
         metrics,
