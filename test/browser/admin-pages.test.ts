@@ -352,7 +352,7 @@ describe('resident settings and supervision', () => {
     await expect(page.locator('[data-testid=status]').textContent()).resolves.toContain('血氧');
   }, 30_000);
 
-  it('sets the site’s commissioning grace', async () => {
+  it('sets the site’s commissioning grace and a device’s own supervision interval', async () => {
     await open('supervision', 'page-supervision');
     await page.locator('[data-testid=sup-device]').first().waitFor({ timeout: APPEAR_MS });
     await page.locator('[data-testid=sup-grace-minutes]').fill('120');
@@ -360,6 +360,13 @@ describe('resident settings and supervision', () => {
     await page.locator('[data-testid=sup-grace] [data-testid=status]', { hasText: '已保存' }).waitFor({ timeout: APPEAR_MS });
     const s = await server.api('GET', `/api/v1/sites/${site.siteId}/supervision`);
     expect(s.body).toEqual({ commissioningGraceMinutes: 120, default: false });
+    // A device's own interval, where the server offers PATCH /api/v1/devices/:id.
+    const row = page.locator('[data-testid=sup-device][data-device-id=btn-203]');
+    await row.locator('input').fill('30');
+    await row.locator('button[type=submit]').click();
+    await row.locator('[data-testid=status]', { hasText: '已保存' }).waitFor({ timeout: APPEAR_MS });
+    const d = await server.api<{ supervisionSeconds: number | null }>('GET', '/api/v1/devices/btn-203');
+    expect(d.body.supervisionSeconds).toBe(1800);
     await screenshot('supervision');
   }, 30_000);
 });
