@@ -5,8 +5,9 @@
 //   tree's last contact, or every person of an all-at-once level declined), the next level now.
 // - no answer within the level's `acceptSeconds`: the contact is paged again (`repages` times; a
 //   `user` on their next channel, push then SMS), then the next contact.
-// - accepted but nobody on site within the site's `attendSeconds`: the alarm goes back to active
-//   one level up (presence is required after accept).
+// - accepted by a contact but nobody on site within the site's `attendSeconds`: the alarm goes
+//   back to active one level up (presence is required after accept). A caregiver's acknowledgement
+//   on the screen is not an accept: it stops escalation as before.
 // The sweep runs on the alarm lane; it writes rows and offers attempts to the bounded sender, and
 // never waits for a send. Every step is a compare-and-set or a once-only row, so several instances
 // sweeping together page each contact once per page.
@@ -209,6 +210,26 @@ export function createResponseChain(deps: ResponseChainDeps) {
         .where('on_site_by', 'is', null)
         .where('test', '=', 0)
         .where('ack_at', '<=', oldest)
+        // Accepted by a contact the chain reached (a link, a push action, a receipt). An on-duty
+        // caregiver's acknowledgement on the screen stops escalation as it always did (DESIGN 3.8).
+        .where((eb) =>
+          eb.or([
+            eb.exists(
+              eb
+                .selectFrom('response_tokens')
+                .select('response_tokens.token_hash')
+                .whereRef('response_tokens.alarm_id', '=', 'alarms.id')
+                .where('response_tokens.state', '=', 'accepted'),
+            ),
+            eb.exists(
+              eb
+                .selectFrom('notifications')
+                .select('notifications.id')
+                .whereRef('notifications.alarm_id', '=', 'alarms.id')
+                .where('notifications.state', '=', 'accepted'),
+            ),
+          ]),
+        )
         .orderBy('ack_at')
         .limit(SWEEP_LIMIT)
         .execute();

@@ -93,7 +93,12 @@ describe('escalation along the linked-response chain', () => {
     );
     expect(JSON.parse(hook?.body ?? '{}')).toMatchObject({ type: 'alarm', level: 1, alarm: { id: raised.id } });
 
-    // The hook answered 500: it is retried with backoff until it succeeds.
+    // The hook answered 500: it is retried with backoff until it succeeds. The failure is recorded
+    // (with its backoff) after the answer; time moves on only once it is.
+    await waitFor(async () => {
+      const notes = await server.api<{ notifications: Array<{ attempts: number }> }>('GET', '/api/v1/notifications?channel=webhook');
+      return (notes.body.notifications[0]?.attempts ?? 0) >= 1;
+    }, 'first attempt recorded');
     hookStatus = 200;
     await advance(5_000);
     await waitFor(() => hooks.length >= 2, 'webhook retry');
