@@ -88,7 +88,7 @@ export function AuditPage() {
                   <tr key={e.id} data-testid="audit-row" data-action={e.action}>
                     <td>{formatTime(e.at, lang)}</td>
                     <td>{e.actor}</td>
-                    <td>{translateDynamic(lang, `audit.action.${e.action}`, e.action)}</td>
+                    <td>{translateDynamic(lang, `audit.action.${e.action}`, translateDynamic(lang, `history.${e.action}`, e.action))}</td>
                     <td>
                       {e.subject && (names.get(e.subject) ?? e.subject)}
                       {e.alarmId && <code class="muted"> {e.alarmId.slice(-8)}</code>}
