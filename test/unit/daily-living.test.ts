@@ -10,7 +10,8 @@ import {
   localDay,
   summariseObservation,
 } from '../../server/alarms/daily-living.ts';
-import { DEFAULT_SETTINGS } from '../../server/alarms/settings.ts';
+import { evaluateEvent } from '../../server/alarms/rules.ts';
+import { DEFAULT_SETTINGS, effectiveSettings } from '../../server/alarms/settings.ts';
 
 const day = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
 const at = (d: number, hhmm: string) => `${day(d)}T${hhmm}:00.000Z`;
@@ -171,5 +172,23 @@ describe('day summaries', () => {
   });
   it('a local day is the date in the site time zone', () => {
     expect(localDay('2026-11-21T17:00:00.000Z', 'Asia/Shanghai')).toBe('2026-11-22');
+  });
+});
+
+describe('a device that reports inactivity itself (no_motion event)', () => {
+  const ctx = (data: Record<string, unknown> | undefined, settings = effectiveSettings({ inactivityMinutes: 120 })) => ({
+    event: { v: 1 as const, id: 'e1', seq: 1, ts: '2026-11-21T10:00:00.000Z', device: 'pad-1', type: 'no_motion' as const, data },
+    timezone: 'UTC',
+    settings,
+    settingsDefaults: effectiveSettings(undefined),
+  });
+  it('raises a medium inactivity welfare check at or past the resident limit, nothing under it', () => {
+    expect(evaluateEvent(ctx({ minutes: 120 }))).toEqual([{ kind: 'raise', type: 'inactivity', priority: 'medium' }]);
+    expect(evaluateEvent(ctx({ minutes: 119 }))).toEqual([]);
+  });
+  it('without minutes it is taken at its word; confirmDelaySeconds.inactivity holds it', () => {
+    expect(evaluateEvent(ctx(undefined))).toHaveLength(1);
+    const held = evaluateEvent(ctx({ minutes: 300 }, effectiveSettings({ confirmDelaySeconds: { inactivity: 60 } })));
+    expect(held).toMatchObject([{ type: 'inactivity', confirmAfterMs: 60_000 }]);
   });
 });
