@@ -137,6 +137,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     links: responseTokens,
   });
   channels.start();
+  const smsCheck = (): Record<string, boolean> => {
+    const up = channels.smsUp();
+    return up === null ? {} : { sms: up };
+  };
   const notifier = createNotifier({
     db,
     ids,
@@ -499,7 +503,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
         const { ok, checks, ...details } = await health.check();
         return {
           ok: !stopping && ok,
-          checks: { broker: !stopping, ...checks, telemetry: telemetry.status().ok },
+          // An SMSC that is down is shown too; people are still reached by Web Push meanwhile.
+          checks: { broker: !stopping, ...checks, telemetry: telemetry.status().ok, ...smsCheck() },
           details: { ...details, failingTasks: taskFaults.failing() },
         };
       },

@@ -40,6 +40,8 @@ export function createChannels(deps: ChannelsDeps) {
     messages: createMessageComposer({ db, links: deps.links, language: config.language }),
     routes,
     subscriptions,
+    /** For /healthz: whether the SMS provider is reachable (SMPP bound); null without one. */
+    smsUp: (): boolean | null => (sms ? (sms.up?.() ?? true) : null),
     start() {
       sms?.start();
     },

@@ -17,6 +17,8 @@ const MAX_EARLY_RECEIPTS = 1_000;
 
 export interface SmsSender {
   send(to: string, m: PersonMessage, signal: AbortSignal): Promise<Receipt>;
+  /** Whether it can send now (SMPP: bound to the SMSC; a cloud API: always, until a request fails). */
+  up?(): boolean;
   start(): void;
   stop(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export function createSmsSender(config: SmsConfig, deps: { db: Db; now: () => st
     const client = createSmppClient({ ...config, log: deps.log, onReceipt: (r: DeliveryReport) => receipt(r, 0) });
     return {
       send: (to, m, signal) => client.send(to, m.sms, signal),
+      up: () => client.bound,
       start: () => client.start(),
       async stop() {
         for (const t of early) clearTimeout(t);
@@ -93,7 +96,7 @@ export function createSmsSender(config: SmsConfig, deps: { db: Db; now: () => st
     };
   }
   const cloud: CloudSms = config.provider === 'aliyun' ? aliyunSms(config) : tencentSms(config);
-  return { send: cloud.send, start() {}, async stop() {} };
+  return { send: cloud.send, up: () => true, start() {}, async stop() {} };
 }
 
 /** The `sms` contact: a phone number. */

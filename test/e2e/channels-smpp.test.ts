@@ -126,8 +126,14 @@ afterAll(async () => {
 });
 
 describe('SMS over SMPP', () => {
-  it('binds as a transceiver with the system id and password of CARE_SMPP_URL', () => {
+  it('binds as a transceiver with the system id and password of CARE_SMPP_URL; /healthz shows the bind', async () => {
     expect(binds[0]).toEqual({ systemId: 'care', password: 'secret' });
+    const health = await waitFor(async () => {
+      const r = await fetch(`${server.url}/healthz`);
+      const body = (await r.json()) as { checks: Record<string, unknown> };
+      return body.checks.sms === true ? body : undefined;
+    }, 'sms bound in /healthz');
+    expect(health.checks.sms).toBe(true);
   });
 
   it('an escalated alarm reaches the SMSC in UCS-2 with one response link, and its delivery receipt marks it delivered', async () => {
