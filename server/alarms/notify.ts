@@ -1,7 +1,7 @@
 // Notifications for escalated alarms, through channels behind one interface. The WebSocket feed
 // always carries every change; contacts of a level get a webhook (signed, retried with backoff
-// until it succeeds: at least once) or an SMS/voice message queued for an operator's gateway to
-// pick up. Attempts go through the bounded sender (`sender.ts`), so nothing that escalates waits for
+// until it succeeds: at least once), or a message to a person's phone (Web Push, SMS: the channels
+// in server/channels/, each message with its response link). Attempts go through the bounded sender (`sender.ts`), so nothing that escalates waits for
 // one; one contact gets at most a capped number of messages in a window. Every attempt is recorded,
 // and audited.
 import { createHmac } from 'node:crypto';
