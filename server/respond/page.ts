@@ -157,7 +157,7 @@ a{color:#2563eb}
 function shell(lang: PageLang, title: string, body: string): string {
   return `<!doctype html>
 <html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer"><title>${esc(title)}</title>
+<meta name="robots" content="noindex"><meta name="referrer" content="no-referrer"><link rel="icon" href="data:,"><title>${esc(title)}</title>
 <style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
 }
 

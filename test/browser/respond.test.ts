@@ -98,9 +98,13 @@ describe('the response page on a phone', () => {
     const page = await phone.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
+      // A failed request is reported with its address below.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
     });
     page.on('pageerror', (e) => problems.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
     const res = await page.goto(daughter.url);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
