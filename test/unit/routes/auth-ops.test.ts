@@ -67,7 +67,14 @@ describe('auth routes', () => {
     const login = await call(auth, world, null, 'POST', '/api/v1/auth/login', { username: 'nina', password: 'correct horse battery' });
     expect(login.statusCode).toBe(200);
     const { token, user } = login.json() as { token: string; user: Record<string, unknown> };
-    expect(user).toMatchObject({ id: 'usr-nina', username: 'nina', role: 'caregiver', displayName: 'Nina', siteId: SITE_A, residentId: null });
+    expect(user).toMatchObject({
+      id: 'usr-nina',
+      username: 'nina',
+      role: 'caregiver',
+      displayName: 'Nina',
+      siteId: SITE_A,
+      residentId: null,
+    });
     const headers = { authorization: `Bearer ${token}` };
     const me = await auth.inject({ method: 'GET', url: '/api/v1/auth/me', headers });
     expect(me.json()).toMatchObject({ user: { username: 'nina' } });
