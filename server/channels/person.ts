@@ -6,6 +6,9 @@ import type { Db } from '../storage/registry.ts';
 import { type PushSender, type PushSubscriptions, pushPayloadOf } from './push.ts';
 import { E164, personMessageOf, type SmsSender } from './sms.ts';
 
+/** Of the sender's 5 s for one attempt, what the pushes may take, leaving the rest for the SMS. */
+const PUSH_SHARE_MS = 2_500;
+
 export interface PersonChannelDeps {
   db: Db;
   push: PushSender;
@@ -38,9 +41,11 @@ export function personChannel(deps: PersonChannelDeps): Channel {
       // A re-page (response-chain.ts) goes by the next channel: SMS, when they have a phone.
       const subs = (n.page ?? 0) > 0 && canSms ? [] : await deps.subscriptions.forUser(user.id);
       let pushed: Receipt | null = null;
-      for (const sub of subs) {
-        if (signal.aborted) break;
-        const r = await deps.push.sendTo(sub, payload, signal);
+      // All their browsers at once, each within a part of the attempt's budget: one browser's
+      // push service that hangs must not keep the others, or the SMS after them, from going out.
+      const each = AbortSignal.any([signal, AbortSignal.timeout(PUSH_SHARE_MS)]);
+      const results = await Promise.all(subs.map((sub) => deps.push.sendTo(sub, payload, each)));
+      for (const r of results) {
         if (r.ok) pushed ??= r;
         else {
           errors.push(r.error);
