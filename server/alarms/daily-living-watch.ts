@@ -49,6 +49,8 @@ const THROTTLE_MS = 60_000;
 const hhmmToMin = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
 const MAX_PENDING = 10_000;
 const MAX_TRACKED = 100_000;
+/** Residents checked per alarm-lane tick. */
+const SLICE = 200;
 
 export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
   const { db, log } = deps;
@@ -57,6 +59,8 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
   let pending: ActivityObservation[] = [];
   let chain: Promise<void> = Promise.resolve();
   let lastEvaluation = Number.NEGATIVE_INFINITY;
+  /** Where the pass under way has got to (null: none under way). */
+  let passCursor: string | null = null;
 
   async function placeOf(residentId: string) {
     const resident = await deps.lookups.getResident(residentId);
@@ -197,20 +201,39 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
   }
 
   /** Runs the checks for every resident with activity; returns the alarms changed. */
+  /**
+   * Runs the checks: a pass over every resident with activity starts at most once a minute, and
+   * each tick takes at most SLICE residents of it, so a large site never holds the alarm lane (and
+   * its escalations) for long. Returns the alarms changed.
+   */
   async function evaluateAll(force = false): Promise<number> {
     const nowIso = deps.now();
     const nowMs = Date.parse(nowIso);
-    if (!force && nowMs - lastEvaluation < (deps.evaluateEveryMs ?? 60_000)) return 0;
-    lastEvaluation = nowMs;
+    if (passCursor === null) {
+      if (!force && nowMs - lastEvaluation < (deps.evaluateEveryMs ?? 60_000)) return 0;
+      lastEvaluation = nowMs;
+      passCursor = '';
+    }
     await chain;
-    const rows = await db.selectFrom('resident_activity').selectAll().execute();
     const changed: string[] = [];
-    for (const row of rows) {
-      try {
-        changed.push(...(await evaluateOne(row, nowIso)));
-      } catch (err) {
-        log.error({ err, residentId: row.resident_id }, 'daily-living check failed for a resident');
+    for (;;) {
+      const rows = await db
+        .selectFrom('resident_activity')
+        .selectAll()
+        .where('resident_id', '>', passCursor)
+        .orderBy('resident_id')
+        .limit(SLICE)
+        .execute();
+      for (const row of rows) {
+        try {
+          changed.push(...(await evaluateOne(row, nowIso)));
+        } catch (err) {
+          log.error({ err, residentId: row.resident_id }, 'daily-living check failed for a resident');
+        }
       }
+      passCursor = rows.length < SLICE ? null : (rows.at(-1)?.resident_id ?? null);
+      // A forced run (tests) finishes the pass; a scheduled one goes on at the next tick.
+      if (passCursor === null || !force) break;
     }
     await deps.engine.publish(changed);
     return changed.length;
