@@ -419,6 +419,8 @@ const en = {
   'audit.action.notify.delivered': 'Notification delivered',
   'audit.action.notify.queued': 'Notification queued',
   'audit.action.notify.pending': 'Notification sending',
+  'audit.action.notify.sent': 'Notification sent (provider took it)',
+  'audit.action.notify.failed': 'Notification failed',
   'audit.action.site.supervision_changed': 'Supervision changed',
   'privacy.title': 'Privacy: export and erase',
   'privacy.intro':
@@ -989,6 +991,8 @@ const zh: Record<MessageKey, string> = {
   'audit.action.resident.deleted': '删除老人资料',
   'audit.action.notify.delivered': '通知已送达',
   'audit.action.notify.queued': '通知排队中',
+  'audit.action.notify.sent': '通知已发出（服务商已接收）',
+  'audit.action.notify.failed': '通知发送失败',
   'audit.action.notify.pending': '通知发送中',
   'audit.action.site.supervision_changed': '修改设备监管',
   'privacy.title': '隐私：导出与删除',
