@@ -59,10 +59,7 @@ describe('WAL group fsync', () => {
     try {
       const opened = await openDatabase(dir);
       expect(opened.sqlite?.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
-      await opened.db
-        .insertInto('health_probe')
-        .values({ instance_id: 'x', checked_at: new Date().toISOString(), writes: 1 })
-        .execute();
+      await opened.db.insertInto('health_probe').values({ instance_id: 'x', checked_at: new Date().toISOString(), writes: 1 }).execute();
       await opened.durable();
       await opened.close();
       const again = new SQLite(path.join(dir, 'care.db'), { readonly: true });
