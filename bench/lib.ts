@@ -81,6 +81,8 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
       // The benchmark measures capacity; the per-gateway limit is a safety net set far above it.
       CARE_MQTT_RATE: '1000000',
       CARE_MQTT_BURST: '1000000',
+      // Any free port for the GPS watch listener: a cluster phase runs two servers at once.
+      CARE_WATCH_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
