@@ -125,6 +125,13 @@ export async function buildHttpApp(
   // here and on every other instance. Alarm actions, logins and receipts do not.
   const gatewaySites = createGatewaySites(ctx.registry, (err) => logger.error({ err }, 'reading gateway sites for the feed failed'));
   app.addHook('onClose', async () => gatewaySites.close());
+  // Any write can change what an alarm list shows without an alarm change of its own (a resident
+  // erased or renamed, a device moved): kept alarm pages are dropped before the answer leaves, so
+  // the caller's next read cannot get one.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) ctx.alarmPages?.changed();
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const url = req.routeOptions.url ?? '';
     if (req.method !== 'GET' && reply.statusCode < 400 && REGISTRY_ROUTE.test(url)) {

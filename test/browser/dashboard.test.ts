@@ -240,10 +240,12 @@ describe("the caregivers' live alert screen", () => {
   }, 30_000);
 
   it('an administrator creates a gateway and sees its one-time secret', async () => {
+    // The gateways page of the administration (#/admin/gateways), reached from the admin row.
     await a.page.locator('a.nav-link[href="#/admin"]').click();
-    const form = a.page.locator('[data-testid=admin-gateway]');
-    await form.locator('select').selectOption(site.siteId);
-    await form.locator('input').first().fill('三楼网关');
+    await a.page.locator('a[href="#/admin/gateways"]').first().click();
+    const form = a.page.locator('[data-testid=gateway-form]');
+    await form.locator('select[name=siteId]').selectOption(site.siteId, { timeout: APPEAR_MS });
+    await form.locator('input[name=name]').fill('三楼网关');
     await form.locator('button[type=submit]').click();
     const secret = a.page.locator('[data-testid=gateway-secret] .secret-value');
     await secret.waitFor({ timeout: APPEAR_MS });
