@@ -386,8 +386,7 @@ migrations['0017_areas_and_roles'] = {
       .addPrimaryKeyConstraint('resident_contacts_pkey', ['resident_id', 'position'])
       .execute();
     await db.schema.createIndex('resident_contacts_by_user').on('resident_contacts').column('user_id').execute();
-    for (const col of ['area_id', 'address', 'grid_worker_id'])
-      await db.schema.alterTable('sites').addColumn(col, 'text').execute();
+    for (const col of ['area_id', 'address', 'grid_worker_id']) await db.schema.alterTable('sites').addColumn(col, 'text').execute();
     for (const col of ['lat', 'lon']) await db.schema.alterTable('sites').addColumn(col, 'double precision').execute();
     await db.schema.createIndex('sites_by_area').on('sites').column('area_id').execute();
     await db.schema.createIndex('sites_by_grid_worker').on('sites').column('grid_worker_id').execute();

@@ -69,7 +69,15 @@ describe('/ws', () => {
   it('sends each screen a snapshot of its own scope', async () => {
     const ids = async (who: keyof RouteWorld['tokens']) => {
       let message: Promise<WsSnapshot> | undefined;
-      const ws = await app.injectWS(`/ws?token=${world.tokens[who]}`, {}, { onInit: (s) => void (message = firstMessage(s)) });
+      const ws = await app.injectWS(
+        `/ws?token=${world.tokens[who]}`,
+        {},
+        {
+          onInit: (s) => {
+            message = firstMessage(s);
+          },
+        },
+      );
       const snapshot = await (message as Promise<WsSnapshot>);
       ws.terminate();
       expect(snapshot.type).toBe('snapshot');

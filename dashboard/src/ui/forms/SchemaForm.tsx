@@ -200,7 +200,7 @@ function FieldInput(props: FieldProps) {
       <fieldset class="field-group field-list" data-field={key}>
         <legend>{caption}</legend>
         {items.map((x, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: items have no id of their own; the index is their place in the list.
+          // Items have no id of their own; the index is their place in the list.
           <div class="list-item" key={i} data-testid={`item-${key}-${i}`}>
             <FieldInput {...props} field={{ ...item, name: `${i + 1}` }} path={[...path, i]} draft={x} />
             <button
