@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type TSchema } from 'typebox';
 import { IdParams, ROLES, User } from '../../protocol/api.ts';
+import { E164 } from '../../protocol/areas.ts';
 import { hashSecret } from '../security/passwords.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db, Registry } from '../storage/registry.ts';
@@ -27,6 +28,10 @@ export const UserPatch = Type.Object(
     residentId: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
     /** A new password (a reset); the user's sessions end. */
     password: Type.Optional(Type.String({ minLength: 10, maxLength: 200 })),
+    /** Their mobile number in E.164, for SMS when a push does not reach them; null: none. */
+    phone: Type.Optional(Nullable(E164)),
+    /** A centre operator's area (district, street or community); a change ends their sessions. */
+    areaId: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   },
   { additionalProperties: false },
 );
@@ -47,6 +52,8 @@ const asUser = (r: UsersTable): User => ({
   displayName: r.display_name,
   siteId: r.site_id,
   residentId: r.resident_id,
+  phone: r.phone ?? null,
+  areaId: r.area_id ?? null,
 });
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, { db, registry, edits, now, onSessionsEnded }) => {
@@ -65,8 +72,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
       const siteId = b.siteId === undefined ? current.site_id : b.siteId;
       const residentId = b.residentId === undefined ? current.resident_id : b.residentId;
       if (role === 'family' && !residentId) throw badRequest('a family account needs residentId');
-      if (role === 'centre_operator' && !(current as { area_id?: string | null }).area_id)
-        throw badRequest('a centre operator needs an area: set it where areas are managed first');
+      const areaId = b.areaId === undefined ? (current.area_id ?? null) : b.areaId;
+      if (role === 'centre_operator' && !areaId) throw badRequest('a centre operator needs areaId');
+      if (b.areaId && !(await db.selectFrom('areas').select('id').where('id', '=', b.areaId).executeTakeFirst()))
+        throw badRequest(`area ${b.areaId} does not exist`);
       if (b.siteId && !(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
       if (b.residentId && !(await registry.getResident(b.residentId))) throw badRequest(`resident ${b.residentId} does not exist`);
       if (current.role === 'admin' && role !== 'admin') {

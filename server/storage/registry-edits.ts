@@ -31,6 +31,10 @@ export interface UserEdit {
   siteId?: string | null;
   residentId?: string | null;
   passwordHash?: string;
+  /** E.164, for SMS (checked by the route). */
+  phone?: string | null;
+  /** A centre operator's area. */
+  areaId?: string | null;
 }
 
 const defined = <T extends Record<string, unknown>>(o: T) =>
@@ -109,10 +113,12 @@ export function createRegistryEdits(db: Db) {
           site_id: e.siteId,
           resident_id: e.residentId,
           password_hash: e.passwordHash,
+          phone: e.phone,
+          area_id: e.areaId,
         });
         if (Object.keys(set).length > 0) await tx.updateTable('users').set(set).where('id', '=', id).execute();
         const after = { ...before, ...set };
-        const reach = (u: UsersTable) => [u.password_hash, u.role, u.site_id, u.resident_id].join('\n');
+        const reach = (u: UsersTable) => [u.password_hash, u.role, u.site_id, u.resident_id, u.area_id ?? ''].join('\n');
         let endedSessions: string[] = [];
         if (reach(after) !== reach(before)) {
           const rows = await tx.selectFrom('sessions').select('token_hash').where('user_id', '=', id).execute();

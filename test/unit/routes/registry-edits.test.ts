@@ -154,6 +154,39 @@ describe('PATCH /api/v1/users/:id', () => {
     expect((await patch('admin', `/api/v1/users/${id}`, { role: 'wizard' })).statusCode).toBe(400);
   });
 
+  it("sets a phone for SMS and a centre operator's area (a new area ends their sessions); refuses a bad number and an unknown area", async () => {
+    const id = world.userIds.caregiverB;
+    await world.db
+      .insertInto('areas')
+      .values({ id: 'area-street-1', parent_id: null, kind: 'district', name: '西城区', created_at: new Date().toISOString() })
+      .execute();
+    let res = await patch('admin', `/api/v1/users/${id}`, { phone: '+8613800138000' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ phone: '+8613800138000' });
+    expect(await sessionsOf(id)).toHaveLength(1); // a phone number does not change what they may see
+    expect((await patch('admin', `/api/v1/users/${id}`, { phone: '13800138000' })).statusCode).toBe(400);
+    expect((await patch('admin', `/api/v1/users/${id}`, { role: 'centre_operator' })).statusCode).toBe(400);
+    expect((await patch('admin', `/api/v1/users/${id}`, { role: 'centre_operator', areaId: 'no-such-area' })).statusCode).toBe(400);
+    res = await patch('admin', `/api/v1/users/${id}`, { role: 'centre_operator', areaId: 'area-street-1', siteId: null });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ role: 'centre_operator', areaId: 'area-street-1', phone: '+8613800138000' });
+    expect(await sessionsOf(id)).toEqual([]);
+    // Another area alone is another scope: a session they hold ends.
+    await world.db
+      .insertInto('areas')
+      .values({ id: 'area-street-2', parent_id: null, kind: 'district', name: '东城区', created_at: new Date().toISOString() })
+      .execute();
+    const at = new Date().toISOString();
+    await world.db
+      .insertInto('sessions')
+      .values({ token_hash: 'digest-of-a-session', user_id: id, expires_at: '2999-01-01T00:00:00.000Z', created_at: at })
+      .execute();
+    expect((await patch('admin', `/api/v1/users/${id}`, { areaId: 'area-street-2' })).json()).toMatchObject({ areaId: 'area-street-2' });
+    expect(await sessionsOf(id)).toEqual([]);
+    res = await patch('admin', `/api/v1/users/${id}`, { phone: null });
+    expect(res.json()).toMatchObject({ phone: null });
+  });
+
   it('will not demote the last administrator; others may not edit accounts', async () => {
     const res = await patch('admin', `/api/v1/users/${world.userIds.admin}`, { role: 'caregiver' });
     expect(res.statusCode).toBe(409);
