@@ -326,8 +326,11 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
     observe(obs: ActivityObservation[]): Promise<void> {
       if (obs.length === 0) return chain;
       if (pending.length + obs.length > MAX_PENDING) {
-        log.warn({ dropped: pending.length }, 'daily-living observations behind; oldest movement dropped');
+        log.warn({ waiting: pending.length }, 'daily-living observations behind; oldest movement dropped');
         pending = pending.filter((p) => p.kind !== 'motion');
+        // Still over (no movement to drop): the oldest go, so the queue stays bounded whatever arrives.
+        const room = Math.max(0, MAX_PENDING - Math.min(obs.length, MAX_PENDING));
+        if (pending.length > room) pending = pending.slice(pending.length - room);
       }
       pending.push(...obs.slice(-MAX_PENDING));
       chain = chain.then(async () => {
