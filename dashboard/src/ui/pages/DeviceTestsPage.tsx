@@ -2,11 +2,11 @@
 // test alarm and passes), each device's past results, and the weekly check that tests every alarm
 // button of the site at a set hour (GET/PUT /api/v1/sites/:id/test-schedule).
 import { useState } from 'preact/hooks';
-import type { Device, Gateway, TestSchedule } from '../../../../protocol/api.ts';
+import type { Device, TestSchedule } from '../../../../protocol/api.ts';
 import { translateDynamic } from '../../lib/i18n.ts';
 import { useI18n, useSession } from '../context.ts';
 import { useLoad } from '../hooks.ts';
-import { Field, formatTime, LoadState, SitePicker, StatusLine, useAction, useChosenSite, useSites, val } from './common.tsx';
+import { Field, formatTime, LoadState, SitePicker, StatusLine, siteDevices, useAction, useChosenSite, useSites, val } from './common.tsx';
 
 interface DeviceTest {
   id: string;
@@ -26,13 +26,11 @@ export function DeviceTestsPage() {
   const [siteId, setSiteId] = useChosenSite(sites.data);
   const data = useLoad(async () => {
     if (!siteId) return null;
-    const [g, d, s] = await Promise.all([
-      api.get<{ gateways: Gateway[] }>('/gateways'),
-      api.get<{ devices: Device[] }>('/devices'),
+    const [devices, s] = await Promise.all([
+      siteDevices(api, siteId),
       api.get<{ schedule: TestSchedule | null; lastRun: string | null }>(`/sites/${encodeURIComponent(siteId)}/test-schedule`),
     ]);
-    const here = new Set(g.gateways.filter((x) => x.siteId === siteId).map((x) => x.id));
-    return { siteId, devices: d.devices.filter((x) => here.has(x.gatewayId)), schedule: s };
+    return { siteId, devices, schedule: s };
   }, [api, siteId]);
   return (
     <section class="admin-page" data-testid="page-tests">

@@ -3,12 +3,12 @@
 // device gets before it is first heard (GET/PUT /api/v1/sites/:id/supervision). A device's own
 // interval is edited where the server offers it (PATCH /api/v1/devices/:id with supervisionSeconds).
 import { useState } from 'preact/hooks';
-import type { Device, Gateway, SupervisionSettings } from '../../../../protocol/api.ts';
+import type { Device, SupervisionSettings } from '../../../../protocol/api.ts';
 import { translateDynamic } from '../../lib/i18n.ts';
 import { useI18n, useSession } from '../context.ts';
 import { bodySchemas } from '../forms/ApiForm.tsx';
 import { useLoad } from '../hooks.ts';
-import { Field, LoadState, SitePicker, StatusLine, useAction, useChosenSite, useSites, val } from './common.tsx';
+import { Field, LoadState, SitePicker, StatusLine, siteDevices, useAction, useChosenSite, useSites, val } from './common.tsx';
 
 const minutes = (s: number | null | undefined) => (s === null || s === undefined ? '' : String(Math.round(s / 60)));
 
@@ -19,18 +19,16 @@ export function SupervisionPage() {
   const [siteId, setSiteId] = useChosenSite(sites.data);
   const data = useLoad(async () => {
     if (!siteId) return null;
-    const [s, g, d, schemas] = await Promise.all([
+    const [s, devices, schemas] = await Promise.all([
       api.get<SupervisionSettings>(`/sites/${encodeURIComponent(siteId)}/supervision`),
-      api.get<{ gateways: Gateway[] }>('/gateways'),
-      api.get<{ devices: Device[] }>('/devices'),
+      siteDevices(api, siteId),
       bodySchemas(api).catch(() => ({}) as Record<string, { properties?: Record<string, unknown> }>),
     ]);
-    const here = new Set(g.gateways.filter((x) => x.siteId === siteId).map((x) => x.id));
     const patch = schemas['PATCH /api/v1/devices/:id'];
     return {
       siteId,
       settings: s,
-      devices: d.devices.filter((x) => here.has(x.gatewayId)),
+      devices,
       editable: Boolean(patch?.properties?.supervisionSeconds),
     };
   }, [api, siteId]);

@@ -2,7 +2,7 @@
 // a labelled field, an action's busy and result state, and saving a text file (CSV, JSON export).
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Site } from '../api-types.ts';
+import type { Device, Gateway, Site } from '../api-types.ts';
 import { useI18n, useSession } from '../context.ts';
 import { type Loaded, useLoad } from '../hooks.ts';
 
@@ -151,4 +151,11 @@ export function fromLocalInput(value: string): string | null {
   if (!value) return null;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** The devices behind the gateways of one site (the device list carries gateways, not sites). */
+export async function siteDevices(api: { get<T>(path: string): Promise<T> }, siteId: string): Promise<Device[]> {
+  const [g, d] = await Promise.all([api.get<{ gateways: Gateway[] }>('/gateways'), api.get<{ devices: Device[] }>('/devices')]);
+  const here = new Set(g.gateways.filter((x) => x.siteId === siteId).map((x) => x.id));
+  return d.devices.filter((x) => here.has(x.gatewayId));
 }
