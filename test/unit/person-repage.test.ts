@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulidSource } from '../../protocol/index.ts';
 import { personChannel } from '../../server/channels/person.ts';
 import { createPushSubscriptions, type PushSender } from '../../server/channels/push.ts';
-import type { SmsSender } from '../../server/channels/sms.ts';
 import { type OpenedDatabase, openDatabase } from '../../server/storage/db.ts';
+import { PERSON_MESSAGE, recordingSms } from '../helpers/person-channel.ts';
 
 let dir: string;
 let opened: OpenedDatabase;
@@ -24,23 +24,8 @@ const push = {
     return { ok: true as const, state: 'sent' as const, providerId: 'push:1' };
   },
 } as unknown as PushSender;
-const sms: SmsSender = {
-  send: async (to) => {
-    calls.push(`sms:${to}`);
-    return { ok: true, state: 'sent', providerId: 'smpp:1' };
-  },
-  start() {},
-  async stop() {},
-};
-const body = JSON.stringify({
-  alarmId: 'A1',
-  title: '跌倒',
-  text: '王奶奶 跌倒',
-  sms: '王奶奶 跌倒 http://x/r/t',
-  url: 'http://x/r/t',
-  token: 't',
-  vars: { what: '跌倒', who: '王奶奶', where: '家', when: '10:00' },
-});
+const sms = recordingSms(calls);
+const body = PERSON_MESSAGE;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'person-repage-'));
