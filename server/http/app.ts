@@ -165,7 +165,15 @@ export async function buildHttpApp(
     access,
   });
   await app.register(alarmRoutes, { alarms, engine, pages: ctx.alarmPages });
-  await app.register(registryRoutes, { ctx });
+  await app.register(registryRoutes, {
+    db,
+    registry,
+    users,
+    ids,
+    now,
+    gatewayCredentials: ctx.gatewayCredentials,
+    deviceTests: ctx.deviceTests,
+  });
   // Edits (PATCH) of sites, residents, devices and users, each in the audit trail.
   const edits = createRegistryEdits(db);
   await app.register(registryEditRoutes, { db, registry, edits, now });

@@ -16,6 +16,7 @@ import type { UserStore } from '../storage/users.ts';
 import type { Feed } from '../ws/feed.ts';
 import type { Access } from './access.ts';
 import type { BrokerHookOptions } from './broker-hooks.ts';
+import type { GatewayCredentials } from './registry.ts';
 
 export interface HealthStatus {
   ok: boolean;
@@ -48,17 +49,9 @@ export interface HttpContext {
   refreshMetrics: () => Promise<void>;
   /** Ready to take traffic: healthy, ingest backlog small, the cross-instance bus up. */
   readiness: () => Promise<HealthStatus>;
-  /**
-   * Gateway credentials: the embedded broker reads them from the database; an external broker has
-   * them provisioned. `created` runs before the gateway is stored, so a refusal stores nothing.
-   */
   /** EMQX-style HTTP auth hooks for an external broker; null: not served. */
   brokerHooks: BrokerHookOptions | null;
-  gatewayCredentials: {
-    created(g: { id: string; siteId: string; secret: string }): Promise<void>;
-    secretChanged(id: string, secret: string): Promise<void>;
-    revoked(id: string): Promise<void>;
-  };
+  gatewayCredentials: GatewayCredentials;
   /** Sites, residents, devices or settings changed: cached lookups must be read afresh. */
   onRegistryChanged: () => void;
   loginRateLimit: number;

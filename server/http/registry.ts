@@ -5,13 +5,15 @@ import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { Device, Gateway, GatewayWithSecret, IdParams, Lists, Resident, ROLES, SITE_KINDS, Site, User } from '../../protocol/api.ts';
 import { E164, SiteHomeFields } from '../../protocol/areas.ts';
-import { DEVICE_KINDS, ID_PATTERN } from '../../protocol/index.ts';
+import { DEVICE_KINDS, ID_PATTERN, type IdSource } from '../../protocol/index.ts';
+import type { DeviceTests } from '../alarms/device-tests.ts';
 import { ResidentSettings } from '../alarms/settings.ts';
 import { GATEWAY_SECRET_COST, generateSecret, hashSecret } from '../security/passwords.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import { createAreaStore } from '../storage/areas.ts';
+import type { Db, Registry } from '../storage/registry.ts';
+import type { UserStore } from '../storage/users.ts';
 import { checkSiteHome } from './areas.ts';
-import type { HttpContext } from './context.ts';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.ts';
 import { auditResidentView } from './privacy.ts';
 
@@ -31,11 +33,29 @@ function validTimezone(tz: string): boolean {
   }
 }
 
-/** What the registry's routes use of the server. */
-export type RegistryRouteOptions = Pick<HttpContext, 'db' | 'registry' | 'users' | 'ids' | 'now' | 'gatewayCredentials' | 'deviceTests'>;
+/**
+ * Gateway credentials: the embedded broker reads them from the database; an external broker has
+ * them provisioned. `created` runs before the gateway is stored, so a refusal stores nothing.
+ */
+export interface GatewayCredentials {
+  created(g: { id: string; siteId: string; secret: string }): Promise<void>;
+  secretChanged(id: string, secret: string): Promise<void>;
+  revoked(id: string): Promise<void>;
+}
 
-export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptions }> = async (app, { ctx }) => {
-  const { registry } = ctx;
+/** What the registry's routes use of the server. */
+export interface RegistryRouteOptions {
+  db: Db;
+  registry: Registry;
+  users: UserStore;
+  ids: IdSource;
+  now: () => string;
+  gatewayCredentials: GatewayCredentials;
+  deviceTests: Pick<DeviceTests, 'start' | 'list'>;
+}
+
+export const registryRoutes: FastifyPluginAsyncTypebox<RegistryRouteOptions> = async (app, opts) => {
+  const { db, registry, users, ids, now, gatewayCredentials, deviceTests } = opts;
   app.addHook('onRequest', app.authenticate);
 
   // Sites
@@ -63,12 +83,12 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       const { areaId, address, lat, lon, gridWorkerId, ...b } = req.body;
       const timezone = b.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (!validTimezone(timezone)) throw badRequest(`unknown timezone ${timezone}`);
-      const id = b.id ?? `site-${ctx.ids.next().toLowerCase()}`;
+      const id = b.id ?? `site-${ids.next().toLowerCase()}`;
       if (await registry.getSite(id)) throw conflict(`site ${id} exists`);
       const home = { areaId, address, lat, lon, gridWorkerId };
-      const areas = createAreaStore(ctx.db);
-      await checkSiteHome({ db: ctx.db, areas }, req.access, home);
-      const site = await registry.createSite({ id, name: b.name, kind: b.kind, timezone }, ctx.now());
+      const areas = createAreaStore(db);
+      await checkSiteHome({ db, areas }, req.access, home);
+      const site = await registry.createSite({ id, name: b.name, kind: b.kind, timezone }, now());
       await areas.setSiteHome(id, home);
       return reply.code(201).send({ ...site, ...(await areas.siteHome(id)) });
     },
@@ -107,11 +127,11 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       requireAdmin(req);
       const b = req.body;
       if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
-      const id = b.id ?? `res-${ctx.ids.next().toLowerCase()}`;
+      const id = b.id ?? `res-${ids.next().toLowerCase()}`;
       if (await registry.getResident(id)) throw conflict(`resident ${id} exists`);
       const r = await registry.createResident(
         { id, siteId: b.siteId, name: b.name, room: b.room, bed: b.bed ?? null, settings: b.settings ?? {} },
-        ctx.now(),
+        now(),
       );
       return reply.code(201).send(r);
     },
@@ -134,7 +154,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
     const { id } = req.params;
     const r = await registry.getResident(id);
     if (!r || !req.access.canSeeResident(r)) throw notFound('resident', id);
-    await auditResidentView(ctx, req, id, 'profile');
+    await auditResidentView({ db, now }, req, id, 'profile');
     return r;
   });
   app.put(
@@ -168,17 +188,17 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       requireAdmin(req);
       const b = req.body;
       if (!(await registry.getSite(b.siteId))) throw badRequest(`site ${b.siteId} does not exist`);
-      const id = b.id ?? `gw-${ctx.ids.next().toLowerCase()}`;
+      const id = b.id ?? `gw-${ids.next().toLowerCase()}`;
       if (await registry.getGateway(id)) throw conflict(`gateway ${id} exists`);
       const secret = generateSecret();
       try {
-        await ctx.gatewayCredentials.created({ id, siteId: b.siteId, secret });
+        await gatewayCredentials.created({ id, siteId: b.siteId, secret });
       } catch (err) {
         throw new ApiError(502, 'BROKER_REFUSED', `the MQTT broker did not take the gateway's credentials: ${(err as Error).message}`);
       }
       const gw = await registry.createGateway(
         { id, siteId: b.siteId, name: b.name, secretHash: await hashSecret(secret, GATEWAY_SECRET_COST) },
-        ctx.now(),
+        now(),
       );
       req.log.info({ gatewayId: id }, 'gateway registered');
       return reply.code(201).send({ ...gw, secret });
@@ -195,8 +215,8 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       if (!(await registry.getGateway(id))) throw notFound('gateway', id);
       const secret = generateSecret();
       await registry.setGatewaySecretHash(id, await hashSecret(secret, GATEWAY_SECRET_COST));
-      await ctx.gatewayCredentials.secretChanged(id, secret);
-      await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.secret_rotated', subject: id });
+      await gatewayCredentials.secretChanged(id, secret);
+      await appendAudit(db, { at: now(), actor: req.access.user.username, action: 'gateway.secret_rotated', subject: id });
       req.log.warn({ gatewayId: id }, 'gateway secret rotated');
       return { id, secret };
     },
@@ -206,8 +226,8 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
     const { id } = req.params;
     if (!(await registry.getGateway(id))) throw notFound('gateway', id);
     await registry.setGatewaySecretHash(id, 'revoked', 'revoked');
-    await ctx.gatewayCredentials.revoked(id);
-    await appendAudit(ctx.db, { at: ctx.now(), actor: req.access.user.username, action: 'gateway.revoked', subject: id });
+    await gatewayCredentials.revoked(id);
+    await appendAudit(db, { at: now(), actor: req.access.user.username, action: 'gateway.revoked', subject: id });
     req.log.warn({ gatewayId: id }, 'gateway revoked');
     return { id, state: 'revoked' };
   });
@@ -265,7 +285,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
           room,
           supervisionSeconds: b.supervisionSeconds ?? null,
         },
-        ctx.now(),
+        now(),
       );
       return reply.code(201).send(d);
     },
@@ -309,7 +329,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       const g = d && (await registry.getGateway(d.gatewayId));
       if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
       const windowSeconds = req.body?.windowSeconds ?? 300;
-      const test = await ctx.deviceTests.start(id, req.access.user.username, windowSeconds, `test-${ctx.ids.next().toLowerCase()}`);
+      const test = await deviceTests.start(id, req.access.user.username, windowSeconds, `test-${ids.next().toLowerCase()}`);
       return reply.code(201).send(test);
     },
   );
@@ -318,7 +338,7 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
     const d = await registry.getDevice(id);
     const g = d && (await registry.getGateway(d.gatewayId));
     if (!d || !g || !req.access.canSeeSite(g.siteId)) throw notFound('device', id);
-    const rows = await ctx.deviceTests.list(id);
+    const rows = await deviceTests.list(id);
     return {
       tests: rows.map((t) => ({
         id: t.id,
@@ -369,11 +389,11 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
       const b = req.body;
       if (b.role === 'family' && !b.residentId) throw badRequest('a family account needs residentId');
       if (b.role === 'centre_operator' && !b.areaId) throw badRequest('a centre operator needs areaId');
-      if (b.areaId && !(await createAreaStore(ctx.db).get(b.areaId))) throw badRequest(`area ${b.areaId} does not exist`);
-      if (await ctx.users.findForLogin(b.username)) throw conflict(`user ${b.username} exists`);
-      const user = await ctx.users.create(
+      if (b.areaId && !(await createAreaStore(db).get(b.areaId))) throw badRequest(`area ${b.areaId} does not exist`);
+      if (await users.findForLogin(b.username)) throw conflict(`user ${b.username} exists`);
+      const user = await users.create(
         {
-          id: `usr-${ctx.ids.next().toLowerCase()}`,
+          id: `usr-${ids.next().toLowerCase()}`,
           username: b.username,
           role: b.role,
           displayName: b.displayName ?? null,
@@ -383,13 +403,13 @@ export const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: RegistryRouteOptio
           areaId: b.areaId ?? null,
           passwordHash: await hashSecret(b.password),
         },
-        ctx.now(),
+        now(),
       );
       return reply.code(201).send(user);
     },
   );
   app.get('/api/v1/users', { schema: { tags: ['registry'], response: { 200: Lists.users } } }, async (req) => {
     requireAdmin(req);
-    return { users: await ctx.users.list() };
+    return { users: await users.list() };
   });
 };
