@@ -471,6 +471,25 @@ migrations['0022_daily_living_and_sleep'] = {
   },
 };
 
+migrations['0024_cloud_sms_receipts'] = {
+  async up(db: Kysely<unknown>) {
+    // Cloud SMS messages (Alibaba Cloud, Tencent Cloud) waiting for their delivery receipt, polled
+    // from the provider (server/channels/cloud-receipts.ts). A row lives until the receipt is
+    // applied or a day has passed; the phone is kept only that long (Alibaba's query needs it).
+    await db.schema
+      .createTable('sms_receipt_checks')
+      .addColumn('provider_id', 'text', (c) => c.primaryKey())
+      .addColumn('phone', 'text', (c) => c.notNull())
+      .addColumn('sent_at', 'text', (c) => c.notNull())
+      .addColumn('next_check_at', 'text', (c) => c.notNull())
+      .addColumn('checks', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('outcome', 'text')
+      .addColumn('error', 'text')
+      .execute();
+    await db.schema.createIndex('sms_receipt_checks_due').on('sms_receipt_checks').columns(['next_check_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

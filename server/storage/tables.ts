@@ -317,7 +317,22 @@ export interface SleepNightsTable {
   state_since: string | null;
 }
 
+/** A cloud SMS message waiting for its delivery receipt (server/channels/cloud-receipts.ts). */
+export interface SmsReceiptChecksTable {
+  /** aliyun:BizId or tencent:SerialNo, as in notifications.provider_id. */
+  provider_id: string;
+  /** E.164, as sent (Alibaba's QuerySendDetails asks for it); deleted with the row. */
+  phone: string;
+  sent_at: string;
+  next_check_at: string;
+  checks: number;
+  /** A receipt already read from the provider but not yet applied (the notification had no provider id yet). */
+  outcome: 'delivered' | 'failed' | null;
+  error: string | null;
+}
+
 export interface Database {
+  sms_receipt_checks: SmsReceiptChecksTable;
   sleep_nights: SleepNightsTable;
   resident_activity: ResidentActivityTable;
   daily_living_days: DailyLivingDaysTable;
