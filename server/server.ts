@@ -52,6 +52,7 @@ import { createUserStore } from './storage/users.ts';
 import { createWatchListener, type WatchListener } from './watch/listener.ts';
 import { createWatchMetrics } from './watch/metrics.ts';
 import { createFeed } from './ws/feed.ts';
+import { createStatusCoalescer } from './ws/status-coalescer.ts';
 
 /** Open alarms in a screen's snapshot besides every active high-priority one in its scope. */
 const SNAPSHOT_MAX_ALARMS = 2000;
@@ -402,6 +403,15 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     lastEscalationSweep: () => alarmLane.lastRunAt('escalation') ?? lanesStartedAt,
     ingestQueueLength: () => ingest.queueLength(),
   });
+  // A status that only refreshes last-seen reaches the screens (and the other instances) at most
+  // every 30 s per device; changes go at once (ws/status-coalescer.ts).
+  const deviceStatus = createStatusCoalescer({
+    now: () => clock.now(),
+    publish: (u) => {
+      bus.publish({ kind: 'status', status: u });
+      feed.publishDeviceStatus(u);
+    },
+  });
   const ingest = createIngest({
     db,
     durable,
@@ -412,10 +422,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metrics,
     log: log.child({ part: 'ingest' }),
     now,
-    onDeviceStatus: (u) => {
-      bus.publish({ kind: 'status', status: u });
-      feed.publishDeviceStatus(u);
-    },
+    onDeviceStatus: (u) => deviceStatus.push(u),
     supervision,
     lookups,
     deviceTests,
