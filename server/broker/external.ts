@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { type BackoffOptions, reconnectWithBackoff } from '../../protocol/backoff.ts';
 import { gatewayPrefix, SERVER_SUBSCRIPTIONS, TOPIC_ROOT } from '../../protocol/index.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -15,6 +16,11 @@ export const SHARE_GROUP = 'care-ingest';
 export const FEED_TOPIC = 'care-internal/v1/feed';
 const DYNSEC = '$CONTROL/dynamic-security/v1';
 const SERVER_ROLE = 'care-server';
+/**
+ * Reconnecting to the broker: full jitter, the first retry within 1 s, none later than 10 s apart
+ * (several server instances lose one broker together and must not all dial it in the same instant).
+ */
+export const EXTERNAL_BROKER_BACKOFF: BackoffOptions = { baseMs: 1000, capMs: 10_000 };
 
 export interface ExternalBrokerDeps {
   url: string;
@@ -36,9 +42,11 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
   const client: MqttClient = await mqtt.connectAsync(deps.url, {
     clientId: `care-server-${randomBytes(4).toString('hex')}`,
     clean: true,
-    reconnectPeriod: 1000,
+    // Reconnected by reconnectWithBackoff below (protocol/backoff.ts), not MQTT.js's fixed period.
+    reconnectPeriod: 0,
     keepalive: 30,
   });
+  reconnectWithBackoff(client, EXTERNAL_BROKER_BACKOFF);
   log.info({ broker: `${url.protocol}//${url.host}` }, 'connected to external broker');
 
   // Dynamic-security commands answer on a response topic, in order; match them by correlation.
@@ -64,14 +72,24 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
     void deps.onMessage(topic, payload);
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'external broker error'));
+  // Without MQTT.js's own reconnect it keeps no subscriptions to renew: a new session gets ours again.
+  const subscriptions: string[] = [];
+  async function subscribe(filter: string) {
+    if (!subscriptions.includes(filter)) subscriptions.push(filter);
+    await client.subscribeAsync(filter, { qos: 1 });
+  }
   let cut = false;
-  client.on('offline', () => {
+  client.on('close', () => {
+    if (cut || client.disconnecting || client.disconnected) return;
     cut = true;
     log.warn('external broker unreachable; reconnecting');
   });
   client.on('connect', () => {
     if (!cut) return;
     cut = false;
+    client.subscribe(subscriptions, { qos: 1 }, (err) => {
+      if (err) log.error({ err: err.message }, 'subscribing again after a reconnect failed');
+    });
     deps.onReconnect?.();
   });
 
@@ -100,7 +118,7 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
 
   /** The server's own rights: read every gateway's uplink through the share, write commands, fan out. */
   async function provisionServer() {
-    await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
+    await subscribe(`${DYNSEC}/response`);
     const username = decodeURIComponent(url.username);
     await dynsec(
       [
@@ -126,15 +144,15 @@ export async function createExternalBroker(deps: ExternalBrokerDeps) {
         const back = new Promise((resolve) => client.once('connect', resolve));
         await dynsec([{ command: 'addClientRole', username, rolename: SERVER_ROLE }]).catch(() => undefined);
         await Promise.race([back, new Promise((resolve) => setTimeout(resolve, 5000))]);
-        await client.subscribeAsync(`${DYNSEC}/response`, { qos: 1 });
+        await subscribe(`${DYNSEC}/response`);
       }
     }
   }
 
   const dynsecOn = (deps.provisioning ?? 'dynsec') === 'dynsec';
   if (dynsecOn) await provisionServer();
-  for (const filter of SERVER_SUBSCRIPTIONS) await client.subscribeAsync(`$share/${SHARE_GROUP}/${filter}`, { qos: 1 });
-  await client.subscribeAsync(FEED_TOPIC, { qos: 1 });
+  for (const filter of SERVER_SUBSCRIPTIONS) await subscribe(`$share/${SHARE_GROUP}/${filter}`);
+  await subscribe(FEED_TOPIC);
 
   const gatewayRole = (id: string) => `care-gw-${id}`;
   return {
