@@ -4,7 +4,8 @@
 // with a signature, not free text: the template's variables are the alarm's parts and the link's
 // token. An answer maps to a receipt: accepted (`sent`, with the provider's id), a refusal no retry
 // can mend (bad number, template, signature, credentials), or one worth retrying (throttled,
-// network, provider fault).
+// network, provider fault). Delivery receipts are read back through the same SDKs
+// (QuerySendDetails, PullSmsSendStatus) by the poller in cloud-receipts.ts.
 import * as dysms from '@alicloud/dysmsapi20170525';
 import * as OpenApi from '@alicloud/openapi-client';
 import * as TeaUtil from '@alicloud/tea-util';
@@ -25,8 +26,54 @@ export interface CloudSmsOptions {
   timeoutMs?: number;
 }
 
+/** What the provider says of one message it took: still waiting, on the phone, or never will be. */
+export interface CloudReport {
+  /** aliyun:BizId or tencent:SerialNo, as the send's receipt gave it. */
+  providerId: string;
+  state: 'waiting' | 'delivered' | 'failed';
+  error?: string;
+}
+
+/** A read of delivery states; a provider fault (network, throttling, credentials) is `ok: false`. */
+export type CloudReportRead = { ok: true; reports: CloudReport[] } | { ok: false; error: string };
+
 export interface CloudSms {
+  provider: 'aliyun' | 'tencent';
   send(to: string, m: PersonMessage, signal: AbortSignal): Promise<Receipt>;
+  /**
+   * Alibaba Cloud: the state of one message (QuerySendDetails by number, BizId and send date).
+   * Tencent Cloud: the next reports of the whole app (PullSmsSendStatus; each report comes once),
+   * the arguments unused.
+   */
+  readReports(q: { providerId: string; phone: string; sentAt: string } | null, signal: AbortSignal): Promise<CloudReportRead>;
+}
+
+/** The number as Alibaba Cloud takes it: mainland numbers without +86; others with 00 and their country code. */
+export const aliyunNumber = (e164: string) => (e164.startsWith('+86') ? e164.slice(3) : e164.replace(/^\+/, '00'));
+
+/** yyyyMMdd of an instant in China Standard Time (UTC+8, no daylight saving): Alibaba's SendDate. */
+export function chinaDate(iso: string): string {
+  return new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/** Races a read against its budget; a throw or no answer in time is a provider fault. */
+function boundedRead(signal: AbortSignal, call: () => Promise<CloudReportRead>): Promise<CloudReportRead> {
+  if (signal.aborted) return Promise.resolve({ ok: false, error: 'no time left for the query' });
+  return new Promise((resolve) => {
+    const onAbort = () => resolve({ ok: false, error: 'SMS provider did not answer the query in time' });
+    signal.addEventListener('abort', onAbort, { once: true });
+    call().then(
+      (r) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        const code = String((err as { code?: string }).code || (err as Error).message || err);
+        resolve({ ok: false, error: `SMS provider: ${code.slice(0, 200)}` });
+      },
+    );
+  });
 }
 
 /**
@@ -71,17 +118,20 @@ export function aliyunSms(opts: CloudSmsOptions): CloudSms {
     protocol: ep ? ep.protocol.replace(':', '') : 'https',
   });
   // The package's CommonJS default export, as ESM sees it (module.exports.default is the client).
-  type AliyunClient = { sendSmsWithOptions(req: dysms.SendSmsRequest, runtime: unknown): Promise<dysms.SendSmsResponse> };
+  type AliyunClient = {
+    sendSmsWithOptions(req: dysms.SendSmsRequest, runtime: unknown): Promise<dysms.SendSmsResponse>;
+    querySendDetailsWithOptions(req: dysms.QuerySendDetailsRequest, runtime: unknown): Promise<dysms.QuerySendDetailsResponse>;
+  };
   const exported = (dysms as unknown as { default: { default?: unknown } }).default;
   const Client = (exported.default ?? exported) as new (c: unknown) => AliyunClient;
   const client = new Client(config);
   const timeout = opts.timeoutMs ?? 4000;
   return {
+    provider: 'aliyun',
     send: (to, m, signal) =>
       bounded(signal, async () => {
         const req = new dysms.SendSmsRequest({
-          // Mainland numbers without +86; others with their country code.
-          phoneNumbers: to.startsWith('+86') ? to.slice(3) : to.replace(/^\+/, '00'),
+          phoneNumbers: aliyunNumber(to),
           signName: opts.sign,
           templateCode: opts.template,
           templateParam: JSON.stringify(templateVars(m)),
@@ -98,6 +148,37 @@ export function aliyunSms(opts: CloudSmsOptions): CloudSms {
           const code = String((err as { code?: string }).code ?? (err as Error).name);
           return { ok: false, error: `Alibaba Cloud SMS: ${code}`, retry: !ALIYUN_PERMANENT.test(code) };
         }
+      }),
+    // QuerySendDetails (dysmsapi 2017-05-25): SendStatus 1 waiting for the receipt, 2 failed, 3 delivered.
+    readReports: (q, signal) =>
+      boundedRead(signal, async () => {
+        if (!q) return { ok: true, reports: [] };
+        const bizId = q.providerId.replace(/^aliyun:/, '');
+        const req = new dysms.QuerySendDetailsRequest({
+          phoneNumber: aliyunNumber(q.phone),
+          bizId,
+          sendDate: chinaDate(q.sentAt),
+          pageSize: 10,
+          currentPage: 1,
+        });
+        const runtime = new TeaUtil.RuntimeOptions({ connectTimeout: timeout, readTimeout: timeout, autoretry: false, maxAttempts: 1 });
+        const res = await client.querySendDetailsWithOptions(req, runtime);
+        const body = res.body;
+        if (body?.code !== 'OK') return { ok: false, error: `Alibaba Cloud SMS query: ${body?.code ?? 'unknown'}` };
+        // Queried by BizId: every row is this message (one number). None yet: the provider has not filed it.
+        const rows = body.smsSendDetailDTOs?.smsSendDetailDTO ?? [];
+        const row = rows.find((r) => r.sendStatus === 3) ?? rows.find((r) => r.sendStatus === 2) ?? rows[0];
+        const state = row?.sendStatus === 3 ? 'delivered' : row?.sendStatus === 2 ? 'failed' : 'waiting';
+        return {
+          ok: true,
+          reports: [
+            {
+              providerId: q.providerId,
+              state,
+              ...(state === 'failed' ? { error: `Alibaba Cloud SMS: ${String(row?.errCode ?? 'not delivered').slice(0, 100)}` } : {}),
+            },
+          ],
+        };
       }),
   };
 }
@@ -121,6 +202,7 @@ export function tencentSms(opts: CloudSmsOptions): CloudSms {
     },
   });
   return {
+    provider: 'tencent',
     send: (to, m, signal) =>
       bounded(signal, async () => {
         const vars = templateVars(m);
@@ -141,5 +223,25 @@ export function tencentSms(opts: CloudSmsOptions): CloudSms {
           return { ok: false, error: `Tencent Cloud SMS: ${code.slice(0, 200)}`, retry: !TENCENT_PERMANENT.test(code) };
         }
       }),
+    // PullSmsSendStatus (sms 2021-01-11): the app's reports not pulled before, at most 100;
+    // ReportStatus SUCCESS (on the phone) or FAIL, with the carrier's Description.
+    readReports: (_q, signal) =>
+      boundedRead(signal, async () => {
+        const res = await client.PullSmsSendStatus({ Limit: TENCENT_PULL_LIMIT, SmsSdkAppId: opts.appId ?? '' });
+        const reports: CloudReport[] = [];
+        for (const r of res.PullSmsSendStatusSet ?? []) {
+          if (!r.SerialNo || (r.ReportStatus !== 'SUCCESS' && r.ReportStatus !== 'FAIL')) continue;
+          const delivered = r.ReportStatus === 'SUCCESS';
+          reports.push({
+            providerId: `tencent:${r.SerialNo}`,
+            state: delivered ? 'delivered' : 'failed',
+            ...(delivered ? {} : { error: `Tencent Cloud SMS: FAIL ${String(r.Description ?? '').slice(0, 100)}`.trim() }),
+          });
+        }
+        return { ok: true, reports };
+      }),
   };
 }
+
+/** PullSmsSendStatus answers at most this many reports a call. */
+export const TENCENT_PULL_LIMIT = 100;

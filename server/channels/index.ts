@@ -42,6 +42,10 @@ export function createChannels(deps: ChannelsDeps) {
     subscriptions,
     /** For /healthz: whether the SMS provider is reachable (SMPP bound); null without one. */
     smsUp: (): boolean | null => (sms ? (sms.up?.() ?? true) : null),
+    /** A work-lane task: a cloud SMS provider's delivery reports, one bounded pass when due. */
+    pollSmsReceipts: async (): Promise<void> => {
+      await sms?.pollReceipts?.();
+    },
     start() {
       sms?.start();
     },

@@ -1,10 +1,12 @@
 // SMS behind one interface, whichever provider is configured (CARE_SMS_PROVIDER): SMPP to an SMSC,
 // or a cloud SMS API. The `sms` contact is a phone number (E.164); without a provider an SMS
-// contact fails visibly ("no SMS provider configured") instead of being marked sent.
+// contact fails visibly ("no SMS provider configured") instead of being marked sent. Receipts:
+// SMPP's come on the bind; a cloud API's are pulled (cloud-receipts.ts).
 import type { Logger } from 'pino';
 import type { Channel, Receipt } from '../alarms/notify.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
+import { type CloudReceiptOptions, createCloudReceipts } from './cloud-receipts.ts';
 import { aliyunSms, type CloudSms, tencentSms } from './cloud-sms.ts';
 import type { SmsConfig } from './config.ts';
 import { checkPersonMessage, type PersonMessage } from './message.ts';
@@ -19,6 +21,8 @@ export interface SmsSender {
   send(to: string, m: PersonMessage, signal: AbortSignal): Promise<Receipt>;
   /** Whether it can send now (SMPP: bound to the SMSC; a cloud API: always, until a request fails). */
   up?(): boolean;
+  /** A cloud API's delivery reports, pulled (one bounded pass when due); SMPP's come on the bind. */
+  pollReceipts?(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -63,7 +67,10 @@ export async function recordDeliveryReport(db: Db, now: () => string, providerId
   return rows.length;
 }
 
-export function createSmsSender(config: SmsConfig, deps: { db: Db; now: () => string; log: Logger }): SmsSender {
+export function createSmsSender(
+  config: SmsConfig,
+  deps: { db: Db; now: () => string; log: Logger; receiptOptions?: CloudReceiptOptions },
+): SmsSender {
   if (config.provider === 'smpp') {
     // A receipt can overtake its own submit: the SMSC answers submit_sm and reports delivery at
     // once, before the sender has written the message id. Such a receipt is tried again a few
@@ -96,7 +103,21 @@ export function createSmsSender(config: SmsConfig, deps: { db: Db; now: () => st
     };
   }
   const cloud: CloudSms = config.provider === 'aliyun' ? aliyunSms(config) : tencentSms(config);
-  return { send: cloud.send, up: () => true, start() {}, async stop() {} };
+  // The provider's receipt is read back by a poller (cloud-receipts.ts): each message it took is
+  // written down for it. A failed write costs the receipt, never the message.
+  const receipts = createCloudReceipts({ db: deps.db, now: deps.now, log: deps.log, cloud }, deps.receiptOptions);
+  return {
+    async send(to, m, signal) {
+      const r = await cloud.send(to, m, signal);
+      if (r.ok && r.providerId)
+        await receipts.track(r.providerId, to).catch((err: unknown) => deps.log.error({ err }, 'could not keep an SMS for its receipt'));
+      return r;
+    },
+    up: () => true,
+    pollReceipts: () => receipts.poll(),
+    start() {},
+    async stop() {},
+  };
 }
 
 /** The `sms` contact: a phone number. */
