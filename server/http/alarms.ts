@@ -10,8 +10,8 @@ import type { Access } from './access.ts';
 import type { AlarmPageCache } from './alarm-page-cache.ts';
 import { ApiError, forbidden, notFound } from './errors.ts';
 
-/** An answer already serialised by the route's response schema, sent as it is. */
-const sendJsonText = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
+/** An answer already serialised by the route's response schema (UTF-8 bytes), sent as it is. */
+const sendJson = (reply: FastifyReply, json: Buffer) => reply.type('application/json; charset=utf-8').send(json);
 
 export const OUTCOMES = ['false_alarm', 'assisted', 'injured', 'transferred', 'cleared', 'other'] as const;
 
@@ -55,7 +55,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (
       const { user } = req.access;
       const key = `${user.id}|${user.role}|${user.siteId ?? ''}|${user.residentId ?? ''}|${req.url}`;
       const cached = pages?.get(key);
-      if (cached !== undefined) return sendJsonText(reply, cached);
+      if (cached !== undefined) return sendJson(reply, cached);
       const generation = pages?.generation() ?? 0;
       // Scoped in the query, before the limit: another site's flood cannot fill this caller's page.
       const page = await alarms.listForScope(req.access.alarmScope, { ...filter, limit: limit ?? 500, before: cursor });
@@ -65,9 +65,9 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (
       };
       if (!pages) return answer;
       // Serialised by the route's own response schema, as an uncached answer would be.
-      const body = reply.serializeInput(answer, '200') as string;
+      const body = Buffer.from(reply.serializeInput(answer, '200') as string);
       pages.set(key, body, generation);
-      return sendJsonText(reply, body);
+      return sendJson(reply, body);
     },
   );
 

@@ -6,24 +6,27 @@ describe('alarm page cache', () => {
     let t = 0;
     const cache = createAlarmPageCache({ now: () => t });
     const g = cache.generation();
-    cache.set('u1|', '{"alarms":[]}', g);
-    expect(cache.get('u1|')).toBe('{"alarms":[]}');
+    const page = Buffer.from('{"alarms":[]}');
+    cache.set('u1|', page, g);
+    expect(cache.get('u1|')).toBe(page);
     cache.changed();
     expect(cache.get('u1|')).toBeUndefined();
     // Read before the change, stored after it: it may miss the change, so it is not kept.
-    cache.set('u1|', 'stale', g);
+    cache.set('u1|', Buffer.from('stale'), g);
     expect(cache.get('u1|')).toBeUndefined();
-    cache.set('u1|', 'fresh', cache.generation());
-    expect(cache.get('u1|')).toBe('fresh');
+    const fresh = Buffer.from('fresh');
+    cache.set('u1|', fresh, cache.generation());
+    expect(cache.get('u1|')).toBe(fresh);
     t += 1001;
     expect(cache.get('u1|')).toBeUndefined();
   });
 
   it('holds a bounded number of pages', () => {
     const cache = createAlarmPageCache({ maxEntries: 3 });
-    for (let i = 0; i < 10; i += 1) cache.set(`k${i}`, 'x', cache.generation());
+    const x = Buffer.from('x');
+    for (let i = 0; i < 10; i += 1) cache.set(`k${i}`, x, cache.generation());
     expect(cache.size()).toBe(3);
-    expect(cache.get('k9')).toBe('x');
+    expect(cache.get('k9')).toBe(x);
     expect(cache.get('k0')).toBeUndefined();
   });
 });
