@@ -10,13 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { root } from './lib.ts';
-import { alarmPipelinePhase } from './phases/alarm-pipeline.ts';
+import { alarmPhaseDevices, alarmPipelinePhase } from './phases/alarm-pipeline.ts';
 import { chartPhase } from './phases/chart.ts';
 import { clusterPhase } from './phases/cluster.ts';
 import {
   connectGateways,
   disconnectGateways,
   EVENT_RATE,
+  hearDevices,
+  log,
+  registerDevices,
   registerSite,
   SCREENS,
   settings,
@@ -80,7 +83,12 @@ async function once() {
     const server = await startServer(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-')), {}, 'alarm');
     try {
       const site = await registerSite(server, 10);
+      const t0 = Date.now();
+      const devices = alarmPhaseDevices(site.gateways.length, P.alarmMs);
+      await registerDevices(server, site, devices);
       await connectGateways(server, site);
+      await hearDevices(server, site, devices);
+      log(`registered and heard the alarm phase's ${devices.length} devices in ${Date.now() - t0} ms`);
       const pipeline = await alarmPipelinePhase(P, server, site);
       results.alarmLatency = {
         p50Ms: pipeline.latency.p50Ms,

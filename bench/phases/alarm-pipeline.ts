@@ -11,6 +11,19 @@ import { backgroundTelemetry, EVENT_RATE, event, log, SCREENS, type Settings, ty
 export const STORM_SIZE = 1000;
 
 /**
+ * The devices the phase's events come from, each registered on the gateway that publishes for it:
+ * every call comes from a device of its own (`c-i`, so each raises a new alarm), the storm's falls
+ * from `s-i`.
+ */
+export function alarmPhaseDevices(gateways: number, durationMs: number, eventRate = EVENT_RATE) {
+  const calls = Math.floor((eventRate * durationMs) / 1000); // what constantRate sends
+  return [
+    ...Array.from({ length: calls }, (_, i) => ({ id: `c-${i}`, gateway: i % gateways, kind: 'call_button' })),
+    ...Array.from({ length: STORM_SIZE }, (_, i) => ({ id: `s-${i}`, gateway: i % gateways, kind: 'fall_detector' })),
+  ];
+}
+
+/**
  * `screensOn` may list other instances of a cluster (screens are spread over them in turn): their
  * alarms also cross the instances' bus (Redis or PostgreSQL), and `byInstance` gives each
  * instance's own figures.

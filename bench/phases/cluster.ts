@@ -7,8 +7,17 @@ import path from 'node:path';
 import pg from 'pg';
 import { type Postgres, postgresBin, startPostgres } from '../../test/helpers/postgres.ts';
 import { redisAvailable, startRedis } from '../../test/helpers/redis.ts';
-import { alarmPipelinePhase } from './alarm-pipeline.ts';
-import { connectGateways, disconnectGateways, log, registerSite, type Settings, startServer } from './common.ts';
+import { alarmPhaseDevices, alarmPipelinePhase } from './alarm-pipeline.ts';
+import {
+  connectGateways,
+  disconnectGateways,
+  hearDevices,
+  log,
+  registerDevices,
+  registerSite,
+  type Settings,
+  startServer,
+} from './common.ts';
 
 /** Telemetry behind the cluster runs, which store it in PostgreSQL beside two instances. */
 export const CLUSTER_TELEMETRY_RATE = 2000;
@@ -34,7 +43,10 @@ async function clusterRun(P: Settings, kind: 'redis' | 'postgres', pgServer: Pos
   const b = await startServer(fs.mkdtempSync(path.join(os.tmpdir(), 'care-bench-b-')), env, 'cluster');
   try {
     const site = await registerSite(a, 10);
+    const devices = alarmPhaseDevices(site.gateways.length, P.clusterAlarmMs, CLUSTER_EVENT_RATE);
+    await registerDevices(a, site, devices);
     await connectGateways(a, site);
+    await hearDevices(a, site, devices);
     // Half the screens on A, where the gateways are, half on B: the difference is the bus.
     const r = await alarmPipelinePhase(P, a, site, {
       withStorm: false,

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import { gatewayTopic } from '../../protocol/index.ts';
-import { api, type ServerProc, startServerProcess } from '../lib.ts';
+import { api, type ServerProc, startServerProcess, waitUntil } from '../lib.ts';
 
 export interface Settings {
   quick: boolean;
@@ -93,6 +93,44 @@ export async function registerSite(server: ServerProc, gatewayCount: number, con
     (i) => api<{ id: string; secret: string }>(server.url, 'POST', '/api/v1/gateways', { siteId: site.id, name: `g${i}` }, token),
   );
   return { token, siteId: site.id, gateways };
+}
+
+/**
+ * Registers devices (id, the index of its gateway in `site.gateways`, kind) `concurrency` at a time
+ * through the REST API, as an installer would: an alarm from a registered device is the path the
+ * product is built for (unknown devices take the unregistered-device path and its budget).
+ */
+export async function registerDevices(
+  server: ServerProc,
+  site: Site,
+  devices: ReadonlyArray<{ id: string; gateway: number; kind: string }>,
+  concurrency = 8,
+) {
+  await mapLimit(devices, concurrency, (d) =>
+    api(server.url, 'POST', '/api/v1/devices', { id: d.id, gatewayId: site.gateways[d.gateway]?.id, kind: d.kind }, site.token),
+  );
+}
+
+/**
+ * One presence event from each device, through its gateway, and back when all are stored: devices
+ * in a home are heard (heartbeats, presence) long before one calls, so the phase measures calls
+ * from devices already online rather than each device's first sighting.
+ */
+export async function hearDevices(server: ServerProc, site: Site, devices: ReadonlyArray<{ id: string; gateway: number }>) {
+  const stored = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('care_ingest_events_total{outcome="stored"}'));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  const before = await stored();
+  for (const [i, d] of devices.entries()) {
+    const gw = site.gateways[d.gateway];
+    gw?.client?.publish(gatewayTopic(site.siteId, gw.id, 'events'), event(`w-${i}`, d.id, 'presence'), { qos: 1 });
+    if (i % 500 === 499) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!(await waitUntil(async () => (await stored()) - before >= devices.length, 60_000))) {
+    throw new Error(`only ${(await stored()) - before} of ${devices.length} devices were heard`);
+  }
 }
 
 export async function connectGateways(server: ServerProc, site: Site, mqttUrl = server.mqttUrl) {
