@@ -4,27 +4,24 @@
 // ACS3-HMAC-SHA256 ("V3 版本请求体&签名机制") and Tencent Cloud's TC3-HMAC-SHA256 ("签名方法 v3"),
 // checks the template, signature name, number and variables, and maps the providers' documented
 // answers to receipts (accepted with the provider's id; refusals retried or not).
-import { createHash, createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../protocol/index.ts';
 import { aliyunSms, TENCENT_PARAM_ORDER, tencentSms } from '../../server/channels/cloud-sms.ts';
 import { composeMessage } from '../../server/channels/message.ts';
+import {
+  acs3Signature,
+  acsParams,
+  type FakeProvider,
+  type Got,
+  sha256,
+  startFakeProvider,
+  tc3Authorization,
+} from '../helpers/cloud-sms-provider.ts';
 
-interface Got {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-const got: Got[] = [];
-let reply: (g: Got) => { status: number; json: unknown } = () => ({ status: 200, json: {} });
-let provider: http.Server;
+let fake: FakeProvider;
 let endpoint = '';
-
-const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-const hmac = (key: string | Buffer, s: string) => createHmac('sha256', key).update(s).digest();
+const got = (): Got[] => fake.got;
+let reply: (g: Got) => { status: number; json: unknown } = () => ({ status: 200, json: {} });
 
 const alarm: Alarm = {
   id: 'alm-1',
@@ -52,43 +49,11 @@ const message = composeMessage(
 const budget = () => AbortSignal.timeout(10_000);
 
 beforeAll(async () => {
-  provider = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const g = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      got.push(g);
-      const r = reply(g);
-      res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.json));
-    });
-  });
-  await new Promise<void>((r) => provider.listen(0, '127.0.0.1', () => r()));
-  endpoint = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+  fake = await startFakeProvider();
+  fake.reply = (g) => reply(g);
+  endpoint = fake.endpoint;
 });
-afterAll(() => provider?.close());
-
-/** RFC 3986 percent-encoding as Alibaba Cloud's V3 document asks (space %20, * %2A, ~ kept). */
-const acsEncode = (s: string) =>
-  encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%7E/g, '~');
-
-/** Alibaba Cloud V3: the Authorization header the document says this request must carry. */
-function acs3Signature(g: Got, secret: string): { expected: string; signedHeaders: string[] } {
-  const auth = String(g.headers.authorization);
-  const signedHeaders = (/SignedHeaders=([^,]+)/.exec(auth)?.[1] ?? '').split(';');
-  const u = new URL(g.url, 'http://x');
-  const query = [...u.searchParams.entries()]
-    .map(([k, v]) => [acsEncode(k), acsEncode(v)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  const canonicalHeaders = signedHeaders.map((h) => `${h}:${String(g.headers[h]).trim()}\n`).join('');
-  const hashedPayload = sha256(g.body);
-  const canonicalRequest = [g.method, u.pathname, query, canonicalHeaders, signedHeaders.join(';'), hashedPayload].join('\n');
-  const stringToSign = `ACS3-HMAC-SHA256\n${sha256(canonicalRequest)}`;
-  return { expected: hmac(secret, stringToSign).toString('hex'), signedHeaders };
-}
+afterAll(() => fake?.close());
 
 describe('Alibaba Cloud SMS (dysmsapi SendSms)', () => {
   const opts = {
@@ -104,7 +69,7 @@ describe('Alibaba Cloud SMS (dysmsapi SendSms)', () => {
     const sms = aliyunSms({ ...opts, endpoint });
     const r = await sms.send('+8613800000000', message, budget());
     expect(r).toEqual({ ok: true, state: 'sent', providerId: 'aliyun:900619746936498440^0' });
-    const g = got.at(-1) as Got;
+    const g = got().at(-1) as Got;
     expect(g.headers['x-acs-action']).toBe('SendSms');
     expect(g.headers['x-acs-version']).toBe('2017-05-25');
     expect(g.headers['x-acs-content-sha256']).toBe(sha256(g.body));
@@ -115,9 +80,7 @@ describe('Alibaba Cloud SMS (dysmsapi SendSms)', () => {
     expect(String(g.headers.authorization)).toBe(
       `ACS3-HMAC-SHA256 Credential=${opts.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${expected}`,
     );
-    // The parameters, wherever the SDK put them (query or form body).
-    const params = new URLSearchParams(new URL(g.url, 'http://x').search);
-    for (const [k, v] of new URLSearchParams(g.body)) params.set(k, v);
+    const params = acsParams(g);
     expect(params.get('PhoneNumbers')).toBe('13800000000');
     expect(params.get('SignName')).toBe(opts.sign);
     expect(params.get('TemplateCode')).toBe(opts.template);
@@ -125,7 +88,7 @@ describe('Alibaba Cloud SMS (dysmsapi SendSms)', () => {
   });
 
   it('a signature computed with another secret does not match (the check above can fail)', () => {
-    const g = got.at(-1) as Got;
+    const g = got().at(-1) as Got;
     expect(String(g.headers.authorization)).not.toContain(acs3Signature(g, 'another-secret').expected);
   });
 
@@ -141,27 +104,6 @@ describe('Alibaba Cloud SMS (dysmsapi SendSms)', () => {
     expect(await sms.send('+8613800000000', message, budget())).toMatchObject({ ok: false, retry: true });
   });
 });
-
-/** Tencent Cloud TC3-HMAC-SHA256: the Authorization header the document says this request must carry. */
-function tc3Authorization(g: Got, secretId: string, secretKey: string): string {
-  const auth = String(g.headers.authorization);
-  const signedHeaders = (/SignedHeaders=([^,]+)/.exec(auth)?.[1] ?? '').split(';');
-  const scope = /Credential=[^/]+\/([^,]+)/.exec(auth)?.[1] ?? '';
-  const [date, service] = scope.split('/') as [string, string];
-  const timestamp = Number(g.headers['x-tc-timestamp']);
-  expect(new Date(timestamp * 1000).toISOString().slice(0, 10)).toBe(date);
-  // The document's host is the API's name (sms.tencentcloudapi.com, port 443 implied). The SDK signs
-  // the name without a port, so against this test's endpoint (a port of its own) the port is left out.
-  const value = (h: string) => (h === 'host' ? String(g.headers.host).replace(/:\d+$/, '') : String(g.headers[h]));
-  const canonicalHeaders = signedHeaders.map((h) => `${h}:${value(h).trim().toLowerCase()}\n`).join('');
-  const canonicalRequest = [g.method, '/', '', canonicalHeaders, signedHeaders.join(';'), sha256(g.body)].join('\n');
-  const stringToSign = ['TC3-HMAC-SHA256', String(timestamp), `${date}/${service}/tc3_request`, sha256(canonicalRequest)].join('\n');
-  const secretDate = hmac(`TC3${secretKey}`, date);
-  const secretService = hmac(secretDate, service);
-  const secretSigning = hmac(secretService, 'tc3_request');
-  const signature = createHmac('sha256', secretSigning).update(stringToSign).digest('hex');
-  return `TC3-HMAC-SHA256 Credential=${secretId}/${date}/${service}/tc3_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature}`;
-}
 
 describe('Tencent Cloud SMS (sms 2021-01-11 SendSms)', () => {
   const opts = {
@@ -195,7 +137,7 @@ describe('Tencent Cloud SMS (sms 2021-01-11 SendSms)', () => {
     const sms = tencentSms({ ...opts, endpoint });
     const r = await sms.send('+8613800000000', message, budget());
     expect(r).toEqual({ ok: true, state: 'sent', providerId: 'tencent:2028:f825e6b16e23f73f4123' });
-    const g = got.at(-1) as Got;
+    const g = got().at(-1) as Got;
     expect(g.headers['x-tc-action']).toBe('SendSms');
     expect(g.headers['x-tc-version']).toBe('2021-01-11');
     expect(g.headers['x-tc-region']).toBe('ap-guangzhou');
