@@ -32,6 +32,8 @@ import type { ServerConfig } from './config.ts';
 import { createHealthMonitor } from './health.ts';
 import { createAlarmPageCache } from './http/alarm-page-cache.ts';
 import { buildHttpApp } from './http/app.ts';
+import type { KeptSession } from './http/auth.ts';
+import { createSessionCache } from './http/session-cache.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { createLookupCache } from './ingest/lookup-cache.ts';
@@ -507,6 +509,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
       alarmPages,
+      // Sessions are kept only where no other instance can end one (session-cache.ts).
+      sessionCache: bus.kind === 'local' ? createSessionCache<KeptSession>({ now: () => clock.now() }) : undefined,
       // Telemetry failing is shown, but the server stays healthy: alarms do not depend on it.
       health: async () => {
         const { ok, checks, ...details } = await health.check();

@@ -127,9 +127,13 @@ export async function buildHttpApp(
   app.addHook('onClose', async () => gatewaySites.close());
   // Any write can change what an alarm list shows without an alarm change of its own (a resident
   // erased or renamed, a device moved): kept alarm pages are dropped before the answer leaves, so
-  // the caller's next read cannot get one.
+  // the caller's next read cannot get one. Kept sessions too: a logout, a new password, role or
+  // scope ends or changes sessions, and the next request must be looked up afresh.
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) ctx.alarmPages?.changed();
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) {
+      ctx.alarmPages?.changed();
+      ctx.sessionCache?.clear();
+    }
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -163,6 +167,7 @@ export async function buildHttpApp(
     loginLimits: ctx.loginLimits ?? { perAccount: ctx.loginRateLimit, perAddress: 50, hashConcurrency: 2, hashQueue: 32 },
     onLogout: sessions.revoked,
     access,
+    sessions: ctx.sessionCache,
   });
   await app.register(alarmRoutes, { alarms, engine, pages: ctx.alarmPages });
   await app.register(registryRoutes, {

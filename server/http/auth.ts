@@ -12,6 +12,7 @@ import { tokenDigest, verifySecret } from '../security/passwords.ts';
 import type { User, UserStore } from '../storage/users.ts';
 import { type Access, accessFor } from './access.ts';
 import { ApiError, unauthorized } from './errors.ts';
+import type { SessionCache } from './session-cache.ts';
 
 /** Failed logins a minute per account and per address; people's password hashing slots and line. */
 export interface LoginLimits {
@@ -31,7 +32,22 @@ export interface AuthOptions {
   onLogout?: (tokenDigest: string) => void;
   /** Builds a caller's access, reading what their role's scope is made of (areas, sites, alarms escalated to them). */
   access?: (user: User) => Promise<Access>;
+  /** Sessions found valid a moment ago (session-cache.ts); none: every request looks its token up. */
+  sessions?: SessionCache<KeptSession>;
 }
+
+/** A kept session: its user, and their access when it is read from nothing but the user. */
+export interface KeptSession {
+  user: User;
+  access: Access | null;
+}
+
+/**
+ * Roles whose access is made of the account alone (loadAccess reads nothing for them), so it can be
+ * kept with the session; the others' scope comes from rows that change without a session ending
+ * (a responder's notifications), and is read for every request.
+ */
+const ACCESS_FROM_ACCOUNT: ReadonlySet<string> = new Set(['admin', 'nurse_lead', 'caregiver']);
 
 /** Resolves a bearer token (header, or `token` query for WebSocket handshakes) to a user. */
 export async function userForToken(
@@ -52,12 +68,33 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 const DUMMY_HASH = 'scrypt$16384$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 const auth: FastifyPluginAsyncTypebox<AuthOptions> = async (app, opts) => {
-  const { users, metrics, now, tokenTtlMs, loginLimits: settings, onLogout } = opts;
+  const { users, metrics, now, tokenTtlMs, loginLimits: settings, onLogout, sessions } = opts;
   app.decorateRequest('access', null as never);
+  const buildAccess = (user: User) => (opts.access ? opts.access(user) : accessFor(user));
   app.decorate('authenticate', async (req: FastifyRequest) => {
-    const user = await userForToken(opts, bearerToken(req));
-    if (!user) throw unauthorized();
-    req.access = opts.access ? await opts.access(user) : accessFor(user);
+    const token = bearerToken(req);
+    if (!sessions || !token || token.length > 200) {
+      const user = await userForToken(opts, token);
+      if (!user) throw unauthorized();
+      req.access = await buildAccess(user);
+      return;
+    }
+    const kept = sessions.get(token);
+    if (kept) {
+      req.access = kept.access ?? (await buildAccess(kept.user));
+      return;
+    }
+    const generation = sessions.generation();
+    const found = await users.session(tokenDigest(token), now());
+    if (!found) throw unauthorized();
+    const access = await buildAccess(found.user);
+    sessions.set(
+      token,
+      { user: found.user, access: ACCESS_FROM_ACCOUNT.has(found.user.role) ? access : null },
+      Date.parse(found.expiresAt),
+      generation,
+    );
+    req.access = access;
   });
 
   // Failed logins per account and per address (see login-limits.ts), and people's password hashing
@@ -119,6 +156,9 @@ const auth: FastifyPluginAsyncTypebox<AuthOptions> = async (app, opts) => {
     async (req) => {
       const digest = tokenDigest(bearerToken(req) as string);
       await users.revokeSession(digest);
+      // Refused from here on, by this instance too (app.ts forgets kept sessions after any write;
+      // this holds where the plugin serves without it).
+      sessions?.clear();
       onLogout?.(digest);
       return { loggedOut: true };
     },

@@ -60,6 +60,8 @@ export interface HttpContext {
   allowedOrigins: string[];
   /** `GET /api/v1/alarms` answers kept until an alarm changes; unset: read every time. */
   alarmPages?: import('./alarm-page-cache.ts').AlarmPageCache;
+  /** Bearer tokens found valid a moment ago (session-cache.ts); unset: every request looks its token up. */
+  sessionCache?: import('./session-cache.ts').SessionCache<import('./auth.ts').KeptSession>;
   /** What is served without a login: /metrics (token or loopback), API docs, source maps. */
   exposure: Exposure;
   /** Map tiles for the community centre's board; null or absent: none (markers on a plain background). */

@@ -69,14 +69,19 @@ export function createUserStore(db: Db) {
       return Number(r.numDeletedRows) > 0;
     },
     async userForSession(tokenHash: string, now: string): Promise<User | undefined> {
+      return (await this.session(tokenHash, now))?.user;
+    },
+    /** A live session's user and when the session expires (ISO). */
+    async session(tokenHash: string, now: string): Promise<{ user: User; expiresAt: string } | undefined> {
       const r = await db
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
         .selectAll('users')
+        .select('sessions.expires_at as session_expires_at')
         .where('sessions.token_hash', '=', tokenHash)
         .where('sessions.expires_at', '>', now)
         .executeTakeFirst();
-      return r && user(r);
+      return r && { user: user(r), expiresAt: r.session_expires_at };
     },
   };
 }
