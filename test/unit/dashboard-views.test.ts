@@ -13,6 +13,11 @@ describe('dashboard routes', () => {
     expect(parseRoute('#/resident')).toEqual({ page: 'board' });
     expect(routeHash({ page: 'resident', id: 'res-1' })).toBe('#/resident/res-1');
     expect(parseRoute(routeHash({ page: 'admin' }))).toEqual({ page: 'admin' });
+    // The centre's pages (issue 15): #/centre is the board, then its sections with an area.
+    expect(parseRoute('#/centre')).toEqual({ page: 'centre' });
+    expect(parseRoute('#/centre/homes/area%2F1')).toEqual({ page: 'centre', section: 'homes', id: 'area/1' });
+    expect(routeHash({ page: 'admin', section: 'homes', id: 'area-1' })).toBe('#/admin/homes/area-1');
+    expect(parseRoute(routeHash({ page: 'centre', section: 'areas' }))).toEqual({ page: 'centre', section: 'areas' });
   });
 });
 

@@ -1,12 +1,15 @@
 // Administration (role admin), at #/admin/<section>: one row of links to every page (the registry,
-// users, gateways, first-run setup, and the response chain's pages in pages/), then that page.
+// users, gateways, first-run setup, the areas and homes, and the response chain's pages in pages/), then that page.
 // #/admin alone opens the registry, or the first-run setup while no site exists.
 import type { FunctionComponent } from 'preact';
 import type { MessageKey } from '../lib/i18n.ts';
+import { parseRoute } from '../lib/route.ts';
 import { GatewaysPage } from './admin/GatewaysPage.tsx';
 import { RegistryPage } from './admin/RegistryPage.tsx';
 import { SetupPage } from './admin/SetupPage.tsx';
 import { UsersPage } from './admin/UsersPage.tsx';
+import { AreasPage } from './centre/AreasPage.tsx';
+import { HomesPage } from './centre/HomesPage.tsx';
 import { useI18n, useSession } from './context.ts';
 import { useLoad } from './hooks.ts';
 import { RESPONSE_PAGES } from './pages/index.tsx';
@@ -16,7 +19,15 @@ export const REGISTRY_PAGES: ReadonlyArray<{ id: string; title: MessageKey; Page
   { id: 'users', title: 'nav.users', Page: UsersPage },
   { id: 'gateways', title: 'nav.gateways', Page: GatewaysPage },
   { id: 'setup', title: 'nav.setup', Page: SetupPage },
+  // The centre's pages (centre/), also at #/centre/areas and #/centre/homes for centre operators.
+  { id: 'areas', title: 'nav.areas', Page: () => <AreasPage base="admin" /> },
+  { id: 'homes', title: 'nav.homes', Page: () => <HomesPage base="admin" areaId={routeId()} /> },
 ];
+/** The id in #/admin/<section>/<id> (the homes page's area). */
+const routeId = () => {
+  const r = parseRoute(location.hash);
+  return r.page === 'admin' ? r.id : undefined;
+};
 const ALL_PAGES = [...REGISTRY_PAGES, ...RESPONSE_PAGES];
 
 export function Admin(props: { section?: string }) {

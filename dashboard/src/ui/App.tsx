@@ -13,6 +13,8 @@ import { AlarmSound } from '../sound.ts';
 import { Admin } from './Admin.tsx';
 import { Board } from './Board.tsx';
 import { CentrePage } from './CentrePage.tsx';
+import { AreasPage } from './centre/AreasPage.tsx';
+import { HomesPage } from './centre/HomesPage.tsx';
 import { type I18n, I18nContext, SessionContext, type SessionCtx } from './context.ts';
 import { Header, ReconnectBanner } from './Header.tsx';
 import { Login } from './Login.tsx';
@@ -149,11 +151,18 @@ function SignedIn(props: { session: Session; onLogout: (expired?: boolean) => vo
       <main class="page">
         {route.page === 'board' && <Board alarms={feed.alarms} ready={feed.seq !== null} />}
         {route.page === 'overview' && <Overview feed={feed} />}
-        {route.page === 'centre' && <CentrePage feed={feed} />}
+        {route.page === 'centre' && <Centre section={route.section} id={route.id} feed={feed} />}
         {route.page === 'resident' && <ResidentPage id={route.id} feed={feed} />}
         {route.page === 'admin' &&
           (ctx.isAdmin ? <Admin section={route.section} /> : <Board alarms={feed.alarms} ready={feed.seq !== null} />)}
       </main>
     </SessionContext.Provider>
   );
+}
+
+/** #/centre is the board; #/centre/areas and #/centre/homes/<areaId> set up the homes (issue 15). */
+function Centre(props: { section?: string; id?: string; feed: FeedState }) {
+  if (props.section === 'areas') return <AreasPage base="centre" />;
+  if (props.section === 'homes') return <HomesPage base="centre" areaId={props.id} />;
+  return <CentrePage feed={props.feed} />;
 }

@@ -9,6 +9,7 @@ import type { BoardHome, CentreBoard, LevelKpi } from '../../../protocol/areas.t
 import type { FeedState } from '../lib/feed-state.ts';
 import { translateDynamic } from '../lib/i18n.ts';
 import { loadLeaflet } from '../lib/leaflet.ts';
+import { routeHash } from '../lib/route.ts';
 import { formatAgo } from '../lib/timeago.ts';
 import { useI18n, useSession } from './context.ts';
 import { useLoad, useNow } from './hooks.ts';
@@ -48,6 +49,7 @@ export function CentrePage(props: { feed: FeedState }) {
         {t('centre.title')} · {t('centre.homes', { n: homes.length })}
         {alarming > 0 && <span class="centre-alarming"> · {t('centre.alarming', { n: alarming })}</span>}
       </h2>
+      <SetupLinks />
       {board.error && <p class="error">{t('centre.load_failed')}</p>}
       {homes.length === 0 ? (
         <p class="empty">{t('centre.empty')}</p>
@@ -63,6 +65,23 @@ export function CentrePage(props: { feed: FeedState }) {
       )}
       <Kpis levels={levels} targets={targets} />
     </section>
+  );
+}
+
+/** Where the areas and homes are set up: for those who may (an administrator, a centre operator). */
+function SetupLinks() {
+  const { t } = useI18n();
+  const { isAdmin, user } = useSession();
+  if (!isAdmin && user.role !== 'centre_operator') return null;
+  return (
+    <nav class="centre-setup" aria-label={t('centre.setup')} data-testid="centre-setup">
+      <a class="btn btn-quiet" href={routeHash({ page: 'centre', section: 'areas' })} data-testid="centre-areas-link">
+        {t('nav.areas')}
+      </a>
+      <a class="btn btn-quiet" href={routeHash({ page: 'centre', section: 'homes' })} data-testid="centre-homes-link">
+        {t('nav.homes')}
+      </a>
+    </nav>
   );
 }
 
