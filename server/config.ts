@@ -5,6 +5,7 @@ import path from 'node:path';
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { CHANNELS_ENV_HELP, type ChannelsConfig, loadChannelsConfig } from './channels/config.ts';
+import { type Jt808Config, loadJt808Config } from './jt808/config.ts';
 import { parsePublicUrl } from './respond/tokens.ts';
 import { loadWatchConfig, type WatchConfig } from './watch/config.ts';
 
@@ -64,6 +65,8 @@ export interface ServerConfig {
   mapTileUrl: string | null;
   /** The GPS watch listener (server/watch/config.ts reads its own keys); null: off. */
   watch: WatchConfig | null;
+  /** The JT/T 808 listener (server/jt808/config.ts); null: off. */
+  jt808: Jt808Config | null;
 }
 
 export interface Exposure {
@@ -117,6 +120,13 @@ const Url = (schemes: string, doc: KeyDoc) =>
 export const ServerEnv = Type.Object({
   CARE_HTTP_PORT: Port(8080, { description: 'REST API, dashboard and WebSocket /ws' }),
   CARE_MQTT_PORT: Port(1883, { description: 'embedded MQTT broker for gateways' }),
+  CARE_JT808_PORT: Type.String({
+    pattern: '^(off|[0-9]{1,5})$',
+    default: 'off',
+    message: 'is not a port number (0-65535) or off',
+    description:
+      'TCP port for GPS watches and pendants speaking JT/T 808 (2013/2019; terminal phone number = device id); connection bounds as CARE_WATCH_*, each listener its own',
+  }),
   CARE_BIND_HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
   CARE_DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'SQLite state and telemetry' }),
   CARE_ADMIN_PASSWORD: Text({
@@ -453,6 +463,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     publicUrl,
     mapTileUrl,
     watch: loadWatchConfig(env),
+    jt808: loadJt808Config(e.CARE_JT808_PORT, env),
     influx,
     telemetryRetentionDays: e.CARE_TELEMETRY_RETENTION_DAYS,
     notifyCapPerContact: e.CARE_NOTIFY_CAP_PER_CONTACT,

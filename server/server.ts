@@ -39,6 +39,8 @@ import { createIngest } from './ingest/ingest.ts';
 import { createLookupCache } from './ingest/lookup-cache.ts';
 import { createTelemetryAlarms } from './ingest/telemetry-alarms.ts';
 import { createTelemetryLane, type TelemetryLane } from './ingest/telemetry-lane.ts';
+import { createJt808Listener } from './jt808/listener.ts';
+import { createJt808Metrics } from './jt808/metrics.ts';
 import { createMetrics } from './metrics.ts';
 import { createResponseTokens } from './respond/tokens.ts';
 import { siteForView } from './respond/view.ts';
@@ -65,6 +67,8 @@ export interface RunningServer {
   mqttsPort: number | null;
   /** The GPS watch listener's TCP port (server/watch); null when CARE_WATCH_PORT=off. */
   watchPort: number | null;
+  /** The JT/T 808 listener's TCP port (server/jt808); null when CARE_JT808_PORT=off (the default). */
+  jt808Port: number | null;
   /** Set when this start created the admin user with a generated password. */
   generatedAdminPassword: string | null;
   /** Every HTTP route (method and URL pattern): the authorisation matrix test checks each is listed. */
@@ -616,6 +620,23 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       })
     : null;
   const watchPort = watches ? await watches.listen(config.bindHost) : null;
+  // JT/T 808 terminals: the same watches in another protocol, on their own port.
+  const jt808 = config.jt808
+    ? createJt808Listener({
+        config: config.jt808,
+        lookups,
+        getGateway: (id) => registry.getGateway(id),
+        ingest: (topic, payload) => ingest.onMessage(topic, payload),
+        supervision,
+        db,
+        engine,
+        metrics: createJt808Metrics(metrics.registry),
+        securityEvent: (kind) => metrics.securityEvents.inc({ kind }),
+        log: log.child({ part: 'jt808' }),
+        clock,
+      })
+    : null;
+  const jt808Port = jt808 ? await jt808.listen(config.bindHost) : null;
   await app.listen({ port: config.httpPort, host: config.bindHost });
   const httpPort = (app.server.address() as { port: number }).port;
   const ownHost = config.bindHost === '0.0.0.0' || config.bindHost === '::' ? 'localhost' : config.bindHost;
@@ -630,6 +651,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       mqttPort,
       mqttsPort,
       watchPort,
+      jt808Port,
       tls: Boolean(config.tls),
       state: dbEngine,
       dataDir: config.dataDir,
@@ -663,6 +685,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     mqttPort,
     mqttsPort,
     watchPort,
+    jt808Port,
     generatedAdminPassword,
     telemetry,
     httpRoutes: () => app.registeredRoutes(),
@@ -677,6 +700,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.info('server stopping');
       // Stop taking new messages, finish committing what arrived, confirm it, then close stores.
       await watches?.close();
+      await jt808?.close();
       ingest.close();
       await alarmLane.stop();
       await workLane.stop();

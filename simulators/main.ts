@@ -5,6 +5,7 @@ import { SimFailure, UsageError } from './cli.ts';
 import type { Command } from './command.ts';
 import { demoCommand } from './demo.ts';
 import { eventCommand, telemetryCommand } from './event.ts';
+import { jt808Command } from './jt808.ts';
 import { loadCommand } from './load.ts';
 import { scenarioCommand } from './scenario.ts';
 import { serialCommand } from './serial.ts';
@@ -19,6 +20,7 @@ const commands: Command[] = [
   scenarioCommand,
   loadCommand,
   watchCommand,
+  jt808Command,
   safetyCommand,
 ];
 
