@@ -74,6 +74,12 @@ export type FamilyContact = Static<typeof FamilyContact>;
 export const FamilyContacts = Type.Object({ contacts: Type.Array(FamilyContact, { maxItems: 10 }) }, { additionalProperties: false });
 export type FamilyContacts = Static<typeof FamilyContacts>;
 
+/** The grid workers a home can be given (GET /api/v1/grid-workers): who they are, not how to reach them. */
+export const GridWorkers = Type.Object({
+  gridWorkers: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), displayName: Nullable(Type.String()) })),
+});
+export type GridWorkers = Static<typeof GridWorkers>;
+
 /** One home on the centre's board: where it is, who answers for it, and its most urgent open alarm. */
 export const BoardHome = Type.Object({
   siteId: Type.String(),

@@ -11,6 +11,7 @@ import {
   type BoardHome,
   CentreBoard,
   FamilyContacts,
+  GridWorkers,
   type LevelKpi,
   SiteHome,
   SiteHomeWrite,
@@ -159,6 +160,20 @@ export const areaRoutes: FastifyPluginAsyncTypebox<AreaRouteOptions> = async (ap
       return { ...found, ...(req.body.name === undefined ? {} : { name: req.body.name }) };
     },
   );
+
+  // The grid workers to choose from for a home: administrators and centre operators (who may set a
+  // home's grid worker but not read the users list). Names only; grid workers are not bound to an area.
+  app.get('/api/v1/grid-workers', { schema: { tags: ['areas'], response: { 200: GridWorkers } } }, async (req) => {
+    if (!req.access.isAdmin && req.access.user.role !== 'centre_operator') throw forbidden('administrators and centre operators');
+    const rows = await db
+      .selectFrom('users')
+      .select(['id', 'username', 'display_name'])
+      .where('role', '=', 'grid_worker')
+      .orderBy('username')
+      .limit(MAX_HOMES)
+      .execute();
+    return { gridWorkers: rows.map((u) => ({ id: u.id, username: u.username, displayName: u.display_name ?? null })) };
+  });
 
   // A site's place: area, address, map position, grid worker.
   app.put(

@@ -3,7 +3,7 @@
 // community and renames one, creates a family care bed with a position clicked on the map and a
 // grid worker, adds two family contacts (a bad number is named first) and reorders them, and the
 // home then shows on the centre's board. A centre operator of that street sees only their part of
-// the tree and their homes, edits a home's place, is offered nothing admin-only, and a refusal the
+// the tree and their homes, edits a home's place and grid worker, is offered nothing admin-only, and a refusal the
 // server gives anyway (403) is shown as one. Saves docs/screenshots/centre-{areas,home,contacts}.png
 // with UPDATE_SCREENSHOTS=1.
 import fs from 'node:fs';
@@ -24,6 +24,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let gridId: string;
+let grid2Id: string;
 let homeId: string;
 const foreignRequests: string[] = [];
 
@@ -72,6 +73,14 @@ beforeAll(async () => {
       password: PASSWORD,
       role: 'grid_worker',
       displayName: '网格员 周',
+    })
+  ).id;
+  grid2Id = (
+    await ok<{ id: string }>('POST', '/api/v1/users', {
+      username: 'grid2',
+      password: PASSWORD,
+      role: 'grid_worker',
+      displayName: '网格员 吴',
     })
   ).id;
   // Another district's home, set up through the API: the operator must not see it.
@@ -250,7 +259,7 @@ describe("the centre's pages: areas, homes, family contacts", () => {
     await context.close();
   }, 60_000);
 
-  it('a centre operator sees only their area, may edit its homes, and a refusal shows as one', async () => {
+  it("a centre operator sees only their area, may edit its homes' place and grid worker, and a refusal shows as one", async () => {
     const street = await areaNamed('天平街道');
     const foreign = await areaNamed('华阳社区');
     await ok('POST', '/api/v1/users', { username: 'centre', password: PASSWORD, role: 'centre_operator', areaId: street.id });
@@ -272,19 +281,19 @@ describe("the centre's pages: areas, homes, family contacts", () => {
     expect(await page.locator('[data-testid=homes-page]').textContent()).not.toContain('张桂兰');
     expect(await page.locator('[data-testid=new-home], [data-testid=add-resident]').count()).toBe(0);
 
-    // Their home's place: the address changes; the grid worker is kept (the users list is not theirs).
+    // Their home's place: the address and the grid worker (chosen from GET /grid-workers).
     const home = page.locator(`[data-testid=home][data-site="${homeId}"]`);
     await home.locator('[data-testid=home-edit]').click();
     const place = home.locator('[data-testid=place-form]');
-    await place.locator('[data-testid=grid-worker-fixed]').waitFor({ timeout: APPEAR_MS });
     await place.locator('input[name=address]').fill('永嘉路 12 弄 3 号 203 室');
+    await place.locator('select[name=gridWorkerId]').selectOption(grid2Id);
     await place.locator('button[type=submit]').click();
     await waitFor(
       async () => (await ok<Site>('GET', `/api/v1/sites/${homeId}`)).address === '永嘉路 12 弄 3 号 203 室',
       "the operator's address saved",
       APPEAR_MS,
     );
-    expect((await ok<Site>('GET', `/api/v1/sites/${homeId}`)).gridWorkerId).toBe(gridId);
+    expect((await ok<Site>('GET', `/api/v1/sites/${homeId}`)).gridWorkerId).toBe(grid2Id);
 
     // Moving the home to an area that is not theirs is not offered; were the form to send it (here the
     // option is put into the page, as a stale or altered form would), the server's 403 is shown as a refusal.

@@ -519,6 +519,7 @@ const MATRIX: Record<string, Row> = {
     call: (s) => ({ url: `/api/v1/residents/${fx[s].site.residentId}/contacts`, body: { contacts: contactsFor(s) } }),
   },
   'GET /api/v1/centre/board': { scoped: false, allow: own(STAFF), call: () => ({ url: '/api/v1/centre/board' }) },
+  'GET /api/v1/grid-workers': { scoped: false, allow: own(CENTRE), call: () => ({ url: '/api/v1/grid-workers' }) },
 
   // Reports: staff, over the alarms they may see.
   'GET /api/v1/reports/response': {

@@ -124,6 +124,22 @@ describe.each(BACKENDS)('on %s', (backend) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  describe('the grid workers to choose from', () => {
+    it('administrators and centre operators read their names (no phone), others are refused', async () => {
+      await addUser('centre-gw', 'centre_operator', { areaId: 'd1' });
+      await addUser('grid-2', 'grid_worker', { displayName: '网格员 周', phone: '+8613800000009' });
+      for (const who of ['admin', 'centre-gw']) {
+        const r = await as(who, 'GET', '/api/v1/grid-workers');
+        expect(r.statusCode).toBe(200);
+        expect(r.json().gridWorkers).toEqual([
+          { id: 'grid-1', username: 'grid-1', displayName: null },
+          { id: 'grid-2', username: 'grid-2', displayName: '网格员 周' },
+        ]);
+      }
+      for (const who of ['grid-1', 'carer', 'fam-1']) expect((await as(who, 'GET', '/api/v1/grid-workers')).statusCode).toBe(403);
+    });
+  });
+
   describe('the areas tree', () => {
     it('builds district -> street -> community and refuses any other shape', async () => {
       const d = await as('admin', 'POST', '/api/v1/areas', { id: 'd1', kind: 'district', name: '渝中区' });

@@ -1,8 +1,7 @@
 // What the centre's pages (areas, homes, contacts) read and share: the areas tree built from the
 // flat list GET /api/v1/areas answers, an area's path and subtree, the grid workers to choose
 // from, and an error line that says plainly when the server refused (403).
-import type { User } from '../../../../protocol/api.ts';
-import type { Area } from '../../../../protocol/areas.ts';
+import type { Area, GridWorkers } from '../../../../protocol/areas.ts';
 import { ApiError } from '../../api.ts';
 import type { MessageKey, Params } from '../../lib/i18n.ts';
 import type { Site } from '../api-types.ts';
@@ -85,18 +84,17 @@ export function useHomes() {
   return useLoad(async () => (await api.get<{ sites: Site[] }>('/sites')).sites.filter((s) => s.kind === 'family_bed'), [api]);
 }
 
-export type GridWorker = Pick<User, 'id' | 'username' | 'displayName'>;
+export type GridWorker = GridWorkers['gridWorkers'][number];
 
 /**
- * The grid workers to choose from. An administrator reads them from the users list; anyone else
- * reads what the server lets them (null: the list is not theirs to read, so the page keeps the
- * home's grid worker as it is and says so).
+ * The grid workers to choose from (GET /api/v1/grid-workers: administrators and centre operators).
+ * null: the list is not the caller's to read, so the page keeps a home's grid worker as it is.
  */
 export function useGridWorkers() {
   const { api } = useSession();
   return useLoad(async (): Promise<GridWorker[] | null> => {
     try {
-      return (await api.get<{ users: User[] }>('/users')).users.filter((u) => u.role === 'grid_worker');
+      return (await api.get<GridWorkers>('/grid-workers')).gridWorkers;
     } catch (err) {
       if (err instanceof ApiError && err.status === 403) return null;
       throw err;
