@@ -13,6 +13,9 @@
 // `maxQueriesPerPass` calls; a provider fault (network, throttling, credentials) pauses polling
 // with the shared backoff. After `giveUpMs` (a day) a message is no longer checked: it stays
 // `sent`, never `delivered` without the provider saying so.
+//
+// Where the provider can reach the server (CARE_PUBLIC_URL), it may push the same reports instead
+// (receipt-routes.ts); they are applied here the same way.
 import type { Logger } from 'pino';
 import { backoffCeiling, createBackoff } from '../../protocol/backoff.ts';
 import type { Db } from '../storage/registry.ts';
@@ -173,6 +176,13 @@ export function createCloudReceipts(deps: CloudReceiptDeps, options: CloudReceip
 
   return {
     track,
+    /**
+     * A report the provider pushed (its HTTP callback): applied like a pulled one. Only a message
+     * of this provider counts; an id no notification carries changes nothing.
+     */
+    async report(providerId: string, outcome: 'delivered' | 'failed', error: string | null): Promise<void> {
+      if (providerId.startsWith(prefix)) await apply(providerId, outcome, error);
+    },
     /** One bounded pass, if one is due (the work lane calls this every second). */
     async poll(): Promise<void> {
       const t = Date.parse(now());

@@ -19,6 +19,7 @@ export const ChannelsEnv = Type.Object({
   CARE_SMS_REGION: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{2,40}$' })),
   CARE_SMS_APP_ID: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
   CARE_SMS_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 500 })),
+  CARE_SMS_CALLBACK_SECRET: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{32,128}$' })),
   CARE_VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
   CARE_VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
   CARE_VAPID_SUBJECT: Type.Optional(Type.String({ pattern: '^(mailto:[^\\s]+|https://[^\\s]+)$', maxLength: 300 })),
@@ -43,7 +44,10 @@ export const CHANNELS_ENV_HELP = `  CARE_PUBLIC_URL       the address people's p
   CARE_SMS_ACCESS_KEY_ID, CARE_SMS_ACCESS_KEY_SECRET  cloud SMS credentials (Tencent: SecretId/Key)
   CARE_SMS_REGION       cloud SMS region [cn-hangzhou for aliyun, ap-guangzhou for tencent]
   CARE_SMS_APP_ID       Tencent SmsSdkAppId
-  CARE_SMS_ENDPOINT     override the cloud SMS API address (tests, private endpoints)`;
+  CARE_SMS_ENDPOINT     override the cloud SMS API address (tests, private endpoints)
+  CARE_SMS_CALLBACK_SECRET  32-128 of [A-Za-z0-9_-]: accept the cloud provider's pushed delivery
+                        reports at {CARE_PUBLIC_URL}/api/v1/sms/receipts/{provider}/{secret}
+                        [unset: not accepted; receipts are pulled either way]`;
 
 export type SmsConfig =
   | {
@@ -66,6 +70,8 @@ export type SmsConfig =
       region: string;
       appId: string | undefined;
       endpoint: string | undefined;
+      /** The path secret of the provider's delivery report callback; undefined: not accepted. */
+      callbackSecret?: string | undefined;
     };
 
 export interface ChannelsConfig {
@@ -128,9 +134,10 @@ export function loadChannelsConfig(env: Record<string, string | undefined>): Cha
       region: e.CARE_SMS_REGION ?? (provider === 'aliyun' ? 'cn-hangzhou' : 'ap-guangzhou'),
       appId: provider === 'tencent' ? need('CARE_SMS_APP_ID', why) : undefined,
       endpoint: e.CARE_SMS_ENDPOINT,
+      callbackSecret: e.CARE_SMS_CALLBACK_SECRET,
     };
   } else {
-    for (const key of ['CARE_SMPP_URL', 'CARE_SMS_TEMPLATE', 'CARE_SMS_ACCESS_KEY_ID'] as const)
+    for (const key of ['CARE_SMPP_URL', 'CARE_SMS_TEMPLATE', 'CARE_SMS_ACCESS_KEY_ID', 'CARE_SMS_CALLBACK_SECRET'] as const)
       if (e[key]) throw new ChannelsConfigError(`${key}: set, but CARE_SMS_PROVIDER is not`);
   }
   return {

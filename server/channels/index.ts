@@ -29,7 +29,14 @@ export function createChannels(deps: ChannelsDeps) {
   const push = createPushSender({ vapid, subject: config.vapidSubject, subscriptions });
   const sms = config.sms ? createSmsSender(config.sms, { db, now, log: log.child({ channel: 'sms' }) }) : null;
   if (!sms) log.warn('no SMS provider (CARE_SMS_PROVIDER): SMS contacts wait in the outbox; users are reached by Web Push only');
-  const routes: PushRouteOptions = { subscriptions, vapidPublicKey: vapid.publicKey, allowHttpEndpoints: config.pushAllowHttp };
+  const cloud = sms?.cloudReceipts;
+  const callbackSecret = config.sms && config.sms.provider !== 'smpp' ? config.sms.callbackSecret : undefined;
+  const routes: PushRouteOptions = {
+    subscriptions,
+    vapidPublicKey: vapid.publicKey,
+    allowHttpEndpoints: config.pushAllowHttp,
+    smsReceipts: { accept: cloud && callbackSecret ? { provider: cloud.provider, secret: callbackSecret, receipts: cloud } : null },
+  };
   return {
     /** For the notifier: `sms` only with a provider (without one, SMS rows wait in the outbox). */
     notifierChannels: {

@@ -7,12 +7,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { ApiError } from '../http/errors.ts';
 import type { PushSubscriptions } from './push.ts';
+import { type SmsReceiptRouteOptions, smsReceiptRoutes } from './receipt-routes.ts';
 
 export interface PushRouteOptions {
   subscriptions: PushSubscriptions;
   vapidPublicKey: string;
   /** Plain http:// push endpoints (a test's or a lab's own push service); real ones are https [false]. */
   allowHttpEndpoints?: boolean;
+  /** A cloud SMS provider's pushed delivery reports (receipt-routes.ts); the route answers 404 without. */
+  smsReceipts?: SmsReceiptRouteOptions;
 }
 
 const B64URL = (min: number, max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+={0,2}$', minLength: min, maxLength: max });
@@ -30,6 +33,8 @@ const SubscriptionView = Type.Object({ id: Type.String(), endpoint: Type.String(
 export const pushRoutes: FastifyPluginAsync<PushRouteOptions> = async (plain, opts) => {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { subscriptions } = opts;
+  // The channels' other no-login route: SMS delivery reports pushed by a cloud provider.
+  await plain.register(smsReceiptRoutes, opts.smsReceipts ?? { accept: null });
 
   app.get(
     '/api/v1/push/vapid-public-key',

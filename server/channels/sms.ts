@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Channel, Receipt } from '../alarms/notify.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
-import { type CloudReceiptOptions, createCloudReceipts } from './cloud-receipts.ts';
+import { type CloudReceiptOptions, type CloudReceipts, createCloudReceipts } from './cloud-receipts.ts';
 import { aliyunSms, type CloudSms, tencentSms } from './cloud-sms.ts';
 import type { SmsConfig } from './config.ts';
 import { checkPersonMessage, type PersonMessage } from './message.ts';
@@ -23,6 +23,8 @@ export interface SmsSender {
   up?(): boolean;
   /** A cloud API's delivery reports, pulled (one bounded pass when due); SMPP's come on the bind. */
   pollReceipts?(): Promise<void>;
+  /** A cloud API's pushed reports (its HTTP callback) go here; absent for SMPP. */
+  cloudReceipts?: Pick<CloudReceipts, 'report'> & { provider: 'aliyun' | 'tencent' };
   start(): void;
   stop(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export function createSmsSender(
     },
     up: () => true,
     pollReceipts: () => receipts.poll(),
+    cloudReceipts: { provider: cloud.provider, report: receipts.report },
     start() {},
     async stop() {},
   };

@@ -206,6 +206,15 @@ const MATRIX: Record<string, Row> = {
     ok: [404],
     call: () => ({ url: `/api/v1/respond/${'A'.repeat(32)}`, body: { action: 'accept' } }),
   },
+  // A cloud SMS provider's pushed delivery reports: no login, the path secret is the credential; the
+  // test server has no cloud SMS provider, so the address does not exist for anyone
+  // (test/unit/sms-receipt-routes.test.ts covers the secret, the provider, the limits).
+  'POST /api/v1/sms/receipts/:provider/:secret': {
+    scoped: false,
+    allow: own(EVERYONE),
+    ok: [404],
+    call: () => ({ url: `/api/v1/sms/receipts/aliyun/${'A'.repeat(32)}`, body: [] }),
+  },
   // Open here because the test server listens on loopback without CARE_METRICS_TOKEN (scope.test.ts
   // tests the token and the not-on-loopback cases).
   'GET /metrics': { scoped: false, allow: own(EVERYONE), call: () => ({ url: '/metrics' }) },
