@@ -3,6 +3,7 @@
 // one transaction (group commit: whatever queued while the last commit ran goes in the next), then
 // confirmed to the gateway. Telemetry goes to its own lane, off this thread (telemetry-lane.ts).
 // Bad input is counted and logged, never thrown.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   createDecoder,
@@ -82,6 +83,8 @@ interface QueuedEvent {
 }
 
 const MAX_BATCH = 500;
+/** The time one event transaction should hold the event loop for (see drain). */
+const BATCH_BUDGET_MS = 4;
 const defaultTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function createIngest(deps: IngestDeps) {
@@ -90,6 +93,10 @@ export function createIngest(deps: IngestDeps) {
   const maxQueue = deps.maxQueue ?? 50_000;
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
+  /** Running estimate of one event's share of a transaction (ms), which sizes the next. */
+  let msPerEvent = 0.25;
+  /** Time spent in the test-only pause (test-pause.ts) by the batch being timed. */
+  let pausedMs = 0;
   const siteOfGateway = new Map<string, string>();
   let closed = false;
   /** Test alarms raised in the batch being committed. */
@@ -193,7 +200,11 @@ export function createIngest(deps: IngestDeps) {
     let contexts: Context[] = [];
     try {
       contexts = await lookUp(batch);
-      if (pauseBeforeCommit) await pauseBeforeCommit(batch.map((q) => q.event.id));
+      if (pauseBeforeCommit) {
+        const paused = performance.now();
+        await pauseBeforeCommit(batch.map((q) => q.event.id));
+        pausedMs += performance.now() - paused; // not the batch's own cost: it must not size the next
+      }
       await db.transaction().execute(async (tx) => {
         for (const [i, item] of batch.entries()) {
           const ctx = contexts[i] as Context;
@@ -440,9 +451,21 @@ export function createIngest(deps: IngestDeps) {
     // Group commit: start on the next turn of the event loop, so every message that arrived in the
     // same read is queued first and shares one transaction (one fsync). No timer: an event at an
     // idle server still commits at once.
+    // Each transaction is sized to take about BATCH_BUDGET_MS by the cost per event of the ones
+    // before, and the loop yields between them: the SQLite driver answers in microtasks, so a
+    // queue drained without yielding held the event loop for hundreds of milliseconds under load
+    // (no screen write, no MQTT read, no timer in between).
     draining ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
-        while (queue.length > 0) await processBatch(queue.splice(0, MAX_BATCH));
+        while (queue.length > 0) {
+          const batch = queue.splice(0, Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BUDGET_MS / msPerEvent))));
+          const started = performance.now();
+          pausedMs = 0;
+          await processBatch(batch);
+          const took = performance.now() - started - pausedMs;
+          msPerEvent = Math.min(BATCH_BUDGET_MS, 0.7 * msPerEvent + (0.3 * took) / batch.length);
+          if (queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       })
       .finally(() => {
         draining = null;
