@@ -89,7 +89,11 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
       else perAddress.set(address, n);
     });
     socket.on('error', () => socket.destroy());
-    socket.setTimeout(Math.min(LOGIN_TIMEOUT_MS, config.idleMs), () => refuse(socket, bound ? 'idle' : 'login_timeout'));
+    socket.setTimeout(Math.min(LOGIN_TIMEOUT_MS, config.idleMs), () => {
+      // Already told to go (refused or logged out): closed, not counted again.
+      if (socket.writableEnded) socket.destroy();
+      else refuse(socket, bound ? 'idle' : 'login_timeout');
+    });
     socket.setNoDelay(true);
 
     const reader = createFrameReader();
@@ -184,6 +188,7 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
           send(MSG.registerAck, header, registerAck(header.serial, REGISTER_RESULT.unknownTerminal, ''));
         else if (header.messageId === MSG.auth) ack(header, RESULT.failure);
         socket.end();
+        socket.setTimeout(5000);
         return null;
       }
       const gateway = await deps.getGateway(device.gatewayId);
@@ -224,6 +229,7 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
         case MSG.logout:
           ack(header, RESULT.ok);
           socket.end();
+          socket.setTimeout(5000);
           return true;
         case MSG.terminalAck:
           return true;

@@ -125,6 +125,9 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
     const s2 = t.send(MSG.heartbeat);
     expect(await t.ackOf(s1)).toEqual({ answered: MSG.heartbeat, result: 0 });
     expect(await t.ackOf(s2)).toEqual({ answered: MSG.heartbeat, result: 0 });
+    // Logout: answered, then the server ends the connection.
+    expect(await t.ackOf(t.send(MSG.logout))).toEqual({ answered: MSG.logout, result: 0 });
+    await waitFor(() => t.closed || t.socket.readableEnded, 'connection ended after logout');
     t.close();
   });
 
@@ -166,6 +169,26 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
     t.send(MSG.location, encodeLocation({ at: clock.now() + 1000, lat: HOME.lat, lon: HOME.lon, alarm: ALARM.fall }));
     const alarm = await screen.waitForAlarm((a) => a.type === 'fall' && a.deviceId === PHONE, 'fall alarm from the terminal');
     expect(alarm.priority).toBe('high');
+    await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
+    t.close();
+    screen.close();
+  });
+
+  it('a batch (0x0704, blind-area resend) is read position by position: an SOS inside it is a call alarm, answered once stored', async () => {
+    const screen = await Screen.open(server);
+    const t = await Terminal.open(server);
+    const item = (p: Buffer) => Buffer.concat([Buffer.from([p.length >> 8, p.length & 0xff]), p]);
+    const batch = Buffer.concat([
+      Buffer.from([0, 2, 1]),
+      item(encodeLocation({ at: clock.now() - 120_000, lat: HOME.lat, lon: HOME.lon, alarm: ALARM.sos, battery: 64 })),
+      item(encodeLocation({ at: clock.now() - 60_000, lat: HOME.lat, lon: HOME.lon })),
+    ]);
+    const serial = t.send(MSG.batch, batch);
+    const alarm = await screen.waitForAlarm(
+      (a) => a.type === 'call' && a.deviceId === PHONE && a.state === 'active',
+      'call alarm from the batch',
+    );
+    expect(await t.ackOf(serial, 'batch answer')).toEqual({ answered: MSG.batch, result: 0 });
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
     t.close();
     screen.close();
@@ -277,5 +300,46 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
     expect(alarm).toMatchObject({ priority: 'high', residentId: site.residentId });
     t.close();
     screen.close();
+  });
+});
+
+describe('JT/T 808 connection limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(undefined, {
+      env: { CARE_JT808_PORT: '0', CARE_WATCH_PORT: 'off', CARE_WATCH_IDLE_SECONDS: '1', CARE_WATCH_MAX_CONNECTIONS: '2' },
+    });
+    await registerSite(server, [{ id: PHONE, kind: 'gps_watch' }]);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a silent connection and a silent terminal are closed; connections in all are bounded (the watch listener off)', async () => {
+    expect(server.watchPort).toBeNull();
+    const silent = await Terminal.open(server);
+    const known = await Terminal.open(server);
+    await known.ackOf(known.send(MSG.heartbeat));
+    const third = await Terminal.open(server);
+    await waitFor(() => third.closed, 'third connection refused');
+    await waitFor(() => silent.closed && known.closed, 'idle connections closed', 15_000);
+    expect(await metric(server, 'care_jt808_refused_total', 'reason="total"')).toBe(1);
+    expect(await metric(server, 'care_jt808_refused_total', 'reason="login_timeout"')).toBe(1);
+    expect(await metric(server, 'care_jt808_refused_total', 'reason="idle"')).toBe(1);
+  });
+
+  it('a terminal flooding frames is held to its rate: the excess is dropped and counted', async () => {
+    const t = await Terminal.open(server);
+    const frames: Buffer[] = [];
+    for (let i = 1; i <= 60; i += 1) frames.push(jt808Frame(MSG.heartbeat, PHONE, i, Buffer.alloc(0)));
+    t.write(Buffer.concat(frames));
+    const answered = () => t.answers.filter((a) => a.header.messageId === MSG.platformAck).length;
+    await waitFor(
+      async () => answered() + (await metric(server, 'care_jt808_frames_total', 'outcome="rate_limited"')) === 60,
+      'all 60 frames handled',
+    );
+    expect(answered()).toBeGreaterThanOrEqual(30);
+    expect(answered()).toBeLessThan(45);
+    t.close();
   });
 });
