@@ -32,7 +32,8 @@ export function createHealthMonitor(
     probe: (at: string) => Promise<WriteProbeResult>;
     /** Clock ms of the last successful escalation sweep, or null. */
     lastEscalationSweep: () => number | null;
-    ingestQueueLength: () => number;
+    /** Events waiting for a commit; or given to each `check` by who owns ingest. */
+    ingestQueueLength?: () => number;
   },
   limits: HealthLimits = DEFAULT_HEALTH_LIMITS,
 ) {
@@ -57,7 +58,7 @@ export function createHealthMonitor(
         failingSince ??= t;
       }
     },
-    async check(): Promise<HealthReport> {
+    async check(now: { ingestQueueLength?: number } = {}): Promise<HealthReport> {
       const t = clock.now();
       const write = await deps.probe(clock.iso());
       if (write.ok === probeFailing) {
@@ -65,7 +66,7 @@ export function createHealthMonitor(
         if (probeFailing) log.error({ err: write.cause, code: write.error }, 'health: the state store refuses a write');
         else log.info('health: the state store takes writes again');
       }
-      if (deps.ingestQueueLength() > 0) queuedSince ??= t;
+      if ((now.ingestQueueLength ?? deps.ingestQueueLength?.() ?? 0) > 0) queuedSince ??= t;
       else queuedSince = null;
       const waitingSince = Math.min(failingSince ?? Number.POSITIVE_INFINITY, queuedSince ?? Number.POSITIVE_INFINITY);
       const ingestWaitingMs = Number.isFinite(waitingSince) ? t - waitingSince : null;
