@@ -1,6 +1,5 @@
 // Builds the Fastify app (separate from listen, so tests can inject or listen on port 0).
 import fs from 'node:fs';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -30,6 +29,7 @@ import { registryRoutes } from './registry.ts';
 import { registryEditRoutes } from './registry-edits.ts';
 import { reportRoutes } from './reports.ts';
 import { schemaRoutes } from './schemas.ts';
+import { securityHeaders } from './security-headers.ts';
 import { shiftRoutes } from './shifts.ts';
 import { sleepRoutes } from './sleep.ts';
 import { supervisionRoutes } from './supervision.ts';
@@ -102,21 +102,26 @@ export async function buildHttpApp(
   });
   app.decorate('registeredRoutes', () => [...routes]);
 
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // Preact and uPlot set style attributes.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        // Map tiles for the centre's board come from CARE_MAP_TILE_URL's origin, when set.
-        imgSrc: ["'self'", 'data:', ...(ctx.mapTileUrl ? [new URL(ctx.mapTileUrl.replace(/\{[a-z]\}/g, '0')).origin] : [])],
-        connectSrc: ["'self'", (req: { headers: { host?: string } }) => sameHostWebSockets(req.headers.host)],
-        upgradeInsecureRequests: null,
+  // Helmet's headers, worked out once per Host the CSP names (security-headers.ts).
+  const tileOrigin = ctx.mapTileUrl ? [new URL(ctx.mapTileUrl.replace(/\{[a-z]\}/g, '0')).origin] : [];
+  await app.register(securityHeaders, {
+    variantOf: (req) => sameHostWebSockets(req.headers.host),
+    helmetOptions: (webSockets) => ({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          // Preact and uPlot set style attributes.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          // Map tiles for the centre's board come from CARE_MAP_TILE_URL's origin, when set.
+          imgSrc: ["'self'", 'data:', ...tileOrigin],
+          connectSrc: ["'self'", webSockets],
+          upgradeInsecureRequests: null,
+        },
       },
-    },
-    // The dashboard is served over plain HTTP on a local network unless TLS is configured.
-    strictTransportSecurity: false,
+      // The dashboard is served over plain HTTP on a local network unless TLS is configured.
+      strictTransportSecurity: false,
+    }),
   });
   // preHandler: the login limit is keyed by the username in the parsed body.
   await app.register(fastifyRateLimit, { global: false, hook: 'preHandler' });
