@@ -2,10 +2,10 @@
 // (zh-CN, no map tiles) against one real server: an administrator builds district -> street ->
 // community and renames one, creates a family care bed with a position clicked on the map and a
 // grid worker, adds two family contacts (a bad number is named first) and reorders them, and the
-// home then shows on the centre's board. A centre operator of that street sees only their part of
-// the tree and their homes, edits a home's place and grid worker, is offered nothing admin-only, and a refusal the
-// server gives anyway (403) is shown as one. Saves docs/screenshots/centre-{areas,home,contacts}.png
-// with UPDATE_SCREENSHOTS=1.
+// home then shows on the centre's board. A centre operator of that street (given it on the users
+// page) sees only their part of the tree and their homes, edits a home's place and grid worker, is
+// offered nothing admin-only, and a refusal the server gives anyway (403) is shown as one. Saves
+// docs/screenshots/centre-{areas,home,contacts}.png with UPDATE_SCREENSHOTS=1.
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -262,7 +262,19 @@ describe("the centre's pages: areas, homes, family contacts", () => {
   it("a centre operator sees only their area, may edit its homes' place and grid worker, and a refusal shows as one", async () => {
     const street = await areaNamed('天平街道');
     const foreign = await areaNamed('华阳社区');
-    await ok('POST', '/api/v1/users', { username: 'centre', password: PASSWORD, role: 'centre_operator', areaId: street.id });
+    // The administrator gives the operator their street on the users page (the area picked from the tree).
+    await signIn('admin', ADMIN_PASSWORD);
+    await page.goto(`${server.url}/#/admin/users`);
+    const form = page.locator('[data-testid=user-form]');
+    await form.locator(`select[name=areaId] option[value="${street.id}"]`).waitFor({ state: 'attached' });
+    await form.locator('input[name=username]').fill('centre');
+    await form.locator('input[name=password]').fill(PASSWORD);
+    await form.locator('select[name=role]').selectOption('centre_operator');
+    await form.locator('select[name=areaId]').selectOption(street.id);
+    await form.locator('button[type=submit]').click();
+    await page.locator('[data-testid=user-row][data-username="centre"]').waitFor();
+    await context.close();
+
     await signIn('centre', PASSWORD);
     await page.goto(`${server.url}/#/centre`);
     await page.locator('[data-testid=centre-areas-link]').click();

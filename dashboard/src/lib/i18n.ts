@@ -645,6 +645,7 @@ const en = {
   'field.user.password': 'Password (at least 10 characters)',
   'field.user.residentId': 'Resident (for a family account)',
   'field.user.siteId': 'Site (empty: all sites)',
+  'field.user.areaId': 'Area (for a centre operator: their area and everything below it)',
   'field.phone': 'Mobile phone (+86…)',
 } as const;
 
@@ -1279,6 +1280,7 @@ const zh: Record<MessageKey, string> = {
   'field.user.password': '密码（至少 10 个字符）',
   'field.user.residentId': '对应老人（家属账号）',
   'field.user.siteId': '机构（空：全部机构）',
+  'field.user.areaId': '辖区（监护中心值班员：其辖区及以下）',
   'field.phone': '手机号（+86…）',
 };
 

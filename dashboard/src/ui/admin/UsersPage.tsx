@@ -1,23 +1,27 @@
 // Users and roles (#/admin/users): staff and family accounts. A family account is bound to one
-// resident and sees only them. Editing changes a name, role, site, relative or password; a new
+// resident and sees only them; a centre operator to an area of the tree (the areas page builds it). Editing changes a name, role, site, relative or password; a new
 // password, role or scope signs the person out everywhere (the server ends their sessions).
 import { useState } from 'preact/hooks';
 import type { User } from '../../../../protocol/api.ts';
 import { translateDynamic } from '../../lib/i18n.ts';
+import { areaOptions, useAreas } from '../centre/areas-data.ts';
 import { useI18n, useSession } from '../context.ts';
 import { ApiForm } from '../forms/ApiForm.tsx';
 import { LoadState } from '../pages/common.tsx';
 import { type RegistryData, residentChoices, siteChoices, siteName, useRegistryData, useUsers } from './registry-data.ts';
-
-// Set where areas are managed (the centre's pages), not here.
-const NOT_HERE = ['areaId'] as const;
 
 export function UsersPage() {
   const { t } = useI18n();
   const { api } = useSession();
   const users = useUsers();
   const reg = useRegistryData();
-  const choices = (d: RegistryData) => ({ siteId: siteChoices(d), residentId: residentChoices(d) });
+  // A centre operator's area is picked from the areas tree (built on the areas page).
+  const areas = useAreas();
+  const areaChoices = areaOptions(areas.data ?? []).map(({ area, depth }) => ({
+    value: area.id,
+    label: `${'\u00a0\u00a0'.repeat(depth)}${area.name}`,
+  }));
+  const choices = (d: RegistryData) => ({ siteId: siteChoices(d), residentId: residentChoices(d), areaId: areaChoices });
   return (
     <section class="admin" data-testid="users-page">
       <h1>{t('users.title')}</h1>
@@ -41,7 +45,6 @@ export function UsersPage() {
             title={t('users.create')}
             testid="user-form"
             submitLabel={t('admin.create')}
-            omit={NOT_HERE}
             resetOnDone
             choices={choices(reg.data)}
             optionLabels={{ role: 'role.' }}
