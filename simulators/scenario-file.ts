@@ -16,6 +16,15 @@ export interface Expectation {
   withinMs: number;
   /** The alarm must NOT appear (checked for `withinMs` after the last step). */
   absent: boolean;
+  /** The alarm's note must match too (e.g. `daily_living.not_up` for the daily-living checks). */
+  note?: string;
+}
+
+/** Days played before the scenario day, as a gateway's backlog: the resident's usual fortnight. */
+export interface History {
+  days: number;
+  /** Steps of one such day, `at` counted from `startAt` of that day (up to 24 h). */
+  steps: Step[];
 }
 
 export interface Scenario {
@@ -26,11 +35,16 @@ export interface Scenario {
   timezone?: string;
   durationMs: number;
   steps: Step[];
+  history?: History;
   expect: Expectation[];
 }
 
-const TOP_KEYS = new Set(['name', 'description', 'devices', 'startAt', 'timezone', 'duration', 'steps', 'expect']);
-const EXPECT_KEYS = new Set(['type', 'priority', 'state', 'device', 'within', 'absent']);
+const TOP_KEYS = new Set(['name', 'description', 'devices', 'startAt', 'timezone', 'duration', 'steps', 'history', 'expect']);
+const EXPECT_KEYS = new Set(['type', 'priority', 'state', 'device', 'within', 'absent', 'note']);
+const HISTORY_KEYS = new Set(['days', 'steps']);
+/** Most days of history a scenario may play. */
+export const MAX_HISTORY_DAYS = 31;
+const DAY_MS = 86_400_000;
 
 export function loadScenario(file: string): Scenario {
   let raw: unknown;
@@ -67,6 +81,7 @@ export function parseScenario(raw: unknown, where: string): Scenario {
   }
   const steps = parseSteps(o.steps, where);
   const durationMs = o.duration === undefined ? lastStepMs(steps) : parseDuration(o.duration as string, `${where}.duration`);
+  const history = o.history === undefined ? undefined : parseHistory(o.history, `${where}.history`, startAt !== undefined);
   const expectRaw = o.expect ?? [];
   if (!Array.isArray(expectRaw)) throw new UsageError(`${where}.expect: must be an array`);
   const expect = expectRaw.map((e, i) => parseExpectation(e, `${where}: expect[${i}]`));
@@ -78,8 +93,24 @@ export function parseScenario(raw: unknown, where: string): Scenario {
     timezone: o.timezone as string | undefined,
     durationMs,
     steps,
+    ...(history ? { history } : {}),
     expect,
   };
+}
+
+function parseHistory(h: unknown, where: string, hasStartAt: boolean): History {
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new UsageError(`${where}: must be an object {"days", "steps"}`);
+  const o = h as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!HISTORY_KEYS.has(k)) throw new UsageError(`${where}: unknown key "${k}"`);
+  if (!hasStartAt) throw new UsageError(`${where}: needs "startAt" (history days are counted back from it)`);
+  if (typeof o.days !== 'number' || !Number.isInteger(o.days) || o.days < 1 || o.days > MAX_HISTORY_DAYS)
+    throw new UsageError(`${where}.days: must be a whole number from 1 to ${MAX_HISTORY_DAYS}`);
+  const steps = parseSteps(o.steps, where);
+  for (const [i, s] of steps.entries()) {
+    if (s.atMs >= DAY_MS || (s.untilMs ?? 0) > DAY_MS) throw new UsageError(`${where}: steps[${i}] must fall within its day (under 24h)`);
+    if (s.action.kind === 'silence') throw new UsageError(`${where}: steps[${i}]: "silence" has no meaning in history`);
+  }
+  return { days: o.days, steps };
 }
 
 function parseExpectation(e: unknown, where: string): Expectation {
@@ -96,6 +127,7 @@ function parseExpectation(e: unknown, where: string): Expectation {
   if (!type) throw new UsageError(`${where}: "type" is required (${ALARM_TYPES.join(', ')})`);
   if (o.device !== undefined && typeof o.device !== 'string') throw new UsageError(`${where}.device: must be a string`);
   if (o.absent !== undefined && typeof o.absent !== 'boolean') throw new UsageError(`${where}.absent: must be true or false`);
+  if (o.note !== undefined && typeof o.note !== 'string') throw new UsageError(`${where}.note: must be a string`);
   const absent = o.absent === true;
   return {
     type,
@@ -104,6 +136,7 @@ function parseExpectation(e: unknown, where: string): Expectation {
     device: o.device as string | undefined,
     withinMs: o.within === undefined ? (absent ? 3000 : 10_000) : parseDuration(o.within as string, `${where}.within`),
     absent,
+    ...(typeof o.note === 'string' ? { note: o.note } : {}),
   };
 }
 

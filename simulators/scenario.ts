@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   timezone?: string;
   commitTimeoutMs?: number;
   print?: (line: string) => void;
+  /** The clock that places `startAt` (ms) [Date.now]; a test gives the server's fake clock. */
+  now?: () => number;
 }
 
 export interface ScenarioResult {
@@ -27,6 +29,7 @@ export interface ScenarioResult {
   readings: number;
 }
 
+const DAY_MS = 86_400_000;
 const fmtOffset = (ms: number) => {
   const s = Math.round(ms / 1000);
   return `+${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
@@ -43,6 +46,7 @@ function describeExpectation(e: Expectation, device?: string): string {
   const parts = [`"${e.type}" alarm`];
   if (e.priority) parts.push(`priority ${e.priority}`);
   if (e.state) parts.push(`state ${e.state}`);
+  if (e.note) parts.push(`note ${e.note}`);
   if (device) parts.push(`device ${device}`);
   return parts.join(', ');
 }
@@ -64,7 +68,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioOptions): Pr
       opts.timezone ??
       (opts.api ? (await opts.api.site(opts.login.siteId)).timezone : undefined) ??
       Intl.DateTimeFormat().resolvedOptions().timeZone;
-    clockStart = scenarioStart(scenario.startAt, tz, scenario.durationMs);
+    clockStart = scenarioStart(scenario.startAt, tz, scenario.durationMs, (opts.now ?? Date.now)());
     print(
       `scenario clock starts ${new Date(clockStart).toISOString()} (${String(scenario.startAt.hour).padStart(2, '0')}:${String(scenario.startAt.minute).padStart(2, '0')} in ${tz})`,
     );
@@ -91,6 +95,31 @@ export async function runScenario(scenario: Scenario, opts: ScenarioOptions): Pr
     print(
       `running "${scenario.name}" (${fmtOffset(scenario.durationMs)} of scenario time at x${opts.timeScale}) as gateway ${opts.login.gatewayId}`,
     );
+    if (scenario.history && clockStart !== undefined) {
+      // The usual days before, oldest first, sent at once as a gateway sends its backlog.
+      const { days, steps } = scenario.history;
+      const day = expandSteps(steps, DAY_MS);
+      let events = 0;
+      for (let k = days; k >= 1; k -= 1) {
+        const base = clockStart - k * DAY_MS;
+        for (const o of day) {
+          const ts = new Date(base + o.atMs).toISOString();
+          const device = resolve(o.device) as string;
+          if (o.action.kind === 'event') {
+            const e = await gw.sendEvent({ device, type: o.action.type, data: o.action.data, ts });
+            sent.push(e.id);
+            events++;
+          } else if (o.action.kind === 'reading') {
+            await gw.sendTelemetry([{ device, metric: o.action.metric, value: o.action.value, ts }]);
+            readings++;
+          }
+          lastSeen.set(device, ts);
+        }
+      }
+      print(
+        `history: ${days} day(s) before the scenario day sent (${events} events), from ${new Date(clockStart - days * DAY_MS).toISOString()}`,
+      );
+    }
     const occurrences = expandSteps(scenario.steps, scenario.durationMs);
     await playTimeline(occurrences, opts.timeScale, async (o) => {
       const device = resolve(o.device) as string;
@@ -150,6 +179,7 @@ async function checkExpectations(
     a.type === e.type &&
     (!e.priority || a.priority === e.priority) &&
     (!e.state || a.state === e.state) &&
+    (!e.note || a.note === e.note) &&
     (!e.device || a.deviceId === resolve(e.device));
   const pending = expectations.map((e, i) => ({ e, i, done: false }));
   let seen: Alarm[] = [];

@@ -2,7 +2,8 @@
 // the simulator's scenario runner in this process (sim-scenario.test.ts runs the CLI), against a real server and broker whose clock is fake:
 // where a rule waits on server time (supervision, a bed exit not followed by a return, the
 // daily-living watch's minute), the test moves that clock while the simulator waits for its alarm.
-// fall-in-bathroom and night-bed-exit-return run in sim-scenario.test.ts.
+// fall-in-bathroom and night-bed-exit-return run in sim-scenario.test.ts; the daily-living scenarios
+// with a 14-day history in scenarios-daily-living.test.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ beforeAll(async () => {
     { id: 'door-201', kind: 'door_sensor' },
     { id: 'band-201', kind: 'vitals_monitor' },
     { id: 'clip-201', kind: 'vitals_monitor' },
+    { id: 'smoke-201', kind: 'smoke_detector' },
+    { id: 'gas-201', kind: 'gas_detector' },
+    { id: 'leak-201', kind: 'leak_sensor' },
   ]);
   for (const [id, kind, room, supervisionSeconds] of [
     ['radar-201', 'fall_detector', '201', 60],
@@ -100,6 +104,13 @@ describe('shipped scenarios against a real server', () => {
       'device-silent.json',
       'spot-vitals.json',
       'long-bathroom-stay.json',
+      'smoke-alarm.json',
+      'gas-leak.json',
+      'water-leak.json',
+      // In scenarios-daily-living.test.ts (each on its own resident, with its 14-day history):
+      'not-up-by-usual-time.json',
+      'no-movement-in-day.json',
+      'not-back-in-bed-by-night.json',
     ]);
     const shipped = fs.readdirSync('simulators/scenarios').filter((f) => f.endsWith('.json'));
     expect(shipped.filter((f) => !covered.has(f))).toEqual([]);
@@ -148,6 +159,20 @@ describe('shipped scenarios against a real server', () => {
     const check = (await alarms()).find((a) => a.type === 'inactivity');
     expect(check?.note).toBe('daily_living.long_bathroom');
   }, 90_000);
+
+  it.each([
+    ['smoke-alarm.json', 'smoke', { smoke: 'smoke-201' }],
+    ['gas-leak.json', 'gas', { gas: 'gas-201' }],
+    ['water-leak.json', 'water_leak', { leak: 'leak-201' }],
+  ] as const)(
+    'home safety (new): %s raises a high %s alarm on its sensor at once',
+    async (file, type, devices) => {
+      const run = await play(file, 60, devices);
+      expect(run.output).toMatch(new RegExp(`ok: "${type}" alarm, priority high, device`));
+      expect(run.ok).toBe(true);
+    },
+    60_000,
+  );
 
   it('device silent: a radar that stops reporting is reported offline once its supervision interval passes', async () => {
     const run = await play('device-silent.json', 60, { radar: 'radar-201' }, { stepMs: 30_000 });
