@@ -1,8 +1,9 @@
 // Alarm rows and their append-only audit trail. Every state change goes through `transition`,
 // which writes the audit line in the same transaction.
 
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Insertable, type SqlBool, sql } from 'kysely';
 import type { Alarm, AlarmState } from '../../protocol/index.ts';
+import { cachedInsert } from './insert-cache.ts';
 import type { Db } from './registry.ts';
 import type { AlarmsTable, Database } from './tables.ts';
 
@@ -55,18 +56,18 @@ export interface AuditEntry {
   detail?: unknown;
 }
 
+const insertAlarm = cachedInsert((db, row: AlarmsTable) => db.insertInto('alarms').values(row));
+const insertAudit = cachedInsert((db, row: Insertable<Database['audit']>) => db.insertInto('audit').values(row));
+
 export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit')
-    .values({
-      at: e.at,
-      actor: e.actor,
-      action: e.action,
-      alarm_id: e.alarmId ?? null,
-      subject: e.subject ?? null,
-      detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-    })
-    .execute();
+  await insertAudit(db, {
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    alarm_id: e.alarmId ?? null,
+    subject: e.subject ?? null,
+    detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+  });
 }
 
 /** The alarms a caller may see, applied in the query (before any limit), never after it. */
@@ -215,7 +216,7 @@ export function createAlarmStore(db: Db) {
       return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', 'resolved').executeTakeFirst();
     },
     async insert(tx: Db, row: AlarmsTable): Promise<void> {
-      await tx.insertInto('alarms').values(row).execute();
+      await insertAlarm(tx, row);
     },
     async update(tx: Db, id: string, set: Partial<AlarmsTable>): Promise<void> {
       await tx.updateTable('alarms').set(set).where('id', '=', id).execute();
