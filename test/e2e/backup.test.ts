@@ -1,13 +1,14 @@
 // The documented backup and restore commands, run as a person would, against a running server.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Alarm } from '../../protocol/index.ts';
+import { nodeArgsFor } from '../helpers/entries.ts';
 import { registerSite, Screen, startTestGateway, startTestServer, tempDir } from '../helpers/harness.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const backup = (args: string[], dataDir: string) =>
-  execFileSync(process.execPath, ['--import', 'tsx', 'server/backup.ts', ...args], {
+  execFileSync(process.execPath, [...nodeArgsFor('server/backup.ts', inject('compiledEntries')), ...args], {
     cwd: root,
     env: { ...process.env, CARE_DATA_DIR: dataDir },
     encoding: 'utf8',

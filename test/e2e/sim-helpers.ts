@@ -1,7 +1,9 @@
-// Runs the simulator CLI as a child process (node --import tsx), the way an installer would, and
-// collects its output and exit code.
+// Runs the simulator CLI as a child process (compiled from the current source by the global setup,
+// see test/helpers/entries.ts), the way an installer would, and collects its output and exit code.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { inject } from 'vitest';
+import { nodeArgsFor } from '../helpers/entries.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -15,7 +17,7 @@ export function startSim(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): { child: ChildProcess; done: Promise<SimRun>; stderrSoFar(): string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/main.ts', ...args], {
+  const child = spawn(process.execPath, [...nodeArgsFor('simulators/main.ts', inject('compiledEntries')), ...args], {
     cwd: ROOT,
     env: { ...process.env, CARE_SITE_ID: '', CARE_GATEWAY_ID: '', CARE_GATEWAY_SECRET: '', CARE_UPLINK_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

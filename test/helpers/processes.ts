@@ -1,9 +1,12 @@
-// Child processes for fault tests: the real `server/main.ts` and `gateway/main.ts`, started with
-// tsx, their pino lines collected so a test can wait on what they logged.
+// Child processes for fault tests: the real `server/main.ts` and `gateway/main.ts`, compiled from
+// the current source by the global setup (test/helpers/entries.ts; through tsx without it), their
+// pino lines collected so a test can wait on what they logged.
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { inject } from 'vitest';
 import { freePort } from '../../scripts/free-port.ts';
+import { nodeArgsFor } from './entries.ts';
 
 export { freePort };
 
@@ -27,7 +30,7 @@ export function startProcess(
   env: NodeJS.ProcessEnv,
   wrap: (node: string, args: string[]) => [string, string[]] = (node, args) => [node, args],
 ): Proc {
-  const [command, args] = wrap(process.execPath, ['--import', 'tsx', path.join(root, script)]);
+  const [command, args] = wrap(process.execPath, nodeArgsFor(script, inject('compiledEntries')));
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, CARE_LOG_LEVEL: 'info', ...env },
