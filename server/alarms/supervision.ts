@@ -9,6 +9,9 @@ import type { DeviceKind } from '../../protocol/index.ts';
 import type { Db } from '../storage/registry.ts';
 import type { AlarmEngine, AlarmSubject } from './engine.ts';
 
+/** Devices whose last-seen time one sweep transaction writes (see sweep). */
+const HEARD_SLICE = 200;
+
 /** How long a device of each kind may be silent. Radars send a heartbeat each minute. */
 export const DEVICE_SILENCE_SECONDS: Record<DeviceKind, number> = {
   fall_detector: 5 * 60,
@@ -167,9 +170,22 @@ export function createSupervision(
       }
       const heard = [...deviceHeard];
       deviceHeard.clear();
-      for (const [id, seen] of heard) {
-        await db.updateTable('devices').set({ last_seen: seen }).where('id', '=', id).where('last_seen', '<', seen).execute();
-        await db.updateTable('devices').set({ last_seen: seen }).where('id', '=', id).where('last_seen', 'is', null).execute();
+      // One transaction per slice of devices, yielding to the event loop between slices: a home's
+      // thousands of devices were one autocommit write each, back to back on microtasks, which
+      // held the event loop (and every alarm behind it) for up to a second per sweep.
+      for (let i = 0; i < heard.length; i += HEARD_SLICE) {
+        const slice = heard.slice(i, i + HEARD_SLICE);
+        await db.transaction().execute(async (tx) => {
+          for (const [id, seen] of slice) {
+            await tx
+              .updateTable('devices')
+              .set({ last_seen: seen })
+              .where('id', '=', id)
+              .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', seen)]))
+              .execute();
+          }
+        });
+        if (i + HEARD_SLICE < heard.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       // Devices heard by telemetry only may be flagged offline: clear those now.
       const back = await db
