@@ -6,6 +6,7 @@
 // minute is not written again), and every map is bounded.
 import type { Logger } from 'pino';
 import type { Db, Resident, Site } from '../storage/registry.ts';
+import { timeSlicer } from '../time-slice.ts';
 import {
   type ActivityNow,
   BASELINE_DAYS,
@@ -336,7 +337,9 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
       chain = chain.then(async () => {
         const batch = pending;
         pending = [];
+        const timeSlice = timeSlicer();
         for (const o of batch) {
+          await timeSlice();
           try {
             await record(o);
           } catch (err) {
