@@ -35,8 +35,8 @@ async function ok<T>(method: string, route: string, body?: unknown, token?: stri
 }
 const areaNamed = async (name: string) => (await ok<{ areas: Area[] }>('GET', '/api/v1/areas')).areas.find((a) => a.name === name) as Area;
 
-async function signIn(username: string, password: string) {
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+async function signIn(username: string, password: string, viewport = { width: 1280, height: 900 }) {
+  context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   page = await context.newPage();
   page.setDefaultTimeout(APPEAR_MS);
   page.on('request', (r) => {
@@ -328,4 +328,31 @@ describe("the centre's pages: areas, homes, family contacts", () => {
     expect((await ok<Site>('GET', `/api/v1/sites/${homeId}`)).areaId).not.toBe(foreign.id);
     await context.close();
   }, 90_000);
+
+  it('fits a phone: the areas tree, and a home with its place form and contacts open', async () => {
+    await signIn('centre', PASSWORD, { width: 390, height: 844 });
+    const wider = () =>
+      page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        // Leaflet's panes reach past the map's box but are clipped by it (overflow: hidden).
+        const out = [...document.querySelectorAll('main *')].filter(
+          (e) => e.getBoundingClientRect().right > w + 1 && !e.closest('.leaflet-container'),
+        );
+        return out
+          .filter((e) => !out.some((o) => o !== e && e.contains(o)))
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}[${e.getAttribute('data-testid') ?? ''}]`);
+      });
+    await page.goto(`${server.url}/#/centre/areas`);
+    await area('永嘉社区').waitFor();
+    expect(await wider(), 'the areas page is wider than a phone').toEqual([]);
+    await page.goto(`${server.url}/#/centre/homes`);
+    const home = page.locator(`[data-testid=home][data-site="${homeId}"]`);
+    await home.locator('[data-testid=home-edit]').click();
+    await home.locator('[data-testid=place-map]').waitFor();
+    await home.locator('[data-testid=contacts-open]').click();
+    await home.locator('[data-testid=contact]').nth(1).waitFor();
+    expect(await wider(), 'the homes page is wider than a phone').toEqual([]);
+    await context.close();
+  }, 60_000);
 });
