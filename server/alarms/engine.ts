@@ -6,6 +6,7 @@ import type { Alarm, IdSource, Priority } from '../../protocol/index.ts';
 import type { AlarmStore } from '../storage/alarms.ts';
 import { appendAudit } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
+import { timeSlicer } from '../time-slice.ts';
 import { type EscalationPolicy, levelTimeoutMs, type PolicySource } from './escalation-policy.ts';
 import { type AlarmRequest, higherPriority } from './rules.ts';
 
@@ -233,7 +234,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       .limit(500)
       .execute();
     let moved = 0;
+    const timeSlice = timeSlicer();
     for (const a of due) {
+      await timeSlice();
       const policy = deps.policies.get(a.site_id);
       const level = Number(a.escalation_level) + 1;
       const won = await deps.db.transaction().execute(async (tx) => {
@@ -273,7 +276,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
   async function confirmDue(): Promise<number> {
     const due = await deps.db.selectFrom('pending_alarms').selectAll().where('due_at', '<=', now()).limit(500).execute();
     const changed: string[] = [];
+    const timeSlice = timeSlicer();
     for (const p of due) {
+      await timeSlice();
       const ids = await deps.db.transaction().execute(async (tx) => {
         const r = await tx
           .deleteFrom('pending_alarms')
@@ -299,7 +304,9 @@ export function createAlarmEngine(deps: AlarmEngineDeps) {
       .where('upgrade_at', '<=', at)
       .execute();
     const changed: string[] = [];
+    const timeSlice = timeSlicer();
     for (const a of due) {
+      await timeSlice();
       const won = await deps.db.transaction().execute(async (tx) => {
         const r = await tx
           .updateTable('alarms')
