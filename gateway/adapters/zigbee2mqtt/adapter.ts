@@ -92,7 +92,12 @@ export function createZigbee2MqttAdapter(config: Zigbee2MqttConfig, sink: Adapte
         }
       });
       client.on('error', (err) => log.warn({ err: err.message }, 'zigbee2mqtt broker error'));
-      client.on('offline', () => sink.fault(BRIDGE_DEVICE, 'zigbee2mqtt broker unreachable'));
+      // Without MQTT.js's own reconnect (reconnectPeriod 0) it never emits 'offline': a closed
+      // connection, or a connect that failed, is the fault (stop() clears `client` first).
+      const own = client;
+      client.on('close', () => {
+        if (client === own) sink.fault(BRIDGE_DEVICE, 'zigbee2mqtt broker unreachable');
+      });
     },
     async stop() {
       const c = client;
