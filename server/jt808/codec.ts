@@ -5,6 +5,8 @@
 // frame are skipped and reported. The buffer never holds more than one frame of the largest size
 // the header's 10-bit body length allows.
 
+import { createStreamReader, unescapeWith } from '../device-tcp/bytes.ts';
+
 export const DELIMITER = 0x7e;
 const ESCAPE = 0x7d;
 
@@ -47,21 +49,7 @@ export function checkCode(bytes: Buffer): number {
 
 /** 0x7d 0x02 -> 0x7e, 0x7d 0x01 -> 0x7d; null for any other byte after 0x7d. */
 export function unescapeBytes(wire: Buffer): Buffer | null {
-  if (!wire.includes(ESCAPE)) return wire;
-  const out = Buffer.alloc(wire.length);
-  let n = 0;
-  for (let i = 0; i < wire.length; i += 1) {
-    const b = wire[i] as number;
-    if (b !== ESCAPE) {
-      out[n++] = b;
-      continue;
-    }
-    const code = wire[++i];
-    if (code === 0x01) out[n++] = ESCAPE;
-    else if (code === 0x02) out[n++] = DELIMITER;
-    else return null;
-  }
-  return out.subarray(0, n);
+  return unescapeWith(wire, ESCAPE, (code) => (code === 0x01 ? ESCAPE : code === 0x02 ? DELIMITER : undefined));
 }
 
 export function escapeBytes(raw: Buffer): Buffer {
@@ -152,54 +140,35 @@ export function encodeFrame(messageId: number, header: Pick<Jt808Header, 'versio
 }
 
 export function createFrameReader() {
-  let buf = Buffer.alloc(0);
   // Every byte may be escaped: a frame takes at most twice its size on the wire, plus delimiters.
   const maxWire = MAX_FRAME_BYTES * 2 + 2;
 
-  return {
-    /** Feeds one TCP read; returns every complete frame (or refusal) it finished, in order. */
-    push(chunk: Buffer): FrameResult[] {
-      buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
-      const out: FrameResult[] = [];
-      for (;;) {
-        if (buf.length === 0) break;
-        if (buf[0] !== DELIMITER) {
-          out.push({ ok: false, reason: 'garbage' });
-          const next = buf.indexOf(DELIMITER);
-          buf = next < 0 ? Buffer.alloc(0) : buf.subarray(next);
-          continue;
-        }
-        const end = buf.indexOf(DELIMITER, 1);
-        if (end < 0) {
-          if (buf.length > maxWire) {
-            out.push({ ok: false, reason: 'too_large' });
-            buf = Buffer.alloc(0);
-          }
-          break;
-        }
-        if (end === 1) {
-          // Two delimiters in a row: the first closed a frame whose start was lost (or is padding).
-          buf = buf.subarray(1);
-          continue;
-        }
-        const wire = buf.subarray(1, end);
-        buf = buf.subarray(end + 1);
-        if (wire.length > maxWire) {
-          out.push({ ok: false, reason: 'too_large' });
-          continue;
-        }
-        const raw = unescapeBytes(wire);
-        if (raw === null) {
-          out.push({ ok: false, reason: 'escape' });
-          continue;
-        }
-        out.push(raw.length > MAX_FRAME_BYTES ? { ok: false, reason: 'too_large' } : parseFrame(raw));
+  // The buffer never holds more than the largest frame, escaped.
+  return createStreamReader<FrameResult>(
+    DELIMITER,
+    () => ({ ok: false, reason: 'garbage' }),
+    (buf, out) => {
+      const end = buf.indexOf(DELIMITER, 1);
+      if (end < 0) {
+        if (buf.length <= maxWire) return null;
+        out.push({ ok: false, reason: 'too_large' });
+        return Buffer.alloc(0);
       }
-      // Keep only the unfinished frame's bytes, not the whole chunk they were cut from.
-      if (buf.length > 0 && buf.buffer.byteLength > buf.length * 2) buf = Buffer.from(buf);
-      return out;
+      // Two delimiters in a row: the first closed a frame whose start was lost (or is padding).
+      if (end === 1) return buf.subarray(1);
+      const wire = buf.subarray(1, end);
+      const rest = buf.subarray(end + 1);
+      if (wire.length > maxWire) {
+        out.push({ ok: false, reason: 'too_large' });
+        return rest;
+      }
+      const raw = unescapeBytes(wire);
+      if (raw === null) {
+        out.push({ ok: false, reason: 'escape' });
+        return rest;
+      }
+      out.push(raw.length > MAX_FRAME_BYTES ? { ok: false, reason: 'too_large' } : parseFrame(raw));
+      return rest;
     },
-    /** Bytes held waiting for the rest of a frame (bounded by the largest frame, escaped). */
-    buffered: () => buf.length,
-  };
+  );
 }

@@ -6,13 +6,11 @@
 // watch protocol's (server/watch/report.ts). Unknown numbers are answered "no such terminal" (to a
 // registration) or not at all, counted, and the connection closed. One connection is one terminal;
 // connections, idle time, frame size and rate are bounded.
-import net from 'node:net';
-import type { Logger } from 'pino';
-import type { Clock, Reading } from '../../protocol/index.ts';
-import type { AlarmEngine } from '../alarms/engine.ts';
-import type { Db, Device } from '../storage/registry.ts';
+import type { Reading } from '../../protocol/index.ts';
+import { createDeviceListener, type DeviceListenerDeps } from '../device-tcp/listener.ts';
+import type { Device } from '../storage/registry.ts';
 import { type Bound, createReportSink } from '../watch/report.ts';
-import { createFrameReader, encodeFrame, type Jt808Header, type Jt808Message } from './codec.ts';
+import { type BadFrameReason, createFrameReader, encodeFrame, type Jt808Header, type Jt808Message } from './codec.ts';
 import type { Jt808Config } from './config.ts';
 import {
   decodeBatch,
@@ -27,111 +25,129 @@ import {
 } from './messages.ts';
 import type { Jt808Metrics } from './metrics.ts';
 
-export interface Jt808ListenerDeps {
-  config: Jt808Config;
-  lookups: {
-    getDevice(id: string): Promise<Device | undefined>;
-    getResident(id: string): Promise<{ id: string; room: string; settings: Record<string, unknown> } | undefined>;
-    getSite(id: string): Promise<{ timezone: string } | undefined>;
-  };
-  getGateway(id: string): Promise<{ id: string; siteId: string } | undefined>;
-  ingest: (topic: string, payload: Buffer) => Promise<void>;
-  supervision: { heardDevice(id: string, at?: string): void; heardGateway(id: string): void };
-  db: Db;
-  engine: Pick<AlarmEngine, 'apply' | 'publish'>;
-  metrics: Jt808Metrics;
-  securityEvent: (kind: string) => void;
-  log: Logger;
-  clock: Clock;
-}
-
-/** Bad frames in a row after which a connection is taken for garbage and closed. */
-const MAX_BAD_IN_A_ROW = 3;
-/** Time to name a registered terminal after connecting. */
-const LOGIN_TIMEOUT_MS = 60_000;
-/** Frames one terminal may send: a burst, then a steady rate (as the watch listener). */
-const FRAME_BURST = 30;
-const FRAMES_PER_SECOND = 2;
-const GATEWAY_HEARTBEAT_MS = 20_000;
-
-const clockless = () => performance.now();
+export type Jt808ListenerDeps = DeviceListenerDeps<Jt808Config, Jt808Metrics>;
 
 type Readings = Array<{ metric: Reading['metric']; value: number }>;
+type BadFrame = { ok: false; reason: BadFrameReason; header?: Jt808Header };
 
 export function createJt808Listener(deps: Jt808ListenerDeps) {
   const { config, metrics, log, clock } = deps;
-  const perAddress = new Map<string, number>();
-  const sockets = new Set<net.Socket>();
   const sink = createReportSink(deps, { name: 'jt808', eventPrefix: 'j' });
-  let heartbeat: NodeJS.Timeout | null = null;
 
-  const server = net.createServer((socket) => onConnection(socket));
-  server.on('error', (err) => log.error({ err }, 'jt808 listener error'));
+  const listener = createDeviceListener<Jt808Message, BadFrame>({
+    name: 'jt808',
+    config,
+    metrics,
+    log,
+    heartbeatGateways: () => sink.heartbeatWatchGateways(),
+    session(socket) {
+      const reader = createFrameReader();
+      /** The phone number the connection was bound by (the device id, or it with its leading zeros). */
+      let terminal = '';
+      let answerSerial = 0;
+      const warned = new Set<string>();
 
-  function refuse(socket: net.Socket, reason: string) {
-    metrics.refused.inc({ reason });
-    socket.destroy();
-  }
-
-  function onConnection(socket: net.Socket) {
-    const address = socket.remoteAddress ?? 'unknown';
-    if (sockets.size >= config.maxConnections) return refuse(socket, 'total');
-    const fromHere = perAddress.get(address) ?? 0;
-    if (fromHere >= config.maxPerAddress) return refuse(socket, 'per_address');
-    perAddress.set(address, fromHere + 1);
-    sockets.add(socket);
-    metrics.connections.set(sockets.size);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      metrics.connections.set(sockets.size);
-      const n = (perAddress.get(address) ?? 1) - 1;
-      if (n <= 0) perAddress.delete(address);
-      else perAddress.set(address, n);
-    });
-    socket.on('error', () => socket.destroy());
-    socket.setTimeout(Math.min(LOGIN_TIMEOUT_MS, config.idleMs), () => {
-      // Already told to go (refused or logged out): closed, not counted again.
-      if (socket.writableEnded) socket.destroy();
-      else refuse(socket, bound ? 'idle' : 'login_timeout');
-    });
-    socket.setNoDelay(true);
-
-    const reader = createFrameReader();
-    let bound: Bound | null = null;
-    /** The phone number the connection was bound by (the device id, or it with its leading zeros). */
-    let terminal = '';
-    let badInARow = 0;
-    let tokens = FRAME_BURST;
-    let refilledAt = clockless();
-    let answerSerial = 0;
-    const warned = new Set<string>();
-
-    const send = (messageId: number, header: Jt808Header, body: Buffer) => {
-      if (socket.destroyed || socket.writableEnded) return;
-      answerSerial = (answerSerial + 1) & 0xffff;
-      socket.write(encodeFrame(messageId, header, answerSerial, body));
-    };
-    const ack = (header: Jt808Header, result: number) =>
-      send(MSG.platformAck, header, platformAck(header.serial, header.messageId, result));
-
-    socket.on('data', (chunk: Buffer) => {
-      // One read at a time: the next waits until this one's frames are handled (backpressure).
-      socket.pause();
-      handle(chunk)
-        .catch((err: unknown) => {
-          log.error({ err }, 'jt808 frame handling failed; connection closed');
-          socket.destroy();
-        })
-        .finally(() => {
-          if (!socket.destroyed) socket.resume();
-        });
-    });
-
-    async function handle(chunk: Buffer) {
-      for (const r of reader.push(chunk)) {
+      const send = (messageId: number, header: Jt808Header, body: Buffer) => {
         if (socket.destroyed || socket.writableEnded) return;
-        if (!r.ok) {
-          metrics.frames.inc({ outcome: r.reason });
+        answerSerial = (answerSerial + 1) & 0xffff;
+        socket.write(encodeFrame(messageId, header, answerSerial, body));
+      };
+      const ack = (header: Jt808Header, result: number) =>
+        send(MSG.platformAck, header, platformAck(header.serial, header.messageId, result));
+
+      /** The terminal named by a message's phone number, if it is a registered gps_watch; else refused. */
+      async function authenticate(msg: Jt808Message): Promise<Bound | null> {
+        const { header } = msg;
+        const device = await lookupTerminal(header);
+        if (device?.kind !== 'gps_watch') {
+          const reason = device ? 'not_a_watch' : 'unknown_terminal';
+          metrics.refused.inc({ reason });
+          deps.securityEvent(`jt808_${reason}`);
+          log.warn(
+            { terminal: header.terminal.slice(0, 20), messageId: header.messageId, reason },
+            'jt808 terminal refused: not registered as a gps_watch',
+          );
+          // A registration is told why (the installer sees it on the terminal); other messages get nothing.
+          if (header.messageId === MSG.register)
+            send(MSG.registerAck, header, registerAck(header.serial, REGISTER_RESULT.unknownTerminal, ''));
+          else if (header.messageId === MSG.auth) ack(header, RESULT.failure);
+          socket.end();
+          socket.setTimeout(5000);
+          return null;
+        }
+        const gateway = await deps.getGateway(device.gatewayId);
+        if (!gateway) {
+          metrics.refused.inc({ reason: 'no_gateway' });
+          socket.destroy();
+          return null;
+        }
+        log.info(
+          { deviceId: device.id, gatewayId: gateway.id, edition: header.version === null ? 2013 : 2019 },
+          'jt808 terminal connected',
+        );
+        return { device, siteId: gateway.siteId, gatewayId: gateway.id };
+      }
+
+      /** Handles one message from a bound terminal; false when its body was unusable. */
+      async function onMessage(msg: Jt808Message, b: Bound): Promise<boolean> {
+        const { header, body } = msg;
+        const receivedAt = clock.iso();
+        deps.supervision.heardDevice(b.device.id, receivedAt);
+        switch (header.messageId) {
+          case MSG.register: {
+            const reg = decodeRegistration(body, header.version !== null);
+            log.info(
+              { deviceId: b.device.id, maker: reg?.maker, model: reg?.model, terminalId: reg?.terminalId },
+              'jt808 terminal registered',
+            );
+            // The auth code is not a secret (it travels in clear): the registered number is the gate.
+            send(MSG.registerAck, header, registerAck(header.serial, REGISTER_RESULT.ok, b.device.id));
+            return true;
+          }
+          case MSG.auth:
+            ack(header, RESULT.ok);
+            return true;
+          case MSG.heartbeat:
+            ack(header, RESULT.ok);
+            // Some wearables add battery %, signal and status to the heartbeat (as Traccar reads it).
+            if (body.length >= 3 && (body[0] as number) <= 100)
+              await sink.sendReadings(b, [{ metric: 'battery', value: body[0] as number }], receivedAt);
+            return true;
+          case MSG.logout:
+            ack(header, RESULT.ok);
+            socket.end();
+            socket.setTimeout(5000);
+            return true;
+          case MSG.terminalAck:
+            return true;
+          case MSG.location: {
+            const p = decodeLocation(body);
+            if (!p) {
+              ack(header, RESULT.bad);
+              return false;
+            }
+            if (await onPositions(b, [p], receivedAt)) ack(header, RESULT.ok);
+            return true;
+          }
+          case MSG.batch: {
+            const batch = decodeBatch(body);
+            if (!batch) {
+              ack(header, RESULT.bad);
+              return false;
+            }
+            if (await onPositions(b, batch.positions, receivedAt)) ack(header, RESULT.ok);
+            return true;
+          }
+          default:
+            // Text, media, parameters...: nothing this server uses. Said so, so the terminal moves on.
+            ack(header, RESULT.unsupported);
+            return true;
+        }
+      }
+
+      return {
+        read: (chunk) => reader.push(chunk).map((r) => (r.ok ? { ok: true as const, frame: r.message } : r)),
+        onBadFrame(r, bound) {
           if (!warned.has(r.reason)) {
             warned.add(r.reason);
             log.warn(
@@ -143,121 +159,17 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
           }
           // Refused for what it asks, not for how it was framed: say so, so it is not resent forever.
           if (r.header && bound && r.header.terminal === terminal) ack(r.header, RESULT.unsupported);
-          if (++badInARow >= MAX_BAD_IN_A_ROW) return refuse(socket, 'garbage');
-          continue;
-        }
-        const msg = r.message;
-        const t = clockless();
-        tokens = Math.min(FRAME_BURST, tokens + ((t - refilledAt) / 1000) * FRAMES_PER_SECOND);
-        refilledAt = t;
-        if (tokens < 1) {
-          metrics.frames.inc({ outcome: 'rate_limited' });
-          continue;
-        }
-        tokens -= 1;
-        if (!bound) {
-          bound = await authenticate(msg);
-          if (!bound) return;
-          terminal = msg.header.terminal;
-          socket.setTimeout(config.idleMs);
-        } else if (msg.header.terminal !== terminal) {
-          metrics.frames.inc({ outcome: 'wrong_id' });
-          return refuse(socket, 'wrong_id');
-        }
-        const usable = await onMessage(msg, bound);
-        metrics.frames.inc({ outcome: usable ? 'ok' : 'unusable' });
-        if (usable) badInARow = 0;
-        else if (++badInARow >= MAX_BAD_IN_A_ROW) return refuse(socket, 'garbage');
-      }
-    }
-
-    /** The terminal named by a message's phone number, if it is a registered gps_watch; else refused. */
-    async function authenticate(msg: Jt808Message): Promise<Bound | null> {
-      const { header } = msg;
-      const device = await lookupTerminal(header);
-      if (device?.kind !== 'gps_watch') {
-        const reason = device ? 'not_a_watch' : 'unknown_terminal';
-        metrics.refused.inc({ reason });
-        deps.securityEvent(`jt808_${reason}`);
-        log.warn(
-          { terminal: header.terminal.slice(0, 20), messageId: header.messageId, reason },
-          'jt808 terminal refused: not registered as a gps_watch',
-        );
-        // A registration is told why (the installer sees it on the terminal); other messages get nothing.
-        if (header.messageId === MSG.register)
-          send(MSG.registerAck, header, registerAck(header.serial, REGISTER_RESULT.unknownTerminal, ''));
-        else if (header.messageId === MSG.auth) ack(header, RESULT.failure);
-        socket.end();
-        socket.setTimeout(5000);
-        return null;
-      }
-      const gateway = await deps.getGateway(device.gatewayId);
-      if (!gateway) {
-        metrics.refused.inc({ reason: 'no_gateway' });
-        socket.destroy();
-        return null;
-      }
-      log.info({ deviceId: device.id, gatewayId: gateway.id, edition: header.version === null ? 2013 : 2019 }, 'jt808 terminal connected');
-      return { device, siteId: gateway.siteId, gatewayId: gateway.id };
-    }
-
-    /** Handles one message from a bound terminal; false when its body was unusable. */
-    async function onMessage(msg: Jt808Message, b: Bound): Promise<boolean> {
-      const { header, body } = msg;
-      const receivedAt = clock.iso();
-      deps.supervision.heardDevice(b.device.id, receivedAt);
-      switch (header.messageId) {
-        case MSG.register: {
-          const reg = decodeRegistration(body, header.version !== null);
-          log.info(
-            { deviceId: b.device.id, maker: reg?.maker, model: reg?.model, terminalId: reg?.terminalId },
-            'jt808 terminal registered',
-          );
-          // The auth code is not a secret (it travels in clear): the registered number is the gate.
-          send(MSG.registerAck, header, registerAck(header.serial, REGISTER_RESULT.ok, b.device.id));
-          return true;
-        }
-        case MSG.auth:
-          ack(header, RESULT.ok);
-          return true;
-        case MSG.heartbeat:
-          ack(header, RESULT.ok);
-          // Some wearables add battery %, signal and status to the heartbeat (as Traccar reads it).
-          if (body.length >= 3 && (body[0] as number) <= 100)
-            await sink.sendReadings(b, [{ metric: 'battery', value: body[0] as number }], receivedAt);
-          return true;
-        case MSG.logout:
-          ack(header, RESULT.ok);
-          socket.end();
-          socket.setTimeout(5000);
-          return true;
-        case MSG.terminalAck:
-          return true;
-        case MSG.location: {
-          const p = decodeLocation(body);
-          if (!p) {
-            ack(header, RESULT.bad);
-            return false;
-          }
-          if (await onPositions(b, [p], receivedAt)) ack(header, RESULT.ok);
-          return true;
-        }
-        case MSG.batch: {
-          const batch = decodeBatch(body);
-          if (!batch) {
-            ack(header, RESULT.bad);
-            return false;
-          }
-          if (await onPositions(b, batch.positions, receivedAt)) ack(header, RESULT.ok);
-          return true;
-        }
-        default:
-          // Text, media, parameters...: nothing this server uses. Said so, so the terminal moves on.
-          ack(header, RESULT.unsupported);
-          return true;
-      }
-    }
-  }
+        },
+        async authenticate(msg) {
+          const b = await authenticate(msg);
+          if (b) terminal = msg.header.terminal;
+          return b;
+        },
+        fromBound: (msg) => msg.header.terminal === terminal,
+        onFrame: (msg, b) => onMessage(msg, b),
+      };
+    },
+  });
 
   /**
    * Positions to telemetry, alarm flags to events; the newest valid fix is judged against the home
@@ -289,29 +201,6 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
     return full !== header.terminal && /^[0-9]+$/.test(full) ? deps.lookups.getDevice(full) : undefined;
   }
 
-  return {
-    async listen(host: string): Promise<number> {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const beat = () =>
-        sink.heartbeatWatchGateways().catch((err: unknown) => log.error({ err }, 'marking watch gateways as heard failed'));
-      await beat();
-      heartbeat = setInterval(beat, GATEWAY_HEARTBEAT_MS);
-      heartbeat.unref();
-      return (server.address() as net.AddressInfo).port;
-    },
-    connections: () => sockets.size,
-    async close(): Promise<void> {
-      if (heartbeat) clearInterval(heartbeat);
-      heartbeat = null;
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return listener;
 }
 export type Jt808Listener = ReturnType<typeof createJt808Listener>;

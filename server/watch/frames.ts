@@ -4,6 +4,8 @@
 // reads or put several in one; bytes that are not a frame are skipped up to the next `[` and
 // reported. The buffer never holds more than one frame of the largest allowed size.
 
+import { createStreamReader, skipTo, unescapeWith } from '../device-tcp/bytes.ts';
+
 export interface WatchFrame {
   /** Two-letter maker prefix: `3G`, `SG`, `CS`, ... (answered with the same). */
   maker: string;
@@ -37,105 +39,68 @@ export interface FrameReaderOptions {
 }
 
 export function createFrameReader(opts: FrameReaderOptions) {
-  let buf = Buffer.alloc(0);
   // Escaped content may take up to twice its length on the wire.
   const maxWire = opts.maxContentBytes * 2;
 
-  /** Drops bytes up to the next `[` at or after `from`. */
-  function resync(from: number): void {
-    const next = buf.indexOf(OPEN, from);
-    buf = next < 0 ? Buffer.alloc(0) : buf.subarray(next);
-  }
-
-  return {
-    /** Feeds one TCP read; returns every complete frame (or refusal) it finished, in order. */
-    push(chunk: Buffer): FrameResult[] {
-      buf = buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([buf, chunk]);
-      const out: FrameResult[] = [];
-      for (;;) {
-        if (buf.length === 0) break;
-        if (buf[0] !== OPEN) {
-          out.push({ ok: false, reason: 'garbage' });
-          resync(0);
-          continue;
-        }
-        // The header is ASCII; latin1 maps bytes 1:1 so offsets stay byte offsets.
-        const head = buf.subarray(0, HEADER_MAX).toString('latin1');
-        const m = HEADER.exec(head);
-        if (!m) {
-          if (buf.length < HEADER_MAX && couldStillBeHeader(head)) break;
-          out.push({ ok: false, reason: 'header' });
-          resync(1);
-          continue;
-        }
-        const [whole, maker, id, index, lenHex] = m as unknown as [string, string, string, string | undefined, string];
-        const len = Number.parseInt(lenHex, 16);
-        if (len > opts.maxContentBytes) {
-          out.push({ ok: false, reason: 'too_large' });
-          resync(1);
-          continue;
-        }
-        // The frame ends at its `]` (as Traccar frames it): a miscounted LEN does not lose the frame.
-        const end = buf.indexOf(CLOSE, whole.length);
-        const nextOpen = buf.indexOf(OPEN, whole.length);
-        if (nextOpen >= 0 && (end < 0 || nextOpen < end)) {
-          // Another frame starts before this one ended: this one was cut off.
-          out.push({ ok: false, reason: 'unterminated' });
-          resync(nextOpen);
-          continue;
-        }
-        if (end < 0) {
-          if (buf.length - whole.length > maxWire) {
-            out.push({ ok: false, reason: 'too_large' });
-            resync(1);
-            continue;
-          }
-          break;
-        }
-        const content = unescapeContent(buf.subarray(whole.length, end));
-        buf = buf.subarray(end + 1);
-        if (content === null) {
-          out.push({ ok: false, reason: 'escape' });
-          continue;
-        }
-        const text = content.toString('latin1');
-        const comma = text.indexOf(',');
-        out.push({
-          ok: true,
-          frame: {
-            maker,
-            id,
-            index: index ?? null,
-            keyword: comma < 0 ? text : text.slice(0, comma),
-            body: comma < 0 ? '' : text.slice(comma + 1),
-            lengthOk: content.length === len,
-          },
-        });
+  // The buffer never holds more than one header plus the largest content, escaped.
+  return createStreamReader<FrameResult>(
+    OPEN,
+    () => ({ ok: false, reason: 'garbage' }),
+    (buf, out) => {
+      // The header is ASCII; latin1 maps bytes 1:1 so offsets stay byte offsets.
+      const head = buf.subarray(0, HEADER_MAX).toString('latin1');
+      const m = HEADER.exec(head);
+      if (!m) {
+        if (buf.length < HEADER_MAX && couldStillBeHeader(head)) return null;
+        out.push({ ok: false, reason: 'header' });
+        return skipTo(buf, OPEN, 1);
       }
-      // Keep only the unfinished frame's bytes, not the whole chunk they were cut from.
-      if (buf.length > 0 && buf.buffer.byteLength > buf.length * 2) buf = Buffer.from(buf);
-      return out;
+      const [whole, maker, id, index, lenHex] = m as unknown as [string, string, string, string | undefined, string];
+      const len = Number.parseInt(lenHex, 16);
+      if (len > opts.maxContentBytes) {
+        out.push({ ok: false, reason: 'too_large' });
+        return skipTo(buf, OPEN, 1);
+      }
+      // The frame ends at its `]` (as Traccar frames it): a miscounted LEN does not lose the frame.
+      const end = buf.indexOf(CLOSE, whole.length);
+      const nextOpen = buf.indexOf(OPEN, whole.length);
+      if (nextOpen >= 0 && (end < 0 || nextOpen < end)) {
+        // Another frame starts before this one ended: this one was cut off.
+        out.push({ ok: false, reason: 'unterminated' });
+        return skipTo(buf, OPEN, nextOpen);
+      }
+      if (end < 0) {
+        if (buf.length - whole.length > maxWire) {
+          out.push({ ok: false, reason: 'too_large' });
+          return skipTo(buf, OPEN, 1);
+        }
+        return null;
+      }
+      const content = unescapeContent(buf.subarray(whole.length, end));
+      if (content === null) {
+        out.push({ ok: false, reason: 'escape' });
+        return buf.subarray(end + 1);
+      }
+      const text = content.toString('latin1');
+      const comma = text.indexOf(',');
+      out.push({
+        ok: true,
+        frame: {
+          maker,
+          id,
+          index: index ?? null,
+          keyword: comma < 0 ? text : text.slice(0, comma),
+          body: comma < 0 ? '' : text.slice(comma + 1),
+          lengthOk: content.length === len,
+        },
+      });
+      return buf.subarray(end + 1);
     },
-    /** Bytes held waiting for the rest of a frame (bounded by one header plus the largest content). */
-    buffered: () => buf.length,
-  };
+  );
 }
 
 function unescapeContent(wire: Buffer): Buffer | null {
-  if (!wire.includes(ESCAPE)) return wire;
-  const out = Buffer.alloc(wire.length);
-  let n = 0;
-  for (let i = 0; i < wire.length; i += 1) {
-    const b = wire[i] as number;
-    if (b !== ESCAPE) {
-      out[n++] = b;
-      continue;
-    }
-    const code = wire[++i];
-    if (code === undefined || code < 1 || code > 5) return null;
-    out[n++] = UNESCAPED[code] as number;
-  }
-  return out.subarray(0, n);
+  return unescapeWith(wire, ESCAPE, (code) => (code >= 1 && code <= 5 ? UNESCAPED[code] : undefined));
 }
 
 /** Whether a short prefix may still grow into a valid header. */
