@@ -12,6 +12,8 @@ import type { ServerConfig } from './config.ts';
 import { createHealthMonitor } from './health.ts';
 import { createAlarmPageCache } from './http/alarm-page-cache.ts';
 import { buildHttpApp } from './http/app.ts';
+import type { KeptSession } from './http/auth.ts';
+import { createSessionCache } from './http/session-cache.ts';
 import { createConfirmations } from './ingest/confirmations.ts';
 import { createIngest } from './ingest/ingest.ts';
 import { createLookupCache } from './ingest/lookup-cache.ts';
@@ -243,6 +245,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       tokenTtlMs: config.tokenTtlMs,
       dashboardDir: config.dashboardDir,
       alarmPages,
+      // Sessions are kept only where no other instance can end one (session-cache.ts).
+      sessionCache: cluster.kind === 'local' ? createSessionCache<KeptSession>({ now: () => clock.now() }) : undefined,
       health: status.health,
       refreshMetrics: status.refreshMetrics,
       readiness: status.readiness,
