@@ -206,6 +206,15 @@ describe("the centre's pages: areas, homes, family contacts", () => {
 
   it('adds two family contacts in calling order, naming a bad number first, and reorders them', async () => {
     const home = page.locator(`[data-testid=home][data-site="${homeId}"]`);
+    const residentId = (await home.locator('[data-testid=home-resident]').getAttribute('data-resident')) as string;
+    // The daughter has a family login: her contact is linked to it.
+    const daughter = await ok<{ id: string }>('POST', '/api/v1/users', {
+      username: 'wangli',
+      password: PASSWORD,
+      role: 'family',
+      residentId,
+      displayName: '王丽',
+    });
     await home.locator('[data-testid=contacts-open]').click();
     const box = home.locator('[data-testid=contacts]');
     await box.locator('[data-testid=contact-add]').waitFor({ timeout: APPEAR_MS });
@@ -218,10 +227,10 @@ describe("the centre's pages: areas, homes, family contacts", () => {
     const err = first.locator('[data-testid=contact-error-phone]');
     await err.waitFor({ timeout: APPEAR_MS });
     expect(await err.textContent()).toContain('+8613800000000');
-    const residentId = (await home.locator('[data-testid=home-resident]').getAttribute('data-resident')) as string;
     expect((await ok<{ contacts: FamilyContact[] }>('GET', `/api/v1/residents/${residentId}/contacts`)).contacts).toEqual([]);
 
     await first.locator('input[name=phone]').fill('+86 138 0000 0001');
+    await first.locator('select[name=userId]').selectOption(daughter.id);
     await box.locator('[data-testid=contact-add]').click();
     const second = box.locator('[data-testid=contact]').nth(1);
     await second.locator('input[name=name]').fill('王强');
@@ -230,9 +239,9 @@ describe("the centre's pages: areas, homes, family contacts", () => {
     await box.locator('[data-testid=contacts-save]').click();
     await box.locator('[data-testid=contacts-status]:has-text("已保存 2")').waitFor({ timeout: APPEAR_MS });
     const saved = (await ok<{ contacts: FamilyContact[] }>('GET', `/api/v1/residents/${residentId}/contacts`)).contacts;
-    expect(saved.map((c) => [c.name, c.relation, c.phone])).toEqual([
-      ['王丽', '女儿', '+8613800000001'],
-      ['王强', '儿子', '+8613900000002'],
+    expect(saved.map((c) => [c.name, c.relation, c.phone, c.userId ?? null])).toEqual([
+      ['王丽', '女儿', '+8613800000001', daughter.id],
+      ['王强', '儿子', '+8613900000002', null],
     ]);
 
     // The son is to be called first.

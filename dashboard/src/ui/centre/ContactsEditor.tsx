@@ -1,8 +1,10 @@
 // A resident's family contacts in calling order (GET/PUT /api/v1/residents/{id}/contacts): add,
 // move up or down, remove, then save the whole list. Phones are checked here as the server checks
 // them (E.164: + country code and number) so a wrong number is named before anything is sent.
-// A contact's link to a family login is kept as it is (set through the API).
+// An administrator may link a contact to a family login (role family: they then see this resident
+// and can accept their alarms); others keep the link as it is.
 import { useEffect, useState } from 'preact/hooks';
+import type { User } from '../../../../protocol/api.ts';
 import type { FamilyContact } from '../../../../protocol/areas.ts';
 import type { Resident } from '../api-types.ts';
 import { useI18n, useSession } from '../context.ts';
@@ -24,6 +26,12 @@ export function ContactsEditor(props: { resident: Resident; editable: boolean })
   const { api } = useSession();
   const id = encodeURIComponent(props.resident.id);
   const loaded = useLoad(async () => (await api.get<{ contacts: FamilyContact[] }>(`/residents/${id}/contacts`)).contacts, [api, id]);
+  const { isAdmin } = useSession();
+  // The family logins to link a contact to: the users list is an administrator's to read.
+  const logins = useLoad(
+    async () => (isAdmin ? (await api.get<{ users: User[] }>('/users')).users.filter((u) => u.role === 'family') : []),
+    [api, isAdmin],
+  );
   const [rows, setRows] = useState<Row[] | null>(null);
   const [errors, setErrors] = useState<RowErrors[]>([]);
   const [status, setStatus] = useState<Status>(null);
@@ -114,7 +122,21 @@ export function ContactsEditor(props: { resident: Resident; editable: boolean })
                       placeholder="+8613800000000"
                       tel
                     />
-                    {r.userId && <span class="muted">{t('contacts.has_login')}</span>}
+                    {isAdmin && props.editable && (logins.data?.length ?? 0) > 0 ? (
+                      <label class="field">
+                        <span>{t('contacts.login')}</span>
+                        <select name="userId" value={r.userId ?? ''} onChange={(e) => set(i, { userId: e.currentTarget.value || null })}>
+                          <option value="">{t('homes.none')}</option>
+                          {(logins.data ?? []).map((u) => (
+                            <option key={u.id} value={u.id}>
+                              {u.displayName ? `${u.displayName} (${u.username})` : u.username}
+                            </option>
+                          ))}
+                        </select>
+                      </label>
+                    ) : (
+                      <span class="muted">{r.userId ? t('contacts.has_login') : ''}</span>
+                    )}
                     {props.editable && (
                       <span class="contact-actions">
                         <button
