@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Aedes } from 'aedes';
+import { scenarioStart } from '../simulators/scenario-file.ts';
 import { runSafetyDemo } from '../simulators/zigbee-safety.ts';
 import { freePort } from './free-port.ts';
 
@@ -207,6 +208,28 @@ async function provisionOutdoorsAndSafety(url: string, creds: Credentials) {
   );
 }
 
+/**
+ * The last whole night (in bed 21:40, up 06:35 site time, the night ending by noon) for the demo
+ * simulator to replay through the gateway, so the sleep report shows a night from the first
+ * start; none when the report already has it (a restart with the same data).
+ */
+async function lastNightToReplay(url: string, creds: Credentials): Promise<{ bedAt: string; upAt: string } | undefined> {
+  const timezone = 'Asia/Shanghai';
+  const bedAt = scenarioStart({ hour: 21, minute: 40 }, timezone, (14 * 60 + 20) * 60_000);
+  const night = new Intl.DateTimeFormat('en-CA', { timeZone: timezone }).format(new Date(bedAt));
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: creds.adminPassword }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const res = await fetch(`${url}/api/v1/residents/${RESIDENTS[0].id}/sleep?from=${night}&to=${night}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.ok && ((await res.json()) as { nights: unknown[] }).nights.length > 0) return undefined;
+  return { bedAt: new Date(bedAt).toISOString(), upAt: new Date(bedAt + (8 * 60 + 55) * 60_000).toISOString() };
+}
+
 /** The Zigbee2MQTT bridge's broker, on loopback. */
 async function startBridgeBroker(): Promise<string> {
   const broker = await Aedes.createBroker();
@@ -274,6 +297,7 @@ async function main() {
       bedSensor: `bed-${r.room}`,
     })),
     timeScale: Number(process.env.CARE_DEMO_TIME_SCALE || 1),
+    lastNight: await lastNightToReplay(url, creds),
   };
   const gatewayConfig = {
     serial: [
@@ -334,6 +358,7 @@ async function main() {
       ` API docs:   http://localhost:${httpPort}/docs`,
       ` MQTT:       mqtt://localhost:${mqttPort} (gateway ${GATEWAY_ID})`,
       ` GPS watch:  tcp://localhost:${watchPort} (watch ${WATCH.imei}, room 204; leaving its 300 m home zone at night is a wander alarm)`,
+      ` Sleep:      each resident's page shows last night (replayed through the gateway at first start)`,
       ` Data:       ${dataDir}`,
       ' Ctrl-C stops everything.',
       '================================================================',

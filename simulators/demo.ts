@@ -2,10 +2,13 @@
 // port carries every call button and bed sensor; each radar has its own port speaking its real
 // frames. Every radar reports vitals every few seconds; every one to three minutes (scaled by
 // timeScale) some resident does something: a call (often cancelled), a bed exit and a return
-// within minutes, rarely a fall. `runDemo` runs it in-process; the command wraps it.
+// within minutes, rarely a fall. With the plan's `lastNight`, every resident's last night (in bed,
+// sleep stages, vitals, a score, up in the morning) is first replayed on the NDJSON port with its
+// past timestamps, as a gateway's backlog, so the sleep report has a night to show at once.
+// `runDemo` runs it in-process; the command wraps it.
 import fs from 'node:fs';
 import { type EventType, isTopicSafeId } from '../protocol/index.ts';
-import { durationOption, num, parseHostPort, parseOptions, say, str, UsageError, untilSignal } from './cli.ts';
+import { durationOption, num, parseHostPort, parseOptions, say, sleep, str, UsageError, untilSignal } from './cli.ts';
 import type { Command } from './command.ts';
 import { createWireDevice, fallCleared, isWireProtocol, type WireDevice, type WireProtocol } from './encoders/device.ts';
 import { listenTcp, type WireOutput } from './wire.ts';
@@ -21,6 +24,8 @@ export interface DemoPlan {
     bedSensor?: string;
   }>;
   timeScale?: number;
+  /** A past night to replay first (ISO instants): in bed at `bedAt`, up at `upAt`. */
+  lastNight?: { bedAt: string; upAt: string };
 }
 
 export interface DemoOptions {
@@ -67,6 +72,12 @@ export function validatePlan(raw: unknown, where = 'plan'): DemoPlan {
     if (!isWireProtocol(String(p?.protocol))) fail(`ports[${i}].protocol must be ndjson, seeed-5359 or seeed-sof`);
     if (p.device !== undefined && !isTopicSafeId(p.device)) fail(`ports[${i}].device "${p.device}" is not a device id`);
   });
+  if (plan.lastNight !== undefined) {
+    const bed = Date.parse(String(plan.lastNight?.bedAt));
+    const up = Date.parse(String(plan.lastNight?.upAt));
+    if (!(bed < up && up - bed < 24 * 3600_000 && up <= Date.now()))
+      fail('"lastNight" must be {"bedAt", "upAt"}: past instants, bedAt first, under 24 h apart');
+  }
   plan.residents.forEach((r, i) => {
     if (typeof r?.name !== 'string' || typeof r.room !== 'string') fail(`residents[${i}] needs "name" and "room"`);
     for (const k of ['callButton', 'radar', 'bedSensor'] as const) {
@@ -158,6 +169,86 @@ export async function runDemo(planInput: DemoPlan, opts: DemoOptions = {}): Prom
   const sendNdjson = (device: string, type: EventType) => ndjsonOut?.write(Buffer.concat(ndjson.event(type, { device })));
   const sendRadar = (r: ResidentSim, frames: Buffer[]) => r.radar?.out.write(Buffer.concat(frames));
 
+  /**
+   * Last night of every resident with a bed sensor or radar, on the NDJSON port with its own past
+   * timestamps (NDJSON lines may name any device): in bed, light and deep sleep in turn, awake
+   * once in the small hours, heart and breathing rates every half hour, the radar's score, and up
+   * in the morning. Waits (up to two minutes) for the gateway to read the port: bytes sent while
+   * nobody listens are lost, as on a serial line.
+   */
+  async function replayLastNight(night: { bedAt: string; upAt: string }) {
+    const deadline = Date.now() + 120_000;
+    while (!stopped && (ndjsonOut?.clients() ?? 0) === 0) {
+      if (Date.now() > deadline) {
+        print('last night not replayed: nobody reads the NDJSON port');
+        return;
+      }
+      await sleep(100);
+    }
+    if (stopped || !ndjsonOut) return;
+    // A device's last-seen time never goes back, so the bed sensors are heard now first (a battery
+    // reading, stamped by the gateway) and the radars' vitals have come in before the replay:
+    // otherwise last night's timestamps would make supervision report them offline.
+    for (const r of residents) if (r.bed) ndjsonOut.write(Buffer.concat(ndjson.reading('battery', 100, { device: r.bed })));
+    await sleep(Math.max(3000, 2 * vitalsEveryMs));
+    if (stopped) return;
+    const bedAt = Date.parse(night.bedAt);
+    const upAt = Date.parse(night.upAt);
+    const span = upAt - bedAt;
+    // Events first, readings after: they travel different lanes, and the sleep report counts a
+    // reading only once the night it belongs to has begun (the bed or sleep events made it).
+    const readings: Buffer[][] = [];
+    for (const r of residents) {
+      const radar = r.radar?.device;
+      if (!r.bed && !radar) continue;
+      const lines: Array<{ at: number; bytes: Buffer[] }> = [];
+      const later: Buffer[] = [];
+      const at = (f: number) => Math.round(bedAt + f * span + between(-5, 5) * 60_000);
+      const iso = (t: number) => new Date(t).toISOString();
+      if (r.bed) lines.push({ at: bedAt, bytes: ndjson.event('bed_return', { device: r.bed, ts: iso(bedAt) }) });
+      if (radar) {
+        const stages: Array<[number, 'light' | 'deep' | 'awake']> = [
+          [0.03, 'light'],
+          [0.12, 'deep'],
+          [0.3, 'light'],
+          [0.42, 'deep'],
+          [0.55, 'light'],
+          [0.64, 'awake'],
+          [0.66, 'light'],
+          [0.72, 'deep'],
+          [0.85, 'light'],
+          [0.97, 'awake'],
+        ];
+        for (const [f, state] of stages) {
+          const t = at(f);
+          lines.push({ at: t, bytes: ndjson.event('sleep_state', { device: radar, data: { state }, ts: iso(t) }) });
+        }
+        for (let t = bedAt + 15 * 60_000; t < upAt; t += 30 * 60_000) {
+          later.push(...ndjson.reading('heart_rate', Math.round(r.heartRate - 8 + between(-3, 3)), { device: radar, ts: iso(t) }));
+          later.push(...ndjson.reading('resp_rate', Math.round(r.breathing - 2 + between(-1, 1)), { device: radar, ts: iso(t) }));
+        }
+        later.push(...ndjson.reading('sleep_score', Math.round(between(68, 88)), { device: radar, ts: iso(upAt - 5 * 60_000) }));
+      }
+      if (r.bed) lines.push({ at: upAt, bytes: ndjson.event('bed_exit', { device: r.bed, ts: iso(upAt) }) });
+      lines.sort((a, b) => a.at - b.at);
+      ndjsonOut.write(Buffer.concat(lines.flatMap((l) => l.bytes)));
+      readings.push(later);
+      // A pause between residents, so the reader keeps up with the burst.
+      await sleep(100);
+    }
+    await sleep(2000);
+    for (const r of readings) {
+      if (stopped) return;
+      ndjsonOut.write(Buffer.concat(r));
+      await sleep(100);
+    }
+    // Moving now (a radar's presence event): last night's bed changes are not the latest news.
+    for (const r of residents) {
+      if (r.radar) ndjsonOut.write(Buffer.concat(ndjson.event('presence', { device: r.radar.device })));
+    }
+    print(`last night replayed (${night.bedAt} to ${night.upAt}) for ${residents.length} resident(s)`);
+  }
+
   // Radars: a keep-alive, presence and vitals, in real time (these are not scripted events).
   const vitalsEveryMs = opts.vitalsEveryMs ?? 5000;
   for (const r of residents) {
@@ -171,21 +262,27 @@ export async function runDemo(planInput: DemoPlan, opts: DemoOptions = {}): Prom
       sendRadar(r, radar.wire.vitals(hr, br));
     });
     every(60_000, () => sendRadar(r, [...radar.wire.heartbeat(), ...radar.wire.reading('presence', 1)]));
-    // An MR60BHA1 also reports sleep: light and deep sleep in turn, briefly awake, and a score,
-    // so the resident page's sleep report fills in (between 18:00 and 12:00 site time).
-    if (radar.wire.protocol === 'seeed-5359') {
-      const cycle = ['light', 'deep', 'light', 'awake'] as const;
-      let step = 0;
-      const sleepNow = () => {
-        sendRadar(r, radar.wire.event('sleep_state', { data: { state: cycle[step % cycle.length] } }));
-        step += 1;
-        if (step % cycle.length === 0) sendRadar(r, radar.wire.reading('sleep_score', Math.round(between(65, 90))));
-      };
-      sendRadar(r, radar.wire.event('bed_return'));
-      sleepNow();
-      every(scaled(20 * 60_000), sleepNow);
-    }
   }
+  const startSleep = () => {
+    for (const r of residents) {
+      if (!r.radar) continue;
+      const radar = r.radar;
+      // An MR60BHA1 also reports sleep: light and deep sleep in turn, briefly awake, and a score,
+      // so the resident page's sleep report fills in (between 18:00 and 12:00 site time).
+      if (radar.wire.protocol === 'seeed-5359') {
+        const cycle = ['light', 'deep', 'light', 'awake'] as const;
+        let step = 0;
+        const sleepNow = () => {
+          sendRadar(r, radar.wire.event('sleep_state', { data: { state: cycle[step % cycle.length] } }));
+          step += 1;
+          if (step % cycle.length === 0) sendRadar(r, radar.wire.reading('sleep_score', Math.round(between(65, 90))));
+        };
+        sendRadar(r, radar.wire.event('bed_return'));
+        sleepNow();
+        every(scaled(20 * 60_000), sleepNow);
+      }
+    }
+  };
 
   // What residents do: one thing every 1-3 scenario minutes, by someone not already busy.
   const actions: Array<{ weight: number; can: (r: ResidentSim) => boolean; run: (r: ResidentSim) => void }> = [
@@ -253,7 +350,16 @@ export async function runDemo(planInput: DemoPlan, opts: DemoOptions = {}): Prom
       nextActivity();
     });
   };
-  nextActivity();
+  // Last night's replay first, then live bed and sleep events and activity, so last night's bed
+  // changes never arrive after today's (the caller gets the addresses at once: its gateway may only
+  // connect after this returns).
+  void (plan.lastNight ? replayLastNight(plan.lastNight) : Promise.resolve())
+    .catch((err: unknown) => print(`last night not replayed: ${(err as Error).message}`))
+    .then(() => {
+      if (stopped) return;
+      startSleep();
+      nextActivity();
+    });
 
   return {
     addresses: outputs.map((o) => o.address),

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import { parseNdjsonLine } from '../../gateway/parsers/ndjson.ts';
+import type { SleepReport } from '../../protocol/api.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { type RunningDemo, runDemo, seededRandom } from '../../simulators/demo.ts';
+import { scenarioStart } from '../../simulators/scenario-file.ts';
 import { type DemoSite, registerSite, startTestGateway, startTestServer, type TestServer, tempDir, waitFor } from '../helpers/harness.ts';
 import { startSim } from './sim-helpers.ts';
 
@@ -108,8 +110,12 @@ describe('runDemo with a real gateway and server', () => {
     await server?.stop();
   });
 
-  it('the gateway reads the demo NDJSON port over tcp:// and residents activity raises alarms', async () => {
+  it('the gateway reads the demo NDJSON port over tcp:// and residents activity raises alarms; last night is replayed into the sleep report', async () => {
     const lines: string[] = [];
+    // The last whole night in the site's time zone (as npm start picks it): in bed 21:40, up 06:35.
+    const bedAt = scenarioStart({ hour: 21, minute: 40 }, 'Asia/Shanghai', (14 * 60 + 20) * 60_000);
+    const upAt = bedAt + (8 * 60 + 55) * 60_000;
+    const night = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(bedAt));
     demo = await runDemo(
       {
         ports: [
@@ -119,6 +125,7 @@ describe('runDemo with a real gateway and server', () => {
         residents: [
           { name: 'Wang', room: '203', callButton: 'btn-203', bedSensor: 'bed-203', radar: 'radar-203', radarProtocol: 'seeed-5359' },
         ],
+        lastNight: { bedAt: new Date(bedAt).toISOString(), upAt: new Date(upAt).toISOString() },
       },
       { timeScale: 600, random: seededRandom(7), print: (l) => lines.push(l), vitalsEveryMs: 200 },
     );
@@ -140,5 +147,56 @@ describe('runDemo with a real gateway and server', () => {
     const radarPort = Number(radarAddress?.split(':').at(-1));
     const frames = frames5359(await receive(radarPort, (b) => b.length >= 40));
     expect(frames.some((f) => f.ctrl === 0x85)).toBe(true);
+    // Last night, replayed through the gateway with its past timestamps, is in the sleep report.
+    expect(lines.some((l) => l.startsWith('last night replayed'))).toBe(true);
+    const report = await waitFor(
+      async () => {
+        const r = await server.api<SleepReport>('GET', `/api/v1/residents/${site.residentId}/sleep?from=${night}&to=${night}`);
+        const n = r.body.nights[0];
+        return n && n.score !== null && n.outOfBedAt !== null && n.heartRate !== null ? n : undefined;
+      },
+      "last night's sleep report",
+      20_000,
+    );
+    expect(report).toMatchObject({
+      night,
+      inBedAt: new Date(bedAt).toISOString(),
+      outOfBedAt: new Date(upAt).toISOString(),
+      timesOutOfBed: 1,
+    });
+    expect(report.minutesAsleep).toBeGreaterThan(7 * 60);
+    expect(report.minutesDeep).toBeGreaterThan(0);
   });
+
+  it("last night's replay does not make a bed sensor look offline (it is heard now first)", async () => {
+    await gateway?.stop();
+    await demo?.stop();
+    const r = await server.api('POST', '/api/v1/devices', {
+      id: 'bed-299',
+      gatewayId: site.gatewayId,
+      kind: 'bed_sensor',
+      residentId: site.residentId,
+    });
+    expect(r.status).toBe(201);
+    const lines: string[] = [];
+    const bedAt = scenarioStart({ hour: 21, minute: 40 }, 'Asia/Shanghai', (14 * 60 + 20) * 60_000);
+    const started = new Date().toISOString();
+    // Real time: the resident's own bed exits come minutes later, after the checks below.
+    demo = await runDemo(
+      {
+        ports: [{ listen: '127.0.0.1:0', protocol: 'ndjson' }],
+        residents: [{ name: 'Li', room: '299', bedSensor: 'bed-299' }],
+        lastNight: { bedAt: new Date(bedAt).toISOString(), upAt: new Date(bedAt + 8 * 3600_000).toISOString() },
+      },
+      { timeScale: 1, random: seededRandom(3), print: (l) => lines.push(l) },
+    );
+    gateway = await startTestGateway(server, site, { serial: [{ path: demo.addresses[0] as string, protocol: 'ndjson' }] });
+    await waitFor(() => lines.some((l) => l.startsWith('last night replayed')), 'replay', 30_000);
+    // Two supervision sweeps (every 5 s) after last night's bed exit came in.
+    await new Promise((res) => setTimeout(res, 11_000));
+    const device = await server.api<{ lastSeen: string | null }>('GET', '/api/v1/devices/bed-299');
+    expect(device.body.lastSeen && device.body.lastSeen >= started).toBe(true);
+    const all = (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms;
+    expect(all.filter((a) => a.type === 'device_offline' && a.deviceId === 'bed-299')).toEqual([]);
+  }, 60_000);
 });
