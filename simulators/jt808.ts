@@ -2,9 +2,9 @@
 // registers (0x0100), authenticates with the code it is given (0x0102), then sends heartbeats
 // (0x0002) and location reports (0x0200) walking around home; SOS and fall are alarm flag bits of a
 // location report. It reconnects when the server goes away. `runJt808` runs it in-process.
-import net from 'node:net';
-import { durationOption, num, parseHostPort, parseOptions, say, str, UsageError, untilSignal } from './cli.ts';
+import { say } from './cli.ts';
 import type { Command } from './command.ts';
+import { connectLink, runWearableCommand, walkAround } from './wearable.ts';
 
 export interface Jt808Options {
   server: { host: string; port: number };
@@ -33,8 +33,6 @@ export interface RunningJt808 {
   connected(): boolean;
   stop(): Promise<void>;
 }
-
-const METRES_PER_DEGREE = 111_320;
 
 // The wire format, written here from the standard (the simulators import nothing of the server's).
 const MSG = { heartbeat: 0x0002, register: 0x0100, auth: 0x0102, location: 0x0200, registerAck: 0x8100 } as const;
@@ -113,30 +111,28 @@ function answerReader() {
 
 export function runJt808(opts: Jt808Options): RunningJt808 {
   const print = opts.print ?? ((l: string) => say(l));
-  const random = opts.random ?? Math.random;
-  const reach = opts.walkMeters ?? 600;
+  const walk = walkAround(opts.home, opts.walkMeters ?? 600, opts.random ?? Math.random);
   const answers: Jt808Answer[] = [];
-  let socket: net.Socket | null = null;
-  let stopped = false;
   let serial = 0;
-  let battery = 95;
-  let step = 0;
-  const timers = new Set<NodeJS.Timeout>();
+  let read = answerReader();
 
-  function position() {
-    step += 1;
-    const phase = (step % 40) / 40;
-    const r = reach * Math.sin(Math.PI * phase) + (random() - 0.5) * 20;
-    const bearing = step * 0.15;
-    const lat = opts.home.lat + (r * Math.cos(bearing)) / METRES_PER_DEGREE;
-    const lon = opts.home.lon + (r * Math.sin(bearing)) / (METRES_PER_DEGREE * Math.cos((opts.home.lat * Math.PI) / 180));
-    battery = Math.max(5, battery - 0.05);
-    return { at: Date.now(), lat, lon, battery, speedKmh: 3 + random() };
-  }
+  const link = connectLink({
+    server: opts.server,
+    label: `jt808 terminal ${opts.phone}`,
+    print,
+    onConnect() {
+      read = answerReader();
+      send(MSG.register, registration());
+    },
+    onData(d) {
+      for (const m of read(d)) onAnswer(m.messageId, m.body);
+    },
+  });
+  const position = () => ({ at: Date.now(), ...walk.next() });
 
   const send = (messageId: number, body: Buffer) => {
     serial = (serial + 1) & 0xffff;
-    if (socket && !socket.destroyed) socket.write(jt808Frame(messageId, opts.phone, serial, body));
+    link.write(jt808Frame(messageId, opts.phone, serial, body));
   };
 
   /** 0x0100 body (2013): province, city, maker, model, terminal id, plate colour 0, no plate. */
@@ -166,54 +162,17 @@ export function runJt808(opts: Jt808Options): RunningJt808 {
     if (messageId === MSG.registerAck && a.result === 0 && a.authCode !== null) send(MSG.auth, Buffer.from(a.authCode, 'latin1'));
   }
 
-  function connect() {
-    if (stopped) return;
-    const s = net.connect(opts.server.port, opts.server.host);
-    socket = s;
-    const read = answerReader();
-    s.setNoDelay(true);
-    s.on('connect', () => {
-      print(`jt808 terminal ${opts.phone}: connected to ${opts.server.host}:${opts.server.port}`);
-      send(MSG.register, registration());
-    });
-    s.on('data', (d) => {
-      for (const m of read(d)) onAnswer(m.messageId, m.body);
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      if (socket === s) socket = null;
-      if (!stopped) {
-        print(`jt808 terminal ${opts.phone}: connection closed; retrying in 5 s`);
-        const t = setTimeout(() => {
-          timers.delete(t);
-          connect();
-        }, 5000);
-        timers.add(t);
-      }
-    });
-  }
-
-  connect();
-  const every = (ms: number, fn: () => void) => {
-    const t = setInterval(() => !stopped && fn(), ms);
-    timers.add(t);
-  };
-  every(opts.heartbeatEveryMs ?? 120_000, () => send(MSG.heartbeat, Buffer.alloc(0)));
-  every(opts.reportEveryMs ?? 60_000, () => send(MSG.location, jt808Location(position())));
+  link.every(opts.heartbeatEveryMs ?? 120_000, () => send(MSG.heartbeat, Buffer.alloc(0)));
+  link.every(opts.reportEveryMs ?? 60_000, () => send(MSG.location, jt808Location(position())));
 
   return {
     answers,
-    connected: () => Boolean(socket && !socket.destroyed && !socket.connecting),
+    connected: link.connected,
     alarm(kind) {
       send(MSG.location, jt808Location({ ...position(), alarm: ALARM[kind] }));
       print(`jt808 terminal ${opts.phone}: ${kind === 'sos' ? 'SOS key pressed' : 'fall reported'}`);
     },
-    async stop() {
-      stopped = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      socket?.destroy();
-    },
+    stop: link.stop,
   };
 }
 
@@ -234,40 +193,14 @@ around --home out to --reach metres and back. Runs until Ctrl-C.
   --every DUR         location report period [60s]
   --sos               press the SOS key once, 5 s after connecting (alarm flag bit 0)
   --fall              report a fall once, 5 s after connecting (alarm flag bit 29)`,
-  async run(argv) {
-    const p = parseOptions(argv, {
-      server: { type: 'string' },
-      phone: { type: 'string' },
-      home: { type: 'string' },
-      reach: { type: 'string' },
-      every: { type: 'string' },
-      sos: { type: 'boolean' },
-      fall: { type: 'boolean' },
+  run(argv) {
+    return runWearableCommand(argv, this.usage, {
+      idOption: 'phone',
+      idPattern: /^[1-9][0-9]{0,11}$/,
+      idUsage: '--phone is required: up to 12 digits, no leading zero',
+      defaultServer: '127.0.0.1:6808',
+      start: ({ id, ...o }) => runJt808({ ...o, phone: id }),
+      stoppedLabel: 'jt808 terminal',
     });
-    if (p.help) {
-      console.log(this.usage);
-      return 0;
-    }
-    const phone = str(p, 'phone');
-    if (!phone || !/^[1-9][0-9]{0,11}$/.test(phone)) throw new UsageError('--phone is required: up to 12 digits, no leading zero');
-    const [lat, lon] = (str(p, 'home') ?? '29.563010,106.551557').split(',').map(Number) as [number, number];
-    if (!(Math.abs(lat) <= 90 && Math.abs(lon) <= 180)) throw new UsageError('--home must be LAT,LON in decimal degrees');
-    const terminal = runJt808({
-      server: parseHostPort(str(p, 'server') ?? '127.0.0.1:6808', '--server'),
-      phone,
-      home: { lat, lon },
-      walkMeters: num(p, 'reach', 600, { min: 0 }),
-      reportEveryMs: durationOption(p, 'every', 60_000),
-    });
-    const once: Array<'sos' | 'fall'> = [...(p.values.sos ? (['sos'] as const) : []), ...(p.values.fall ? (['fall'] as const) : [])];
-    if (once.length > 0) {
-      setTimeout(() => {
-        for (const k of once) terminal.alarm(k);
-      }, 5000).unref();
-    }
-    const sig = await untilSignal();
-    await terminal.stop();
-    say(`jt808 terminal stopped (${sig})`);
-    return 0;
   },
 };

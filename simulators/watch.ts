@@ -2,9 +2,9 @@
 // watches sold in China do (devices.md "GPS watches"): a keep-alive (LK), position reports (UD)
 // while it walks, an alarm report (AL) with the SOS or fall flag. It reconnects when the server
 // goes away. `runWatch` runs it in-process (the demo); the command wraps it.
-import net from 'node:net';
-import { durationOption, num, parseHostPort, parseOptions, say, str, UsageError, untilSignal } from './cli.ts';
+import { say } from './cli.ts';
 import type { Command } from './command.ts';
+import { connectLink, runWearableCommand, walkAround } from './wearable.ts';
 
 /** A frame with LEN = the content's length in 4 hex digits. */
 export function watchFrame(id: string, content: string, maker = '3G'): string {
@@ -73,88 +73,42 @@ export interface RunningWatch {
   stop(): Promise<void>;
 }
 
-const METRES_PER_DEGREE = 111_320;
-
 export function runWatch(opts: WatchOptions): RunningWatch {
   const print = opts.print ?? ((l: string) => say(l));
-  const random = opts.random ?? Math.random;
-  const reach = opts.walkMeters ?? 600;
+  const walk = walkAround(opts.home, opts.walkMeters ?? 600, opts.random ?? Math.random);
   const answers: string[] = [];
-  let socket: net.Socket | null = null;
-  let stopped = false;
-  let battery = 95;
-  let step = 0;
-  const timers = new Set<NodeJS.Timeout>();
+  let buffered = '';
 
-  /** A slow loop around home: out to `reach` and back over about 40 reports. */
-  function position() {
-    step += 1;
-    const phase = (step % 40) / 40;
-    const r = reach * Math.sin(Math.PI * phase) + (random() - 0.5) * 20;
-    const bearing = step * 0.15;
-    const lat = opts.home.lat + (r * Math.cos(bearing)) / METRES_PER_DEGREE;
-    const lon = opts.home.lon + (r * Math.sin(bearing)) / (METRES_PER_DEGREE * Math.cos((opts.home.lat * Math.PI) / 180));
-    battery = Math.max(5, battery - 0.05);
-    return { lat, lon, battery, speedKmh: 3 + random() };
-  }
-
-  const send = (content: string) => {
-    if (socket && !socket.destroyed) socket.write(watchFrame(opts.imei, content));
-  };
-
-  function connect() {
-    if (stopped) return;
-    const s = net.connect(opts.server.port, opts.server.host);
-    socket = s;
-    let buffered = '';
-    s.setNoDelay(true);
-    s.on('connect', () => {
-      print(`watch ${opts.imei}: connected to ${opts.server.host}:${opts.server.port}`);
-      send(`LK,0,0,${Math.round(battery)}`);
-    });
-    s.on('data', (d) => {
+  const link = connectLink({
+    server: opts.server,
+    label: `watch ${opts.imei}`,
+    print,
+    onConnect() {
+      buffered = '';
+      send(`LK,0,0,${Math.round(walk.battery())}`);
+    },
+    onData(d) {
       buffered = (buffered + d.toString('latin1')).slice(-4096);
       for (let end = buffered.indexOf(']'); end >= 0; end = buffered.indexOf(']')) {
         answers.push(buffered.slice(0, end + 1));
         if (answers.length > 100) answers.shift();
         buffered = buffered.slice(end + 1);
       }
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      if (socket === s) socket = null;
-      if (!stopped) {
-        print(`watch ${opts.imei}: connection closed; retrying in 5 s`);
-        const t = setTimeout(() => {
-          timers.delete(t);
-          connect();
-        }, 5000);
-        timers.add(t);
-      }
-    });
-  }
+    },
+  });
+  const send = (content: string) => link.write(watchFrame(opts.imei, content));
 
-  connect();
-  const every = (ms: number, fn: () => void) => {
-    const t = setInterval(() => !stopped && fn(), ms);
-    timers.add(t);
-  };
-  every(opts.linkEveryMs ?? 180_000, () => send(`LK,0,0,${Math.round(battery)}`));
-  every(opts.reportEveryMs ?? 60_000, () => send(positionContent('UD', new Date(), position())));
+  link.every(opts.linkEveryMs ?? 180_000, () => send(`LK,0,0,${Math.round(walk.battery())}`));
+  link.every(opts.reportEveryMs ?? 60_000, () => send(positionContent('UD', new Date(), walk.next())));
 
   return {
     answers,
-    connected: () => Boolean(socket && !socket.destroyed && !socket.connecting),
+    connected: link.connected,
     alarm(kind) {
-      send(positionContent('AL', new Date(), position(), kind));
+      send(positionContent('AL', new Date(), walk.next(), kind));
       print(`watch ${opts.imei}: ${kind === 'sos' ? 'SOS key pressed' : 'fall reported'}`);
     },
-    async stop() {
-      stopped = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      socket?.destroy();
-    },
+    stop: link.stop,
   };
 }
 
@@ -174,40 +128,14 @@ walking a loop around --home out to --reach metres and back. Runs until Ctrl-C.
   --every DUR         position report period [60s]
   --sos               press the SOS key once, 5 s after connecting
   --fall              report a fall once, 5 s after connecting`,
-  async run(argv) {
-    const p = parseOptions(argv, {
-      server: { type: 'string' },
-      imei: { type: 'string' },
-      home: { type: 'string' },
-      reach: { type: 'string' },
-      every: { type: 'string' },
-      sos: { type: 'boolean' },
-      fall: { type: 'boolean' },
+  run(argv) {
+    return runWearableCommand(argv, this.usage, {
+      idOption: 'imei',
+      idPattern: /^[0-9A-Za-z]{1,20}$/,
+      idUsage: '--imei is required: up to 20 letters and digits',
+      defaultServer: '127.0.0.1:5093',
+      start: ({ id, ...o }) => runWatch({ ...o, imei: id }),
+      stoppedLabel: 'watch',
     });
-    if (p.help) {
-      console.log(this.usage);
-      return 0;
-    }
-    const imei = str(p, 'imei');
-    if (!imei || !/^[0-9A-Za-z]{1,20}$/.test(imei)) throw new UsageError('--imei is required: up to 20 letters and digits');
-    const [lat, lon] = (str(p, 'home') ?? '29.563010,106.551557').split(',').map(Number) as [number, number];
-    if (!(Math.abs(lat) <= 90 && Math.abs(lon) <= 180)) throw new UsageError('--home must be LAT,LON in decimal degrees');
-    const watch = runWatch({
-      server: parseHostPort(str(p, 'server') ?? '127.0.0.1:5093', '--server'),
-      imei,
-      home: { lat, lon },
-      walkMeters: num(p, 'reach', 600, { min: 0 }),
-      reportEveryMs: durationOption(p, 'every', 60_000),
-    });
-    const once: Array<'sos' | 'fall'> = [...(p.values.sos ? (['sos'] as const) : []), ...(p.values.fall ? (['fall'] as const) : [])];
-    if (once.length > 0) {
-      setTimeout(() => {
-        for (const k of once) watch.alarm(k);
-      }, 5000).unref();
-    }
-    const sig = await untilSignal();
-    await watch.stop();
-    say(`watch stopped (${sig})`);
-    return 0;
   },
 };
