@@ -4,50 +4,52 @@
 // (fake clock), unknown terminals refused and counted, bad frames counted without losing the good
 // frames after them, Traccar's real-device frames (2013 and 2019 editions) answered, and the
 // simulator driving it all.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCode, createFrameReader, encodeFrame, encodePhone, type Jt808Message } from '../../server/jt808/codec.ts';
 import { ALARM, encodeLocation, MSG } from '../../server/jt808/messages.ts';
 import { jt808Frame, jt808Location, runJt808 } from '../../simulators/jt808.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import {
+  DeviceSocket,
+  expectFloodHeldToRate,
+  expectGarbageOnlyClosed,
+  expectOneActiveAlarm,
+  expectSilentClosedAndTotalBounded,
+  expectWanderOnlyOutsideAtNight,
+  HOME,
+  metric,
+  NIGHT,
+  registerWearerSite,
+  waitForHomeLatitude,
+} from '../helpers/wearables.ts';
 
 const PHONE = '13912345678';
-// 23:00 in Shanghai on 2 December 2026: inside the default night window (22:00-06:00).
-const NIGHT = Date.parse('2026-12-02T15:00:00Z');
-const HOME = { lat: 29.56301, lon: 106.551557 };
 // Traccar Jt808ProtocolDecoderTest: a wearable's location with battery item 0x06, and a 2019 registration.
 const TRACCAR_LOCATION = '7e0200001f01207646327900400000000000006002015c7ab706d20469003b0000000025040216362606013e6b7e';
 const TRACCAR_REGISTRATION_2019 =
   '7e0100405c010000086649607758216452180000000000000000000000000000004d443330300000000000000000000000000000000000000000000000000038363634393630373735383231363400000000000000000000000000000004000000000000000000000000000000007a7e';
 
 /** A terminal on a real socket: what it sends, and every message the server answers. */
-class Terminal {
-  readonly socket: net.Socket;
+class Terminal extends DeviceSocket {
   readonly answers: Jt808Message[] = [];
-  closed = false;
   private serial = 0;
   private readonly reader = createFrameReader();
   constructor(
     port: number,
     readonly phone = PHONE,
   ) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (d) => {
-      for (const r of this.reader.push(d)) {
-        if (!r.ok) throw new Error(`server sent a bad frame: ${r.reason}`);
-        this.answers.push(r.message);
-      }
-    });
-    this.socket.on('close', () => {
-      this.closed = true;
-    });
-    this.socket.on('error', () => undefined);
+    super(port);
+  }
+  protected onData(d: Buffer) {
+    for (const r of this.reader.push(d)) {
+      if (!r.ok) throw new Error(`server sent a bad frame: ${r.reason}`);
+      this.answers.push(r.message);
+    }
   }
   static async open(server: TestServer, phone = PHONE): Promise<Terminal> {
     const t = new Terminal(server.jt808Port as number, phone);
-    await new Promise<void>((resolve) => t.socket.once('connect', () => resolve()));
+    await t.ready;
     return t;
   }
   /** Sends a message; returns its serial number. */
@@ -55,9 +57,6 @@ class Terminal {
     this.serial += 1;
     this.socket.write(encodeFrame(messageId, { version: null, phoneRaw: encodePhone(this.phone) }, this.serial, body));
     return this.serial;
-  }
-  write(bytes: Buffer) {
-    this.socket.write(bytes);
   }
   /** The server's 0x8001 to a message of ours: [answered id, result]. */
   async ackOf(serial: number, what = 'general response'): Promise<{ answered: number; result: number }> {
@@ -67,15 +66,6 @@ class Terminal {
     );
     return { answered: m.body.readUInt16BE(2), result: m.body[4] as number };
   }
-  close() {
-    this.socket.destroy();
-  }
-}
-
-async function metric(server: TestServer, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** A 2013 registration body: province, city, maker, model, terminal id, plate colour, plate. */
@@ -89,7 +79,7 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
 
   beforeAll(async () => {
     server = await startTestServer(undefined, { clock, env: { CARE_JT808_PORT: '0' } });
-    site = await registerSite(server, [
+    site = await registerWearerSite(server, [
       { id: PHONE, kind: 'gps_watch' },
       { id: '7700000002', kind: 'call_button' },
     ]);
@@ -98,10 +88,6 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
       { id: '12076463279', kind: 'gps_watch' },
       { id: '866496077582164', kind: 'gps_watch' },
     ]);
-    const put = await server.api('PUT', `/api/v1/residents/${site.residentId}/settings`, {
-      homeZone: { lat: HOME.lat, lon: HOME.lon, radiusMeters: 300 },
-    });
-    expect(put.status).toBe(200);
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
@@ -142,22 +128,8 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
     expect(await t.ackOf(first, 'location answer')).toEqual({ answered: MSG.location, result: 0 });
     // Resent (no answer reached it): stored once, no second alarm, no new count.
     expect((await t.ackOf(t.send(MSG.location, body), 'second location answer')).result).toBe(0);
-    const { body: list } = await server.api<{ alarms: Array<{ type: string; deviceId: string; count: number }> }>(
-      'GET',
-      '/api/v1/alarms?state=active',
-    );
-    expect(list.alarms.filter((a) => a.type === 'call' && a.deviceId === PHONE)).toEqual([expect.objectContaining({ count: 1 })]);
-    await waitFor(
-      async () => {
-        const r = await server.api(
-          'GET',
-          `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 3600_000).toISOString()}&to=${new Date(NIGHT + 3600_000).toISOString()}`,
-        );
-        return r.status === 200 && JSON.stringify(r.body).includes('29.56301');
-      },
-      'latitude stored',
-      25_000,
-    ); // the telemetry worker writes in batches; slow on a busy machine
+    await expectOneActiveAlarm(server, 'call', PHONE);
+    await waitForHomeLatitude(server, site.residentId);
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'test' });
     t.close();
     screen.close();
@@ -240,12 +212,7 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
     expect((await t.ackOf(t.send(MSG.heartbeat))).result).toBe(0);
     expect(t.closed).toBe(false);
     // Only a connection sending nothing but garbage is closed.
-    const g = await Terminal.open(server);
-    for (let i = 0; i < 3; i += 1) {
-      g.write(Buffer.from(`junk ${i} `));
-      await new Promise((r) => setTimeout(r, 20)); // separate reads, each refused
-    }
-    await waitFor(() => g.closed, 'garbage-only connection closed');
+    await expectGarbageOnlyClosed(await Terminal.open(server));
     t.close();
   });
 
@@ -287,19 +254,12 @@ describe('GPS watches speaking JT/T 808 over TCP', () => {
   });
 
   it('leaving the home zone by day raises nothing; inside at night nothing; outside at night a wander alarm', async () => {
-    const screen = await Screen.open(server);
     const t = await Terminal.open(server);
-    const away = { lat: HOME.lat + 0.02, lon: HOME.lon }; // about 2.2 km north
-    clock.advance(12 * 3600_000); // 11:00 in Shanghai
-    await t.ackOf(t.send(MSG.location, encodeLocation({ at: clock.now(), ...away })));
-    clock.advance(12 * 3600_000); // 23:00 again
-    await t.ackOf(t.send(MSG.location, encodeLocation({ at: clock.now(), lat: HOME.lat + 0.001, lon: HOME.lon }))); // 110 m: inside
-    expect(screen.alarmMessages().filter((a) => a.type === 'wander')).toEqual([]);
-    t.send(MSG.location, encodeLocation({ at: clock.now() + 60_000, ...away }));
-    const alarm = await screen.waitForAlarm((a) => a.type === 'wander' && a.deviceId === PHONE, 'wander alarm');
-    expect(alarm).toMatchObject({ priority: 'high', residentId: site.residentId });
+    await expectWanderOnlyOutsideAtNight(server, clock, { deviceId: PHONE, residentId: site.residentId }, async (at, p, answered) => {
+      const serial = t.send(MSG.location, encodeLocation({ at, ...p }));
+      if (answered) await t.ackOf(serial);
+    });
     t.close();
-    screen.close();
   });
 });
 
@@ -317,29 +277,26 @@ describe('JT/T 808 connection limits', () => {
 
   it('a silent connection and a silent terminal are closed; connections in all are bounded (the watch listener off)', async () => {
     expect(server.watchPort).toBeNull();
-    const silent = await Terminal.open(server);
-    const known = await Terminal.open(server);
-    await known.ackOf(known.send(MSG.heartbeat));
-    const third = await Terminal.open(server);
-    await waitFor(() => third.closed, 'third connection refused');
-    await waitFor(() => silent.closed && known.closed, 'idle connections closed', 15_000);
-    expect(await metric(server, 'care_jt808_refused_total', 'reason="total"')).toBe(1);
-    expect(await metric(server, 'care_jt808_refused_total', 'reason="login_timeout"')).toBe(1);
-    expect(await metric(server, 'care_jt808_refused_total', 'reason="idle"')).toBe(1);
+    await expectSilentClosedAndTotalBounded(
+      server,
+      'jt808',
+      () => Terminal.open(server),
+      async (t) => {
+        await t.ackOf(t.send(MSG.heartbeat));
+      },
+    );
   });
 
   it('a terminal flooding frames is held to its rate: the excess is dropped and counted', async () => {
     const t = await Terminal.open(server);
     const frames: Buffer[] = [];
     for (let i = 1; i <= 60; i += 1) frames.push(jt808Frame(MSG.heartbeat, PHONE, i, Buffer.alloc(0)));
-    t.write(Buffer.concat(frames));
-    const answered = () => t.answers.filter((a) => a.header.messageId === MSG.platformAck).length;
-    await waitFor(
-      async () => answered() + (await metric(server, 'care_jt808_frames_total', 'outcome="rate_limited"')) === 60,
-      'all 60 frames handled',
+    await expectFloodHeldToRate(
+      server,
+      'jt808',
+      () => t.write(Buffer.concat(frames)),
+      () => t.answers.filter((a) => a.header.messageId === MSG.platformAck).length,
     );
-    expect(answered()).toBeGreaterThanOrEqual(30);
-    expect(answered()).toBeLessThan(45);
     t.close();
   });
 });

@@ -2,34 +2,31 @@
 // from the protocol's documented examples (devices.md "GPS watches"), split and coalesced; bad
 // frames and unknown IMEIs refused and counted; an SOS is a call alarm on a caregiver's screen; a
 // position outside the home zone at night is a wander alarm, by day nothing (fake clock).
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWatch } from '../../simulators/watch.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import {
+  DeviceSocket,
+  expectFloodHeldToRate,
+  expectGarbageOnlyClosed,
+  expectOneActiveAlarm,
+  expectSilentClosedAndTotalBounded,
+  expectWanderOnlyOutsideAtNight,
+  HOME,
+  metric,
+  NIGHT,
+  registerWearerSite,
+  waitForHomeLatitude,
+} from '../helpers/wearables.ts';
 
 const IMEI = '8800000015';
-// 23:00 in Shanghai on 2 December 2026: inside the default night window (22:00-06:00).
-const NIGHT = Date.parse('2026-12-02T15:00:00Z');
-const HOME = { lat: 29.56301, lon: 106.551557 };
 
 /** A watch on a real socket: what it sends, and every byte the server answers. */
-class Watch {
-  readonly socket: net.Socket;
+class Watch extends DeviceSocket {
   received = '';
-  closed = false;
-  readonly ready: Promise<void>;
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (d) => {
-      this.received += d.toString('latin1');
-    });
-    this.socket.on('close', () => {
-      this.closed = true;
-    });
-    this.socket.on('error', () => undefined);
-    this.ready = new Promise((resolve) => this.socket.once('connect', () => resolve()));
+  protected onData(d: Buffer) {
+    this.received += d.toString('latin1');
   }
   static async open(server: TestServer): Promise<Watch> {
     const w = new Watch(server.watchPort as number);
@@ -37,16 +34,13 @@ class Watch {
     return w;
   }
   send(text: string | Buffer) {
-    this.socket.write(text);
+    this.write(text);
   }
   /** Sends a keep-alive and waits for its answer: everything sent before it has been handled. */
   async sync(id = IMEI) {
     const before = this.received.split('*LK]').length;
     this.send(`[3G*${id}*0002*LK]`);
     await waitFor(() => this.received.split('*LK]').length > before, 'LK answer');
-  }
-  close() {
-    this.socket.destroy();
   }
 }
 
@@ -65,12 +59,6 @@ function watchDate(ms: number): string {
 const report = (kind: 'UD' | 'AL', at: number, lat: number, lon: number, status = '00000000') =>
   frame(`${kind},${watchDate(at)},A,${lat.toFixed(6)},N,${lon.toFixed(6)},E,0.00,0,300,8,90,80,1,0,${status},0,0`);
 
-async function metric(server: TestServer, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 describe('GPS watches (watch protocol over TCP)', () => {
   let server: TestServer;
   let site: DemoSite;
@@ -78,14 +66,10 @@ describe('GPS watches (watch protocol over TCP)', () => {
 
   beforeAll(async () => {
     server = await startTestServer(undefined, { clock, env: { CARE_WATCH_MAX_PER_ADDRESS: '4' } });
-    site = await registerSite(server, [
+    site = await registerWearerSite(server, [
       { id: IMEI, kind: 'gps_watch' },
       { id: '7700000001', kind: 'call_button' },
     ]);
-    const put = await server.api('PUT', `/api/v1/residents/${site.residentId}/settings`, {
-      homeZone: { lat: HOME.lat, lon: HOME.lon, radiusMeters: 300 },
-    });
-    expect(put.status).toBe(200);
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
@@ -117,23 +101,9 @@ describe('GPS watches (watch protocol over TCP)', () => {
     // The watch had no answer and sends it again: stored once, no second alarm, no new count.
     w.send(sos);
     await waitFor(() => w.received.split('*AL]').length === 3, 'second AL answer');
-    const { body } = await server.api<{ alarms: Array<{ type: string; deviceId: string; count: number }> }>(
-      'GET',
-      '/api/v1/alarms?state=active',
-    );
-    expect(body.alarms.filter((a) => a.type === 'call' && a.deviceId === IMEI)).toEqual([expect.objectContaining({ count: 1 })]);
+    await expectOneActiveAlarm(server, 'call', IMEI);
     // Its position went to telemetry.
-    await waitFor(
-      async () => {
-        const r = await server.api<{ points?: unknown[]; series?: unknown[] }>(
-          'GET',
-          `/api/v1/residents/${site.residentId}/telemetry?metric=latitude&from=${new Date(NIGHT - 3600_000).toISOString()}&to=${new Date(NIGHT + 3600_000).toISOString()}`,
-        );
-        return r.status === 200 && JSON.stringify(r.body).includes('29.56301');
-      },
-      'latitude stored',
-      25_000,
-    ); // the telemetry worker writes in batches; slow on a busy machine
+    await waitForHomeLatitude(server, site.residentId);
     // Over two days the chart is downsampled: a position keeps its metres (six decimals), not 0.01° (1 km).
     const days = await server.api<{ points: Array<{ value: number }> }>(
       'GET',
@@ -175,28 +145,19 @@ describe('GPS watches (watch protocol over TCP)', () => {
     w.send(`GET / HTTP/1.1\r\n\r\n[3G*${IMEI}*0002*LK]`);
     await waitFor(() => w.received === `[3G*${IMEI}*0002*LK]`, 'LK answer after garbage');
     expect(await metric(server, 'care_watch_frames_total', 'outcome="garbage"')).toBe(before + 1);
-    const g = await Watch.open(server);
-    for (let i = 0; i < 3; i += 1) {
-      g.send(`junk ${i} `);
-      await new Promise((r) => setTimeout(r, 20)); // separate reads, each refused
-    }
-    await waitFor(() => g.closed, 'garbage-only connection closed');
+    await expectGarbageOnlyClosed(await Watch.open(server));
     expect(await metric(server, 'care_watch_refused_total', 'reason="garbage"')).toBeGreaterThanOrEqual(1);
     w.close();
   });
 
   it('a watch flooding frames is held to its rate: the excess is dropped and counted', async () => {
-    const before = await metric(server, 'care_watch_frames_total', 'outcome="rate_limited"');
     const w = await Watch.open(server);
-    w.send(`[3G*${IMEI}*0002*LK]`.repeat(60));
-    const answered = () => w.received.split('*LK]').length - 1;
-    // Every frame is either answered or dropped and counted.
-    await waitFor(
-      async () => answered() + (await metric(server, 'care_watch_frames_total', 'outcome="rate_limited"')) - before === 60,
-      'all 60 frames handled',
+    await expectFloodHeldToRate(
+      server,
+      'watch',
+      () => w.send(`[3G*${IMEI}*0002*LK]`.repeat(60)),
+      () => w.received.split('*LK]').length - 1,
     );
-    expect(answered()).toBeGreaterThanOrEqual(30);
-    expect(answered()).toBeLessThan(45);
     w.close();
   });
 
@@ -232,21 +193,12 @@ describe('GPS watches (watch protocol over TCP)', () => {
   });
 
   it('leaving the home zone by day raises nothing; inside at night nothing; outside at night a wander alarm', async () => {
-    const screen = await Screen.open(server);
     const w = await Watch.open(server);
-    const away = { lat: HOME.lat + 0.02, lon: HOME.lon }; // about 2.2 km north
-    clock.advance(12 * 3600_000); // 11:00 in Shanghai
-    w.send(report('UD', clock.now(), away.lat, away.lon));
-    await w.sync();
-    clock.advance(12 * 3600_000); // 23:00 again
-    w.send(report('UD', clock.now(), HOME.lat + 0.001, HOME.lon)); // about 110 m: inside the 300 m zone
-    await w.sync();
-    expect(screen.alarmMessages().filter((a) => a.type === 'wander')).toEqual([]);
-    w.send(report('UD', clock.now() + 60_000, away.lat, away.lon));
-    const alarm = await screen.waitForAlarm((a) => a.type === 'wander' && a.deviceId === IMEI, 'wander alarm');
-    expect(alarm).toMatchObject({ priority: 'high', residentId: site.residentId });
+    await expectWanderOnlyOutsideAtNight(server, clock, { deviceId: IMEI, residentId: site.residentId }, async (at, p, answered) => {
+      w.send(report('UD', at, p.lat, p.lon));
+      if (answered) await w.sync();
+    });
     w.close();
-    screen.close();
   });
 });
 
@@ -261,14 +213,11 @@ describe('GPS watch connection limits', () => {
   });
 
   it('a silent connection and a silent watch are closed; connections in all are bounded', async () => {
-    const silent = await Watch.open(server);
-    const known = await Watch.open(server);
-    await known.sync();
-    const third = await Watch.open(server);
-    await waitFor(() => third.closed, 'third connection refused');
-    await waitFor(() => silent.closed && known.closed, 'idle connections closed', 15_000);
-    expect(await metric(server, 'care_watch_refused_total', 'reason="total"')).toBe(1);
-    expect(await metric(server, 'care_watch_refused_total', 'reason="login_timeout"')).toBe(1);
-    expect(await metric(server, 'care_watch_refused_total', 'reason="idle"')).toBe(1);
+    await expectSilentClosedAndTotalBounded(
+      server,
+      'watch',
+      () => Watch.open(server),
+      (w) => w.sync(),
+    );
   });
 });
