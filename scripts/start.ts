@@ -230,6 +230,23 @@ async function lastNightToReplay(url: string, creds: Credentials): Promise<{ bed
   return { bedAt: new Date(bedAt).toISOString(), upAt: new Date(bedAt + (8 * 60 + 55) * 60_000).toISOString() };
 }
 
+/** Resolves once something listens on 127.0.0.1:`port` (a connection opened and closed at once). */
+async function waitForListener(port: number, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.on('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`the device simulator did not listen on port ${port}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** The Zigbee2MQTT bridge's broker, on loopback. */
 async function startBridgeBroker(): Promise<string> {
   const broker = await Aedes.createBroker();
@@ -332,6 +349,10 @@ async function main() {
     ],
     {},
   );
+  // The gateway once the simulator listens (else its first try fails and is reported as a port
+  // fault). The last radar port is probed: the simulator binds its ports in order, and a probe of
+  // the NDJSON port could be taken for the gateway by last night's replay.
+  await waitForListener(radarPorts.at(-1) ?? ndjsonPort);
   run('gateway', 'gateway/main.ts', [], {
     CARE_SITE_ID: SITE_ID,
     CARE_GATEWAY_ID: GATEWAY_ID,
