@@ -7,42 +7,25 @@
 // audit trail the dashboard shows, as an SMPP receipt does. Fake clock for escalation and polling.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import type { Alarm } from '../../protocol/index.ts';
 import { acs3Signature, acsParams, type FakeProvider, type Got, startFakeProvider } from '../helpers/cloud-sms-provider.ts';
+import { alarmRaiser, smsNotes as notes, SMS_AT_SECOND_LEVEL, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const SECRET = 'aliyun-e2e-secret-0123456789';
 let server: TestServer;
 let site: DemoSite;
 let gw: MqttClient;
 let fake: FakeProvider;
-let seq = 0;
 let biz = 0;
 /** What QuerySendDetails says of each BizId. */
 const status = new Map<string, { SendStatus: number; ErrCode: string }>();
 const badSignatures: Got[] = [];
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
 
-type Note = { id: string; alarmId: string; state: string; target: string; lastError?: string | null; receiptAt?: string | null };
-const smsNotes = async () => (await server.api<{ notifications: Note[] }>('GET', '/api/v1/notifications?channel=sms')).body.notifications;
-
-async function raiseCall(device: string): Promise<Alarm> {
-  seq += 1;
-  const id = `evt-${seq}-${Math.random().toString(36).slice(2)}`;
-  await gw.publishAsync(
-    gatewayTopic(site.siteId, site.gatewayId, 'events'),
-    JSON.stringify({ v: 1, id, seq, ts: clock.iso(), device, type: 'call' }),
-    { qos: 1 },
-  );
-  return waitFor(
-    async () =>
-      (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.find(
-        (a) => a.type === 'call' && a.deviceId === device,
-      ),
-    'call alarm',
-  );
-}
+const smsNotes = () => notes(server);
+const raiseCall = alarmRaiser(clock, () => ({ server, site, gw }));
 
 /** Escalates the alarm to the SMS level and waits for its notification to be `sent`; returns it with its BizId. */
 async function smsSent(alarm: Alarm) {
@@ -80,16 +63,7 @@ beforeAll(async () => {
       CARE_PUBLIC_URL: 'https://care.example.org',
     },
   });
-  site = await registerSite(server);
-  const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, {
-    levels: [
-      { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-      { name: 'family', timeoutSeconds: 600, contacts: [{ kind: 'sms', target: '+8613800000000' }] },
-      { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
-    ],
-  });
-  expect(put.status).toBe(200);
-  gw = await connectAsGateway(server, site);
+  ({ site, gw } = await siteWithEscalation(server, SMS_AT_SECOND_LEVEL));
 });
 afterAll(async () => {
   await gw?.endAsync();

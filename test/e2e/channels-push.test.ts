@@ -12,9 +12,9 @@ import path from 'node:path';
 import ece from 'http_ece';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { alarmRaiser, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 interface Received {
   path: string;
@@ -31,7 +31,6 @@ const received: Received[] = [];
 /** Per endpoint path: the status the push service answers. */
 const answer = new Map<string, number>();
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
-let seq = 0;
 
 const b64url = (b: Buffer) => b.toString('base64url');
 
@@ -43,21 +42,8 @@ function browserKeys(): { ecdh: ECDH; auth: Buffer; keys: { p256dh: string; auth
   return { ecdh, auth, keys: { p256dh: b64url(ecdh.getPublicKey()), auth: b64url(auth) } };
 }
 
-async function raise(type: 'call' | 'fall', device: string): Promise<Alarm> {
-  seq += 1;
-  const id = `evt-${seq}-${Math.random().toString(36).slice(2)}`;
-  await gw.publishAsync(
-    gatewayTopic(site.siteId, site.gatewayId, 'events'),
-    JSON.stringify({ v: 1, id, seq, ts: clock.iso(), device, type }),
-    {
-      qos: 1,
-    },
-  );
-  return waitFor(
-    async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.find((a) => a.type === type),
-    `${type} alarm`,
-  );
-}
+const raiseAlarm = alarmRaiser(clock, () => ({ server, site, gw }));
+const raise = (type: 'call' | 'fall', device: string) => raiseAlarm(device, type);
 type Note = { id: string; alarmId: string; channel: string; state: string; lastError: string | null };
 const notes = async () => (await server.api<{ notifications: Note[] }>('GET', '/api/v1/notifications?channel=user')).body.notifications;
 
@@ -96,16 +82,11 @@ beforeAll(async () => {
     clock,
     env: { CARE_PUSH_ALLOW_HTTP: 'on', CARE_PUBLIC_URL: 'https://care.example.org', CARE_VAPID_SUBJECT: 'mailto:ops@care.example.org' },
   });
-  site = await registerSite(server);
-  const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, {
-    levels: [
-      { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-      { name: 'nurse_lead', timeoutSeconds: 600, contacts: [{ kind: 'user', target: 'admin' }] },
-      { name: 'family', timeoutSeconds: 600, contacts: [] },
-    ],
-  });
-  expect(put.status).toBe(200);
-  gw = await connectAsGateway(server, site);
+  ({ site, gw } = await siteWithEscalation(server, [
+    { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+    { name: 'nurse_lead', timeoutSeconds: 600, contacts: [{ kind: 'user', target: 'admin' }] },
+    { name: 'family', timeoutSeconds: 600, contacts: [] },
+  ]));
 });
 afterAll(async () => {
   await gw?.endAsync();

@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import smpp, { type PDU, type Session } from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { alarmRaiser, smsNotes as notes, SMS_AT_SECOND_LEVEL, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 interface Submitted {
   to: string;
@@ -28,27 +28,12 @@ let smsc: ReturnType<typeof smpp.createServer>;
 const sessions: Session[] = [];
 const submitted: Submitted[] = [];
 const binds: Array<{ systemId: string; password: string }> = [];
-let seq = 0;
 let nextId = 1000;
 let immediateReceipts = false;
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
 
-async function raiseCall(device: string): Promise<Alarm> {
-  seq += 1;
-  const id = `evt-${seq}-${Math.random().toString(36).slice(2)}`;
-  await gw.publishAsync(
-    gatewayTopic(site.siteId, site.gatewayId, 'events'),
-    JSON.stringify({ v: 1, id, seq, ts: clock.iso(), device, type: 'call' }),
-    { qos: 1 },
-  );
-  return waitFor(
-    async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms?state=active')).body.alarms.find((a) => a.type === 'call'),
-    'call alarm',
-  );
-}
-
-type Note = { id: string; alarmId: string; state: string; target: string; lastError?: string | null };
-const smsNotes = async () => (await server.api<{ notifications: Note[] }>('GET', '/api/v1/notifications?channel=sms')).body.notifications;
+const raiseCall = alarmRaiser(clock, () => ({ server, site, gw }));
+const smsNotes = () => notes(server);
 
 /** The parts of one message, joined in UDH order. */
 function reassemble(parts: Submitted[]): string {
@@ -106,16 +91,7 @@ beforeAll(async () => {
       CARE_PUBLIC_URL: 'https://care.example.org',
     },
   });
-  site = await registerSite(server);
-  const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, {
-    levels: [
-      { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-      { name: 'family', timeoutSeconds: 600, contacts: [{ kind: 'sms', target: '+8613800000000' }] },
-      { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
-    ],
-  });
-  expect(put.status).toBe(200);
-  gw = await connectAsGateway(server, site);
+  ({ site, gw } = await siteWithEscalation(server, SMS_AT_SECOND_LEVEL));
   await waitFor(() => sessions.length > 0 && binds.length > 0, 'SMPP bind');
 });
 afterAll(async () => {
