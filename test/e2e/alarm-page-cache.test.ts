@@ -50,6 +50,22 @@ describe('the alarm list served from its cache', () => {
     expect((await list()).find((a) => a.id === raised.id)?.state).toBe('acknowledged');
   });
 
+  it('sends a kept page as the same UTF-8 JSON as a fresh one (its length in bytes, not characters)', async () => {
+    await call('btn-203'); // registered to 王秀英's room
+    const read = async () => {
+      const res = await fetch(`${server.url}/api/v1/alarms`, { headers: { authorization: `Bearer ${server.token}` } });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      return { type: res.headers.get('content-type'), length: Number(res.headers.get('content-length')), bytes };
+    };
+    const fresh = await read();
+    const kept = await read();
+    expect(fresh.bytes.toString('utf8')).toContain('王秀英'); // the resident's name: 3 bytes a character
+    expect(kept.type).toBe('application/json; charset=utf-8');
+    expect(kept.length).toBe(kept.bytes.length);
+    expect(kept.bytes.equals(fresh.bytes)).toBe(true);
+    expect(fresh.length).toBe(fresh.bytes.length);
+  });
+
   it("never hands one account's page to another", async () => {
     const made = await server.api('POST', '/api/v1/users', {
       username: 'cache-b-caregiver',
