@@ -419,3 +419,36 @@ describe('on a phone and in English', () => {
     await page.locator('[data-testid=lang-switch]').click();
   }, 30_000);
 });
+
+describe('the site picker', () => {
+  it("a page about one site follows the picker: the other site's devices and chain show, never the first one's", async () => {
+    const other = await server.api<{ id: string }>('POST', '/api/v1/sites', {
+      name: '第二家',
+      kind: 'nursing_home',
+      timezone: 'Asia/Shanghai',
+    });
+    const gw2 = await server.api<{ id: string }>('POST', '/api/v1/gateways', { siteId: other.body.id, name: 'Floor 1' });
+    expect((await server.api('POST', '/api/v1/devices', { id: 'btn-901', gatewayId: gw2.body.id, kind: 'call_button' })).status).toBe(201);
+    for (const [section, testid] of [
+      ['tests', 'page-tests'],
+      ['supervision', 'page-supervision'],
+    ] as const) {
+      await open(section, testid);
+      await page.locator('[data-testid=site-picker]').selectOption(site.siteId);
+      await page.locator('[data-device-id=btn-203]').first().waitFor({ timeout: APPEAR_MS });
+      await page.locator('[data-testid=site-picker]').selectOption(other.body.id);
+      await page.locator('[data-device-id=btn-901]').first().waitFor({ timeout: APPEAR_MS });
+      expect(await page.locator('[data-device-id=btn-203]').count()).toBe(0);
+    }
+    // The chain editor is drawn afresh for each site: the first site's edited level is not the other's.
+    await open('escalation', 'page-escalation');
+    const names = () => page.locator('[data-testid=chain-name]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    await page.locator('[data-testid=site-picker]').selectOption(site.siteId);
+    await waitFor(async () => (await names()).includes('family_and_neighbour'), "the first site's chain");
+    await page.locator('[data-testid=site-picker]').selectOption(other.body.id);
+    await waitFor(async () => {
+      const n = await names();
+      return n.length > 0 && !n.includes('family_and_neighbour');
+    }, "the other site's chain");
+  }, 30_000);
+});

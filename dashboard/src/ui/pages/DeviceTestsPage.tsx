@@ -6,7 +6,7 @@ import type { Device, TestSchedule } from '../../../../protocol/api.ts';
 import { translateDynamic } from '../../lib/i18n.ts';
 import { useI18n, useSession } from '../context.ts';
 import { useLoad } from '../hooks.ts';
-import { Field, formatTime, LoadState, SitePicker, StatusLine, siteDevices, useAction, useChosenSite, useSites, val } from './common.tsx';
+import { Field, formatTime, LoadState, SitePage, StatusLine, siteDevices, useAction, val } from './common.tsx';
 
 interface DeviceTest {
   id: string;
@@ -22,57 +22,39 @@ const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6];
 export function DeviceTestsPage() {
   const { t } = useI18n();
   const { api } = useSession();
-  const sites = useSites();
-  const [siteId, setSiteId] = useChosenSite(sites.data);
-  const data = useLoad(async () => {
-    if (!siteId) return null;
-    const [devices, s] = await Promise.all([
-      siteDevices(api, siteId),
-      api.get<{ schedule: TestSchedule | null; lastRun: string | null }>(`/sites/${encodeURIComponent(siteId)}/test-schedule`),
-    ]);
-    return { siteId, devices, schedule: s };
-  }, [api, siteId]);
   return (
-    <section class="admin-page" data-testid="page-tests">
-      <h1>{t('tests.title')}</h1>
-      <p class="muted">{t('tests.intro')}</p>
-      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
-        {(list) => (
-          <>
-            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
-            <LoadState loaded={data}>
-              {(d) =>
-                d?.siteId === siteId && (
-                  <div class="admin-grid">
-                    <Schedule
-                      key={siteId}
-                      siteId={siteId}
-                      current={d.schedule.schedule}
-                      lastRun={d.schedule.lastRun}
-                      onDone={data.reload}
-                    />
-                    <div class="panel">
-                      <h2>{t('tests.devices')}</h2>
-                      {d.devices.length === 0 ? (
-                        <p class="muted" data-testid="empty">
-                          {t('tests.no_devices')}
-                        </p>
-                      ) : (
-                        <ul class="rows">
-                          {d.devices.map((dev) => (
-                            <DeviceRow device={dev} key={dev.id} />
-                          ))}
-                        </ul>
-                      )}
-                    </div>
-                  </div>
-                )
-              }
-            </LoadState>
-          </>
-        )}
-      </LoadState>
-    </section>
+    <SitePage
+      testid="page-tests"
+      title={t('tests.title')}
+      intro={t('tests.intro')}
+      load={async (siteId) => {
+        const [devices, schedule] = await Promise.all([
+          siteDevices(api, siteId),
+          api.get<{ schedule: TestSchedule | null; lastRun: string | null }>(`/sites/${encodeURIComponent(siteId)}/test-schedule`),
+        ]);
+        return { devices, schedule };
+      }}
+    >
+      {(d, siteId, reload) => (
+        <div class="admin-grid">
+          <Schedule key={siteId} siteId={siteId} current={d.schedule.schedule} lastRun={d.schedule.lastRun} onDone={reload} />
+          <div class="panel">
+            <h2>{t('tests.devices')}</h2>
+            {d.devices.length === 0 ? (
+              <p class="muted" data-testid="empty">
+                {t('tests.no_devices')}
+              </p>
+            ) : (
+              <ul class="rows">
+                {d.devices.map((dev) => (
+                  <DeviceRow device={dev} key={dev.id} />
+                ))}
+              </ul>
+            )}
+          </div>
+        </div>
+      )}
+    </SitePage>
   );
 }
 

@@ -9,7 +9,7 @@ import { useI18n, useSession } from '../context.ts';
 import { useBodySchema } from '../forms/ApiForm.tsx';
 import type { JsonSchema } from '../forms/schema.ts';
 import { useLoad } from '../hooks.ts';
-import { Field, LoadState, SitePicker, StatusLine, useAction, useChosenSite, useSites, val } from './common.tsx';
+import { Field, SitePage, StatusLine, useAction, val } from './common.tsx';
 
 type Priority = 'high' | 'medium' | 'low';
 const PRIORITIES: Priority[] = ['high', 'medium', 'low'];
@@ -132,42 +132,27 @@ export function policyOf(
 export function EscalationPage() {
   const { t } = useI18n();
   const { api } = useSession();
-  const sites = useSites();
-  const [siteId, setSiteId] = useChosenSite(sites.data);
   const schema = useBodySchema(ROUTE);
   const users = useLoad(async () => (await api.get<{ users: User[] }>('/users')).users, [api]);
-  const policy = useLoad(
-    async () => (siteId ? { siteId, ...(await api.get<PolicyAnswer>(`/sites/${encodeURIComponent(siteId)}/escalation`)) } : null),
-    [api, siteId],
-  );
   return (
-    <section class="admin-page" data-testid="page-escalation">
-      <h1>{t('chain.title')}</h1>
-      <p class="muted">{t('chain.intro')}</p>
-      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
-        {(list) => (
-          <>
-            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
-            <LoadState loaded={policy}>
-              {(p) =>
-                // The previous site's chain stays loaded until this one's arrives: never edit it as this one's.
-                p?.siteId === siteId && (
-                  <ChainEditor
-                    // A fresh editor for each site; after a save it keeps what was saved.
-                    key={siteId}
-                    siteId={siteId}
-                    policy={p}
-                    limits={chainLimits(schema.data)}
-                    users={users.data ?? []}
-                    onSaved={policy.reload}
-                  />
-                )
-              }
-            </LoadState>
-          </>
-        )}
-      </LoadState>
-    </section>
+    <SitePage
+      testid="page-escalation"
+      title={t('chain.title')}
+      intro={t('chain.intro')}
+      load={async (siteId) => ({ siteId, ...(await api.get<PolicyAnswer>(`/sites/${encodeURIComponent(siteId)}/escalation`)) })}
+    >
+      {(p, siteId, reload) => (
+        <ChainEditor
+          // A fresh editor for each site; after a save it keeps what was saved.
+          key={siteId}
+          siteId={siteId}
+          policy={p}
+          limits={chainLimits(schema.data)}
+          users={users.data ?? []}
+          onSaved={reload}
+        />
+      )}
+    </SitePage>
   );
 }
 

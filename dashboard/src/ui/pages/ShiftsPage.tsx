@@ -6,58 +6,33 @@ import { useState } from 'preact/hooks';
 import type { Shift, User } from '../../../../protocol/api.ts';
 import { useI18n, useSession } from '../context.ts';
 import { ConfirmButton } from '../forms/ConfirmDialog.tsx';
-import { useLoad } from '../hooks.ts';
-import {
-  Field,
-  formatTime,
-  fromLocalInput,
-  LoadState,
-  SitePicker,
-  StatusLine,
-  toLocalInput,
-  useAction,
-  useChosenSite,
-  useSites,
-  val,
-} from './common.tsx';
+import { Field, formatTime, fromLocalInput, SitePage, StatusLine, toLocalInput, useAction, val } from './common.tsx';
 
 const HOUR = 3_600_000;
 
 export function ShiftsPage() {
   const { t } = useI18n();
   const { api } = useSession();
-  const sites = useSites();
-  const [siteId, setSiteId] = useChosenSite(sites.data);
-  const data = useLoad(async () => {
-    if (!siteId) return null;
-    const [s, u] = await Promise.all([
-      api.get<{ shifts: Shift[] }>(`/shifts?siteId=${encodeURIComponent(siteId)}`),
-      api.get<{ users: User[] }>('/users'),
-    ]);
-    const staff = u.users.filter((x) => x.role !== 'family' && (x.siteId === null || x.siteId === siteId));
-    return { siteId, shifts: [...s.shifts].sort((a, b) => a.start.localeCompare(b.start)), staff };
-  }, [api, siteId]);
   return (
-    <section class="admin-page" data-testid="page-shifts">
-      <h1>{t('shifts.title')}</h1>
-      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
-        {(list) => (
-          <>
-            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
-            <LoadState loaded={data}>
-              {(d) =>
-                d?.siteId === siteId && (
-                  <div class="admin-grid">
-                    <PlanShift siteId={siteId} staff={d.staff} onDone={data.reload} />
-                    <ShiftList shifts={d.shifts} staff={d.staff} onDeleted={data.reload} />
-                  </div>
-                )
-              }
-            </LoadState>
-          </>
-        )}
-      </LoadState>
-    </section>
+    <SitePage
+      testid="page-shifts"
+      title={t('shifts.title')}
+      load={async (siteId) => {
+        const [s, u] = await Promise.all([
+          api.get<{ shifts: Shift[] }>(`/shifts?siteId=${encodeURIComponent(siteId)}`),
+          api.get<{ users: User[] }>('/users'),
+        ]);
+        const staff = u.users.filter((x) => x.role !== 'family' && (x.siteId === null || x.siteId === siteId));
+        return { shifts: [...s.shifts].sort((a, b) => a.start.localeCompare(b.start)), staff };
+      }}
+    >
+      {(d, siteId, reload) => (
+        <div class="admin-grid">
+          <PlanShift siteId={siteId} staff={d.staff} onDone={reload} />
+          <ShiftList shifts={d.shifts} staff={d.staff} onDeleted={reload} />
+        </div>
+      )}
+    </SitePage>
   );
 }
 

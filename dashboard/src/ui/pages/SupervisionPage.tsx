@@ -7,74 +7,56 @@ import type { Device, SupervisionSettings } from '../../../../protocol/api.ts';
 import { translateDynamic } from '../../lib/i18n.ts';
 import { useI18n, useSession } from '../context.ts';
 import { bodySchemas } from '../forms/ApiForm.tsx';
-import { useLoad } from '../hooks.ts';
-import { Field, LoadState, SitePicker, StatusLine, siteDevices, useAction, useChosenSite, useSites, val } from './common.tsx';
+import { Field, SitePage, StatusLine, siteDevices, useAction, val } from './common.tsx';
 
 const minutes = (s: number | null | undefined) => (s === null || s === undefined ? '' : String(Math.round(s / 60)));
 
 export function SupervisionPage() {
   const { t } = useI18n();
   const { api } = useSession();
-  const sites = useSites();
-  const [siteId, setSiteId] = useChosenSite(sites.data);
-  const data = useLoad(async () => {
-    if (!siteId) return null;
-    const [s, devices, schemas] = await Promise.all([
-      api.get<SupervisionSettings>(`/sites/${encodeURIComponent(siteId)}/supervision`),
-      siteDevices(api, siteId),
-      bodySchemas(api).catch(() => ({}) as Record<string, { properties?: Record<string, unknown> }>),
-    ]);
-    const patch = schemas['PATCH /api/v1/devices/:id'];
-    return {
-      siteId,
-      settings: s,
-      devices,
-      editable: Boolean(patch?.properties?.supervisionSeconds),
-    };
-  }, [api, siteId]);
   return (
-    <section class="admin-page" data-testid="page-supervision">
-      <h1>{t('sup.title')}</h1>
-      <p class="muted">{t('sup.intro')}</p>
-      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
-        {(list) => (
-          <>
-            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
-            <LoadState loaded={data}>
-              {(d) =>
-                d?.siteId === siteId && (
-                  <div class="admin-grid">
-                    <Grace key={siteId} siteId={siteId} settings={d.settings} onDone={data.reload} />
-                    <div class="panel table-wrap">
-                      <h2>{t('sup.devices')}</h2>
-                      {d.devices.length === 0 ? (
-                        <p class="muted" data-testid="empty">
-                          {t('tests.no_devices')}
-                        </p>
-                      ) : (
-                        <table class="table">
-                          <thead>
-                            <tr>
-                              <th>{t('admin.device_id')}</th>
-                              <th>{t('sup.interval')}</th>
-                            </tr>
-                          </thead>
-                          <tbody>
-                            {d.devices.map((dev) => (
-                              <DeviceInterval device={dev} editable={d.editable} key={dev.id} onDone={data.reload} />
-                            ))}
-                          </tbody>
-                        </table>
-                      )}
-                    </div>
-                  </div>
-                )
-              }
-            </LoadState>
-          </>
-        )}
-      </LoadState>
-    </section>
+    <SitePage
+      testid="page-supervision"
+      title={t('sup.title')}
+      intro={t('sup.intro')}
+      load={async (siteId) => {
+        const [settings, devices, schemas] = await Promise.all([
+          api.get<SupervisionSettings>(`/sites/${encodeURIComponent(siteId)}/supervision`),
+          siteDevices(api, siteId),
+          bodySchemas(api).catch(() => ({}) as Record<string, { properties?: Record<string, unknown> }>),
+        ]);
+        const patch = schemas['PATCH /api/v1/devices/:id'];
+        return { settings, devices, editable: Boolean(patch?.properties?.supervisionSeconds) };
+      }}
+    >
+      {(d, siteId, reload) => (
+        <div class="admin-grid">
+          <Grace key={siteId} siteId={siteId} settings={d.settings} onDone={reload} />
+          <div class="panel table-wrap">
+            <h2>{t('sup.devices')}</h2>
+            {d.devices.length === 0 ? (
+              <p class="muted" data-testid="empty">
+                {t('tests.no_devices')}
+              </p>
+            ) : (
+              <table class="table">
+                <thead>
+                  <tr>
+                    <th>{t('admin.device_id')}</th>
+                    <th>{t('sup.interval')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.devices.map((dev) => (
+                    <DeviceInterval device={dev} editable={d.editable} key={dev.id} onDone={reload} />
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        </div>
+      )}
+    </SitePage>
   );
 }
 

@@ -1,5 +1,5 @@
-// What the admin pages share: loading / error / empty states around loaded data, a site picker,
-// a labelled field, an action's busy and result state, and saving a text file (CSV, JSON export).
+// What the admin pages share: loading / error / empty states around loaded data, a site picker and
+// the shell of a page about one site, a labelled field, an action's busy and result state, and saving a text file (CSV, JSON export).
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Device, Gateway, Site } from '../api-types.ts';
@@ -77,6 +77,39 @@ export function useChosenSite(sites: Site[] | null): [string, (id: string) => vo
   const [picked, setPicked] = useState('');
   const id = picked && sites?.some((s) => s.id === picked) ? picked : (sites?.[0]?.id ?? '');
   return [id, setPicked];
+}
+
+/**
+ * An admin page about one site: its title and intro, the site picker (the first site until one is
+ * picked), and what `load` reads for the picked site, drawn by `children` with a reload. The previous
+ * site's data stays loaded until this one's arrives: it is never drawn (nor edited) as this one's.
+ */
+export function SitePage<T>(props: {
+  testid: string;
+  title: string;
+  intro?: string;
+  load: (siteId: string) => Promise<T>;
+  children: (data: T, siteId: string, reload: () => void) => ComponentChildren;
+}) {
+  const { t } = useI18n();
+  const { api } = useSession();
+  const sites = useSites();
+  const [siteId, setSiteId] = useChosenSite(sites.data);
+  const data = useLoad(async () => (siteId ? { siteId, value: await props.load(siteId) } : null), [api, siteId]);
+  return (
+    <section class="admin-page" data-testid={props.testid}>
+      <h1>{props.title}</h1>
+      {props.intro && <p class="muted">{props.intro}</p>}
+      <LoadState loaded={sites} isEmpty={(s) => s.length === 0} emptyText={t('page.no_sites')}>
+        {(list) => (
+          <>
+            <SitePicker sites={list} value={siteId} onChange={setSiteId} />
+            <LoadState loaded={data}>{(d) => d?.siteId === siteId && props.children(d.value, siteId, data.reload)}</LoadState>
+          </>
+        )}
+      </LoadState>
+    </section>
+  );
 }
 
 export function Field(props: { label: string; children: ComponentChildren; hint?: string }) {
