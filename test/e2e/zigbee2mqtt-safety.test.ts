@@ -1,52 +1,35 @@
 // Home safety sensors through a Zigbee2MQTT bridge (a plain Aedes standing in for its Mosquitto)
 // into the real gateway and server: smoke, gas and water on the floor become their own
 // high-priority alarms on a caregiver's screen, at any hour; a repeated state raises no second alarm.
-import net from 'node:net';
-import { Aedes } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
 import { safetyState } from '../../simulators/zigbee-safety.ts';
-import { type DemoSite, registerSite, Screen, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type DemoSite, Screen, type TestServer } from '../helpers/harness.ts';
+import { startZigbee2mqttRig, type Zigbee2mqttRig } from '../helpers/zigbee2mqtt.ts';
 
-let local: Aedes;
-let localServer: net.Server;
+let rig: Zigbee2mqttRig;
 let bridge: MqttClient;
 let server: TestServer;
 let site: DemoSite;
-let gateway: RunningGateway;
 
 beforeAll(async () => {
-  local = await Aedes.createBroker();
-  localServer = net.createServer(local.handle);
-  await new Promise<void>((r) => localServer.listen(0, '127.0.0.1', () => r()));
-  const url = `mqtt://127.0.0.1:${(localServer.address() as net.AddressInfo).port}`;
-  server = await startTestServer();
-  site = await registerSite(server, [
-    { id: 'smoke-203', kind: 'smoke_detector' },
-    { id: 'gas-kitchen', kind: 'gas_detector' },
-    { id: 'leak-bath', kind: 'leak_sensor' },
-  ]);
-  gateway = await startTestGateway(server, site, {
-    zigbee2mqtt: {
-      url,
-      devices: {
-        smoke203: { device: 'smoke-203', model: 'HS3SA/HS1SA' },
-        gas1: { device: 'gas-kitchen', model: 'JT-BZ-01AQ/A' },
-        leak1: { device: 'leak-bath', model: 'TS0207_water_leak_detector' },
-      },
+  rig = await startZigbee2mqttRig(
+    [
+      { id: 'smoke-203', kind: 'smoke_detector' },
+      { id: 'gas-kitchen', kind: 'gas_detector' },
+      { id: 'leak-bath', kind: 'leak_sensor' },
+    ],
+    {
+      smoke203: { device: 'smoke-203', model: 'HS3SA/HS1SA' },
+      gas1: { device: 'gas-kitchen', model: 'JT-BZ-01AQ/A' },
+      leak1: { device: 'leak-bath', model: 'TS0207_water_leak_detector' },
     },
-  });
-  bridge = await mqtt.connectAsync(url);
-  await waitFor(() => Object.keys((local as unknown as { clients: object }).clients).length >= 2, 'adapter connected to the local broker');
+  );
+  ({ bridge, server, site } = rig);
 }, 60_000);
 afterAll(async () => {
-  await bridge?.endAsync();
-  await gateway?.stop();
-  await server?.stop();
-  localServer?.close();
-  await new Promise<void>((r) => local?.close(() => r()));
+  await rig?.stop();
 });
 
 describe('Zigbee2MQTT home safety sensors', () => {

@@ -1,50 +1,31 @@
 // Zigbee2MQTT devices through a local broker (a second, plain Aedes standing in for the bridge's
 // Mosquitto) into the real gateway and server: an SOS button press becomes a call alarm, garbage
 // on the bridge topic loses nothing, availability offline becomes a device fault.
-import net from 'node:net';
-import { Aedes } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
-import { type DemoSite, registerSite, startTestGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type TestServer, waitFor } from '../helpers/harness.ts';
+import { startZigbee2mqttRig, type Zigbee2mqttRig } from '../helpers/zigbee2mqtt.ts';
 
-let local: Aedes;
-let localServer: net.Server;
+let rig: Zigbee2mqttRig;
 let bridge: MqttClient;
 let server: TestServer;
-let site: DemoSite;
-let gateway: RunningGateway;
 
 const alarm = (pred: (a: Alarm) => boolean, what: string) =>
   waitFor(async () => (await server.api<{ alarms: Alarm[] }>('GET', '/api/v1/alarms')).body.alarms.find(pred), what);
 
 beforeAll(async () => {
-  local = await Aedes.createBroker();
-  localServer = net.createServer(local.handle);
-  await new Promise<void>((r) => localServer.listen(0, '127.0.0.1', () => r()));
-  const url = `mqtt://127.0.0.1:${(localServer.address() as net.AddressInfo).port}`;
-  server = await startTestServer();
-  site = await registerSite(server, [
-    { id: 'sos-203', kind: 'call_button' },
-    { id: 'door-203', kind: 'door_sensor' },
-  ]);
-  gateway = await startTestGateway(server, site, {
-    zigbee2mqtt: {
-      url,
-      devices: { sos1: { device: 'sos-203', model: 'TS0215A_sos' }, door203: { device: 'door-203', model: 'MCCGQ11LM' } },
-    },
-  });
-  bridge = await mqtt.connectAsync(url);
-  // The adapter subscribes once connected to the local broker.
-  await waitFor(() => Object.keys((local as unknown as { clients: object }).clients).length >= 2, 'adapter connected to the local broker');
-});
+  rig = await startZigbee2mqttRig(
+    [
+      { id: 'sos-203', kind: 'call_button' },
+      { id: 'door-203', kind: 'door_sensor' },
+    ],
+    { sos1: { device: 'sos-203', model: 'TS0215A_sos' }, door203: { device: 'door-203', model: 'MCCGQ11LM' } },
+  );
+  ({ bridge, server } = rig);
+}, 60_000);
 afterAll(async () => {
-  await bridge?.endAsync();
-  await gateway?.stop();
-  await server?.stop();
-  localServer?.close();
-  await new Promise<void>((r) => local?.close(() => r()));
+  await rig?.stop();
 });
 
 describe('Zigbee2MQTT', () => {
