@@ -236,11 +236,15 @@ export async function runDemo(planInput: DemoPlan, opts: DemoOptions = {}): Prom
       // A pause between residents, so the reader keeps up with the burst.
       await sleep(100);
     }
-    await sleep(2000);
-    for (const r of readings) {
-      if (stopped) return;
-      ndjsonOut.write(Buffer.concat(r));
-      await sleep(100);
+    // Twice: a reading that arrives before its night's first event is not counted (a busy server
+    // may take longer than the first wait), and a second copy changes no range or score.
+    for (const wait of [2000, 10_000]) {
+      await sleep(wait);
+      for (const r of readings) {
+        if (stopped) return;
+        ndjsonOut.write(Buffer.concat(r));
+        await sleep(100);
+      }
     }
     // Moving now (a radar's presence event): last night's bed changes are not the latest news.
     for (const r of residents) {
