@@ -9,19 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import {
-  ADMIN_PASSWORD,
-  connectAsGateway,
-  type DemoSite,
-  registerSite,
-  startTestServer,
-  type TestServer,
-  waitFor,
-} from '../helpers/harness.ts';
+import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
@@ -116,17 +109,7 @@ beforeAll(async () => {
   });
   expect(staff.status).toBe(201);
   gw = await connectAsGateway(server, site);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({
     viewport: { width: 1920, height: 1080 },
     locale: 'zh-CN',
@@ -134,11 +117,7 @@ beforeAll(async () => {
     acceptDownloads: true,
   });
   page = await context.newPage();
-  await page.goto(server.url);
-  await page.locator('input[name=username]').fill('admin');
-  await page.locator('input[name=password]').fill(ADMIN_PASSWORD);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: APPEAR_MS });
+  await signInAt(page, server.url, { liveWithinMs: APPEAR_MS });
 });
 
 afterAll(async () => {

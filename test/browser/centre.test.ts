@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import { connectAsGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
@@ -83,18 +84,7 @@ beforeAll(async () => {
     'the call at Mrs Wang’s',
   );
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 2,
@@ -115,11 +105,7 @@ afterAll(async () => {
 
 describe("the community centre's board", () => {
   it("shows the operator's family beds, the alarm on the board and on the map, offline", async () => {
-    await page.goto(server.url);
-    await page.locator('input[name=username]').fill('centre');
-    await page.locator('input[name=password]').fill(PASSWORD);
-    await page.locator('button[type=submit]').click();
-    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: APPEAR_MS });
+    await signInAt(page, server.url, { username: 'centre', password: PASSWORD, liveWithinMs: APPEAR_MS });
     await page.goto(`${server.url}/#/centre`);
     const homes = page.locator('[data-testid=centre-home]');
     await page.locator('[data-testid=centre-home][data-state=active]').waitFor({ timeout: APPEAR_MS });

@@ -4,10 +4,11 @@
 // Saves 1920x1080 zh-CN screenshots of the board, overview and a resident page.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { Alarm } from '../../protocol/index.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import {
   ADMIN_PASSWORD,
   type DemoSite,
@@ -44,11 +45,7 @@ async function newScreen(): Promise<{ context: BrowserContext; page: Page; wsUrl
 }
 
 async function signIn(page: Page, username = 'admin', password = ADMIN_PASSWORD) {
-  await page.goto(server.url);
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(password);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: APPEAR_MS });
+  await signInAt(page, server.url, { username, password, liveWithinMs: APPEAR_MS });
 }
 
 const card = (page: Page, type: string) => page.locator(`[data-testid=alarm-card][data-type=${type}]`);
@@ -87,18 +84,7 @@ beforeAll(async () => {
     });
   }
   gateway = await startTestGateway(server, site);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -8,9 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import { ADMIN_PASSWORD, connectAsGateway, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
@@ -33,11 +34,7 @@ async function newPage(viewport = { width: 1920, height: 1080 }): Promise<Page> 
 }
 
 async function signIn(page: Page, username = 'admin', password = ADMIN_PASSWORD) {
-  await page.goto(server.url);
-  await page.locator('input[name=username]').fill(username);
-  await page.locator('input[name=password]').fill(password);
-  await page.locator('button[type=submit]').click();
-  await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: APPEAR_MS });
+  await signInAt(page, server.url, { username, password, liveWithinMs: APPEAR_MS });
 }
 
 async function screenshot(page: Page, name: string) {
@@ -88,10 +85,7 @@ async function widerThanScreen(page: Page): Promise<string[]> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -11,9 +11,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import ece from 'http_ece';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium, type Worker } from 'playwright-core';
+import type { Browser, BrowserContext, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
@@ -141,17 +142,7 @@ beforeAll(async () => {
   });
   expect(sub.status).toBe(201);
   gw = await connectAsGateway(server, site);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
   await context.grantPermissions(['notifications'], { origin: server.url });
 });

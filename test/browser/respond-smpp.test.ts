@@ -5,21 +5,13 @@
 // broker and MQTT gateway; the escalation runs on a fake clock.
 import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import smpp, { type PDU, type Session } from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import {
-  ADMIN_PASSWORD,
-  connectAsGateway,
-  type DemoSite,
-  registerSite,
-  Screen,
-  startTestServer,
-  type TestServer,
-  waitFor,
-} from '../helpers/harness.ts';
+import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 interface Submitted {
   to: string;
@@ -107,10 +99,7 @@ beforeAll(async () => {
   ]);
   gw = await connectAsGateway(server, site);
   await waitFor(() => sessions.length > 0, 'SMPP bind');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => {});
@@ -137,10 +126,7 @@ describe('accepting from an SMS', () => {
     const desk = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
     contexts.push(desk);
     const board = await desk.newPage();
-    await board.goto(server.url);
-    await board.locator('input[name=username]').fill('admin');
-    await board.locator('input[name=password]').fill(ADMIN_PASSWORD);
-    await board.locator('button[type=submit]').click();
+    await signInAt(board, server.url);
     const card = board.locator('[data-testid=alarm-card][data-type=call]');
     await card.waitFor({ timeout: 10_000 });
     const feed = await Screen.open(server);

@@ -7,21 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { createResponseTokens } from '../../server/respond/tokens.ts';
 import { type OpenedDatabase, openDatabase } from '../../server/storage/db.ts';
-import {
-  ADMIN_PASSWORD,
-  connectAsGateway,
-  type DemoSite,
-  registerSite,
-  Screen,
-  startTestServer,
-  type TestServer,
-  waitFor,
-} from '../helpers/harness.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
+import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
@@ -43,10 +35,7 @@ beforeAll(async () => {
     side.db,
   );
   gw = await connectAsGateway(server, site);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => {});
@@ -78,10 +67,7 @@ describe('the response page on a phone', () => {
     const desk = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
     contexts.push(desk);
     const board = await desk.newPage();
-    await board.goto(server.url);
-    await board.locator('input[name=username]').fill('admin');
-    await board.locator('input[name=password]').fill(ADMIN_PASSWORD);
-    await board.locator('button[type=submit]').click();
+    await signInAt(board, server.url);
     const card = board.locator('[data-testid=alarm-card][data-type=fall]');
     await card.waitFor({ timeout: APPEAR_MS });
 

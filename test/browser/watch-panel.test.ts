@@ -4,10 +4,11 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { positionContent, watchFrame } from '../../simulators/watch.ts';
-import { ADMIN_PASSWORD, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
+import { type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const IMEI = '868120301234567';
@@ -40,7 +41,7 @@ beforeAll(async () => {
     25_000,
   );
   socket.destroy();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {
@@ -52,11 +53,7 @@ describe('outdoors panel (browser)', () => {
   it('shows the watch outside its home zone, and inside once an administrator moves the zone there', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
     const page = await context.newPage();
-    await page.goto(server.url);
-    await page.locator('input[name=username]').fill('admin');
-    await page.locator('input[name=password]').fill(ADMIN_PASSWORD);
-    await page.locator('button[type=submit]').click();
-    await page.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 10_000 });
+    await signInAt(page, server.url, { liveWithinMs: 10_000 });
     await page.goto(`${server.url}/#/resident/${encodeURIComponent(site.residentId)}`);
     const panel = page.locator('.watch-panel');
     await panel.getByText('已离开安全区域').waitFor({ timeout: 10_000 });
