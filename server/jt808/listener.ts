@@ -28,6 +28,7 @@ import type { Jt808Metrics } from './metrics.ts';
 export type Jt808ListenerDeps = DeviceListenerDeps<Jt808Config, Jt808Metrics>;
 
 type Readings = Array<{ metric: Reading['metric']; value: number }>;
+const oneOrNull = <T>(x: T | null): T[] | null => (x === null ? null : [x]);
 type BadFrame = { ok: false; reason: BadFrameReason; header?: Jt808Header };
 
 export function createJt808Listener(deps: Jt808ListenerDeps) {
@@ -120,22 +121,15 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
             return true;
           case MSG.terminalAck:
             return true;
-          case MSG.location: {
-            const p = decodeLocation(body);
-            if (!p) {
-              ack(header, RESULT.bad);
-              return false;
-            }
-            if (await onPositions(b, [p], receivedAt)) ack(header, RESULT.ok);
-            return true;
-          }
+          case MSG.location:
           case MSG.batch: {
-            const batch = decodeBatch(body);
-            if (!batch) {
+            // One position, or a batch of them (a blind-area resend): answered once every alarm is stored.
+            const positions = header.messageId === MSG.location ? oneOrNull(decodeLocation(body)) : (decodeBatch(body)?.positions ?? null);
+            if (!positions) {
               ack(header, RESULT.bad);
               return false;
             }
-            if (await onPositions(b, batch.positions, receivedAt)) ack(header, RESULT.ok);
+            if (await onPositions(b, positions, receivedAt)) ack(header, RESULT.ok);
             return true;
           }
           default:
