@@ -69,7 +69,6 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
       const current = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('user', id);
       const role = b.role ?? current.role;
-      const siteId = b.siteId === undefined ? current.site_id : b.siteId;
       const residentId = b.residentId === undefined ? current.resident_id : b.residentId;
       if (role === 'family' && !residentId) throw badRequest('a family account needs residentId');
       const areaId = b.areaId === undefined ? (current.area_id ?? null) : b.areaId;
