@@ -3,41 +3,30 @@
 // phone size follows the link and taps 我去处理; the caregiver's screen (the dashboard) shows who
 // accepted. Then, with nobody answering, the SMSC gets the re-page with a fresh link. A real server,
 // broker and MQTT gateway; the escalation runs on a fake clock.
-import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext } from 'playwright-core';
-import smpp, { type PDU, type Session } from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { launchChromium, signIn as signInAt } from '../helpers/browser.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
-
-interface Submitted {
-  to: string;
-  dataCoding: number;
-  udh: Buffer | null;
-  text: string;
-}
+import { type Smsc, type Submitted, startSmsc } from '../helpers/smsc.ts';
 
 const PHONE = '+8613700000001';
 const clock = new FakeClock(Date.now());
 let server: TestServer;
 let site: DemoSite;
 let gw: MqttClient;
-let smsc: ReturnType<typeof smpp.createServer>;
+let smsc: Smsc;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
-const sessions: Session[] = [];
-const submitted: Submitted[] = [];
-let nextId = 1;
 let seq = 0;
 
 /** The messages the SMSC got for one number, each reassembled from its parts (UDH order). */
 function messagesTo(to: string): string[] {
   const out: string[] = [];
   let parts: Submitted[] = [];
-  for (const s of submitted.filter((x) => x.to === to)) {
+  for (const s of smsc.submitted.filter((x) => x.to === to)) {
     parts.push(s);
     const total = s.udh?.[4] ?? 1;
     if (parts.length === total) {
@@ -69,36 +58,18 @@ async function raise(device: string): Promise<Alarm> {
 }
 
 beforeAll(async () => {
-  smsc = smpp.createServer((session) => {
-    sessions.push(session);
-    session.on('bind_transceiver', (pdu: PDU) => session.send(pdu.response()));
-    session.on('enquire_link', (pdu: PDU) => session.send(pdu.response()));
-    session.on('submit_sm', (pdu: PDU) => {
-      const sm = pdu.short_message as { udh?: Buffer[]; message: string };
-      submitted.push({
-        to: String(pdu.destination_addr),
-        dataCoding: Number(pdu.data_coding),
-        udh: sm.udh?.[0] ? Buffer.concat([Buffer.from([5]), sm.udh[0]]) : null,
-        text: String(sm.message),
-      });
-      session.send(pdu.response({ message_id: `e2e${nextId++}` }));
-    });
-    session.on('unbind', (pdu: PDU) => session.send(pdu.response()));
-    session.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => smsc.listen(0, '127.0.0.1', () => r()));
-  const port = (smsc.address() as AddressInfo).port;
+  smsc = await startSmsc({ idPrefix: 'e2e' });
   // No CARE_PUBLIC_URL: the links point at the server's own address, which the test's phone reaches.
   server = await startTestServer(undefined, {
     clock,
-    env: { CARE_SMS_PROVIDER: 'smpp', CARE_SMPP_URL: `smpp://care:secret@127.0.0.1:${port}`, CARE_SMS_SENDER: '10690000' },
+    env: { CARE_SMS_PROVIDER: 'smpp', CARE_SMPP_URL: `smpp://care:secret@127.0.0.1:${smsc.port}`, CARE_SMS_SENDER: '10690000' },
   });
   site = await registerSite(server, [
     { id: 'btn-home', kind: 'call_button' },
     { id: 'btn-home-2', kind: 'call_button' },
   ]);
   gw = await connectAsGateway(server, site);
-  await waitFor(() => sessions.length > 0, 'SMPP bind');
+  await waitFor(() => smsc.sessions.length > 0, 'SMPP bind');
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -106,7 +77,6 @@ afterAll(async () => {
   await browser?.close();
   await gw?.endAsync();
   await server?.stop();
-  for (const s of sessions) s.destroy();
   smsc?.close();
 });
 
@@ -134,7 +104,7 @@ describe('accepting from an SMS', () => {
     clock.advance(61_000);
     await server.tick();
     const text = await waitFor(() => messagesTo(PHONE.slice(1))[0], 'the SMS at the SMSC');
-    expect(submitted.filter((s) => s.to === PHONE.slice(1)).every((s) => s.dataCoding === 8)).toBe(true);
+    expect(smsc.submitted.filter((s) => s.to === PHONE.slice(1)).every((s) => s.dataCoding === 8)).toBe(true);
     expect(text).toContain('紧急呼叫');
     const links = linksIn(text);
     expect(links).toHaveLength(1);

@@ -3,33 +3,17 @@
 // one response link, and the SMSC's delivery receipt (deliver_sm) turns the notification from
 // `sent` to `delivered` (or `failed` for UNDELIV). A real server, broker and MQTT gateway; fake
 // clock for the escalation.
-import type { AddressInfo } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import smpp, { type PDU, type Session } from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alarmRaiser, smsNotes as notes, SMS_AT_SECOND_LEVEL, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
-
-interface Submitted {
-  to: string;
-  dataCoding: number;
-  esmClass: number;
-  udh: Buffer | null;
-  text: string;
-  registered: number;
-  messageId: string;
-}
+import { type Smsc, type Submitted, startSmsc } from '../helpers/smsc.ts';
 
 let server: TestServer;
 let site: DemoSite;
 let gw: MqttClient;
-let smsc: ReturnType<typeof smpp.createServer>;
-const sessions: Session[] = [];
-const submitted: Submitted[] = [];
-const binds: Array<{ systemId: string; password: string }> = [];
-let nextId = 1000;
-let immediateReceipts = false;
+let smsc: Smsc;
 const clock = new FakeClock(Date.parse('2026-11-23T02:00:00.000Z'));
 
 const raiseCall = alarmRaiser(clock, () => ({ server, site, gw }));
@@ -43,67 +27,29 @@ function reassemble(parts: Submitted[]): string {
     .join('');
 }
 
-function receipt(session: Session, messageId: string, stat: string) {
-  session.deliver_sm({
-    source_addr: '8613800000000',
-    destination_addr: '10690000',
-    esm_class: 0x04,
-    short_message: `id:${messageId} sub:001 dlvrd:${stat === 'DELIVRD' ? '001' : '000'} submit date:2611230200 done date:2611230201 stat:${stat} err:000 text:`,
-  });
-}
-
 beforeAll(async () => {
-  smsc = smpp.createServer((session) => {
-    sessions.push(session);
-    session.on('bind_transceiver', (pdu: PDU) => {
-      binds.push({ systemId: String(pdu.system_id), password: String(pdu.password) });
-      session.send(pdu.response(pdu.password === 'secret' ? {} : { command_status: 0x0e }));
-    });
-    session.on('enquire_link', (pdu: PDU) => session.send(pdu.response()));
-    session.on('submit_sm', (pdu: PDU) => {
-      const sm = pdu.short_message as { udh?: Buffer[]; message: string };
-      const messageId = `m${nextId++}`;
-      submitted.push({
-        to: String(pdu.destination_addr),
-        dataCoding: Number(pdu.data_coding),
-        esmClass: Number(pdu.esm_class),
-        udh: sm.udh?.[0] ? Buffer.concat([Buffer.from([5]), sm.udh[0]]) : null,
-        text: String(sm.message),
-        registered: Number(pdu.registered_delivery),
-        messageId,
-      });
-      // An SMSC that reports delivery at once: here the receipt even comes before the answer to the
-      // submit, so it certainly arrives before the server knows the message id.
-      if (immediateReceipts && Number(pdu.registered_delivery) === 1) receipt(session, messageId, 'DELIVRD');
-      session.send(pdu.response({ message_id: messageId }));
-    });
-    session.on('unbind', (pdu: PDU) => session.send(pdu.response()));
-    session.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => smsc.listen(0, '127.0.0.1', () => r()));
-  const port = (smsc.address() as AddressInfo).port;
+  smsc = await startSmsc({ password: 'secret', firstId: 1000 });
   server = await startTestServer(undefined, {
     clock,
     env: {
       CARE_SMS_PROVIDER: 'smpp',
-      CARE_SMPP_URL: `smpp://care:secret@127.0.0.1:${port}`,
+      CARE_SMPP_URL: `smpp://care:secret@127.0.0.1:${smsc.port}`,
       CARE_SMS_SENDER: '10690000',
       CARE_PUBLIC_URL: 'https://care.example.org',
     },
   });
   ({ site, gw } = await siteWithEscalation(server, SMS_AT_SECOND_LEVEL));
-  await waitFor(() => sessions.length > 0 && binds.length > 0, 'SMPP bind');
+  await waitFor(() => smsc.sessions.length > 0 && smsc.binds.length > 0, 'SMPP bind');
 });
 afterAll(async () => {
   await gw?.endAsync();
   await server?.stop();
-  for (const s of sessions) s.destroy();
   smsc?.close();
 });
 
 describe('SMS over SMPP', () => {
   it('binds as a transceiver with the system id and password of CARE_SMPP_URL; /healthz shows the bind', async () => {
-    expect(binds[0]).toEqual({ systemId: 'care', password: 'secret' });
+    expect(smsc.binds[0]).toEqual({ systemId: 'care', password: 'secret' });
     const health = await waitFor(async () => {
       const r = await fetch(`${server.url}/healthz`);
       const body = (await r.json()) as { checks: Record<string, unknown> };
@@ -116,8 +62,8 @@ describe('SMS over SMPP', () => {
     const alarm = await raiseCall('btn-203');
     clock.advance(60_000);
     await server.tick();
-    const last = await waitFor(() => submitted.find((s) => s.registered === 1), 'the SMS at the SMSC');
-    const parts = submitted.filter((s) => s.udh === null || s.udh[3] === last.udh?.[3]);
+    const last = await waitFor(() => smsc.submitted.find((s) => s.registered === 1), 'the SMS at the SMSC');
+    const parts = smsc.submitted.filter((s) => s.udh === null || s.udh[3] === last.udh?.[3]);
     expect(parts.every((p) => p.to === '8613800000000' && p.dataCoding === 8)).toBe(true);
     if (parts.length > 1) {
       // Concatenated: a UDH with the same reference, the part count and each part's number; at most two parts.
@@ -139,26 +85,26 @@ describe('SMS over SMPP', () => {
       'sent, not delivered',
     );
     expect(sent.target).toBe('+8613800000000');
-    receipt(sessions[sessions.length - 1] as Session, last.messageId, 'DELIVRD');
+    smsc.receipt(last.messageId, 'DELIVRD');
     await waitFor(async () => (await smsNotes()).find((n) => n.id === sent.id && n.state === 'delivered'), 'delivered by the receipt');
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
   });
 
   it('a dropped SMSC connection is dialled again and bound, and the next SMS goes out on the new bind', async () => {
-    const bindsBefore = binds.length;
-    for (const s of sessions.splice(0)) s.destroy();
-    await waitFor(() => binds.length > bindsBefore && sessions.length > 0, 're-bind after the drop', 20_000);
-    const before = submitted.length;
+    const bindsBefore = smsc.binds.length;
+    for (const s of smsc.sessions.splice(0)) s.destroy();
+    await waitFor(() => smsc.binds.length > bindsBefore && smsc.sessions.length > 0, 're-bind after the drop', 20_000);
+    const before = smsc.submitted.length;
     const alarm = await raiseCall('btn-205');
     clock.advance(60_000);
     await server.tick();
-    await waitFor(() => submitted.slice(before).find((s) => s.registered === 1), 'the SMS on the new bind');
+    await waitFor(() => smsc.submitted.slice(before).find((s) => s.registered === 1), 'the SMS on the new bind');
     await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent');
     await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
   });
 
   it('a receipt that comes before the answer to its submit (before the server knows the id) still marks it delivered', async () => {
-    immediateReceipts = true;
+    smsc.immediateReceipts = true;
     try {
       const alarm = await raiseCall('btn-206');
       clock.advance(60_000);
@@ -166,18 +112,18 @@ describe('SMS over SMPP', () => {
       await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'delivered'), 'delivered', 20_000);
       await server.api('POST', `/api/v1/alarms/${alarm.id}/resolve`, { note: 'done' });
     } finally {
-      immediateReceipts = false;
+      smsc.immediateReceipts = false;
     }
   });
 
   it('a receipt saying the phone never got it marks the notification failed', async () => {
-    const before = submitted.length;
+    const before = smsc.submitted.length;
     const alarm = await raiseCall('btn-204');
     clock.advance(60_000);
     await server.tick();
-    const last = await waitFor(() => submitted.slice(before).find((s) => s.registered === 1), 'the second SMS');
+    const last = await waitFor(() => smsc.submitted.slice(before).find((s) => s.registered === 1), 'the second SMS');
     const sent = await waitFor(async () => (await smsNotes()).find((n) => n.alarmId === alarm.id && n.state === 'sent'), 'sent');
-    receipt(sessions[sessions.length - 1] as Session, last.messageId, 'UNDELIV');
+    smsc.receipt(last.messageId, 'UNDELIV');
     await waitFor(async () => (await smsNotes()).find((n) => n.id === sent.id && n.state === 'failed'), 'failed by the receipt');
   });
 });
