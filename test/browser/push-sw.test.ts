@@ -15,8 +15,9 @@ import type { Browser, BrowserContext, Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alarm, gatewayTopic } from '../../protocol/index.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { ADMIN_AT_SECOND_LEVEL, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { connectAsGateway, type DemoSite, registerSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
+import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
 interface Payload {
   type: string;
@@ -127,21 +128,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => pushService.listen(0, '127.0.0.1', () => r()));
   server = await startTestServer(undefined, { clock, env: { CARE_PUSH_ALLOW_HTTP: 'on' } });
-  site = await registerSite(server);
-  const put = await server.api('PUT', `/api/v1/sites/${site.siteId}/escalation`, {
-    levels: [
-      { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-      { name: 'nurse_lead', timeoutSeconds: 600, contacts: [{ kind: 'user', target: 'admin' }] },
-      { name: 'family', timeoutSeconds: 600, contacts: [] },
-    ],
-  });
-  expect(put.status).toBe(200);
+  ({ site, gw } = await siteWithEscalation(server, ADMIN_AT_SECOND_LEVEL));
   const sub = await server.api('POST', '/api/v1/push/subscriptions', {
     endpoint: `http://127.0.0.1:${(pushService.address() as AddressInfo).port}/push/phone`,
     keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
   });
   expect(sub.status).toBe(201);
-  gw = await connectAsGateway(server, site);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN' });
   await context.grantPermissions(['notifications'], { origin: server.url });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import ece from 'http_ece';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alarmRaiser, siteWithEscalation } from '../helpers/escalation.ts';
+import { ADMIN_AT_SECOND_LEVEL, alarmRaiser, siteWithEscalation } from '../helpers/escalation.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { type DemoSite, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
@@ -82,11 +82,7 @@ beforeAll(async () => {
     clock,
     env: { CARE_PUSH_ALLOW_HTTP: 'on', CARE_PUBLIC_URL: 'https://care.example.org', CARE_VAPID_SUBJECT: 'mailto:ops@care.example.org' },
   });
-  ({ site, gw } = await siteWithEscalation(server, [
-    { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
-    { name: 'nurse_lead', timeoutSeconds: 600, contacts: [{ kind: 'user', target: 'admin' }] },
-    { name: 'family', timeoutSeconds: 600, contacts: [] },
-  ]));
+  ({ site, gw } = await siteWithEscalation(server, ADMIN_AT_SECOND_LEVEL));
 });
 afterAll(async () => {
   await gw?.endAsync();

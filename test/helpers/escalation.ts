@@ -16,6 +16,13 @@ export const SMS_AT_SECOND_LEVEL: Level[] = [
   { name: 'emergency_responder', timeoutSeconds: 600, contacts: [] },
 ];
 
+/** Caregivers for 60 s, then the nurse lead: the administrator's own devices (Web Push), then the family. */
+export const ADMIN_AT_SECOND_LEVEL: Level[] = [
+  { name: 'caregiver', timeoutSeconds: 60, contacts: [] },
+  { name: 'nurse_lead', timeoutSeconds: 600, contacts: [{ kind: 'user', target: 'admin' }] },
+  { name: 'family', timeoutSeconds: 600, contacts: [] },
+];
+
 /** A registered site (registerSite's devices) with these escalation levels, and its gateway connected. */
 export async function siteWithEscalation(server: TestServer, levels: Level[]): Promise<{ site: DemoSite; gw: MqttClient }> {
   const site = await registerSite(server);
