@@ -38,11 +38,12 @@ declare module 'vitest' {
 export async function buildEntries(): Promise<Record<string, string>> {
   const outDir = path.join(root, 'node_modules', '.cache', 'care-test-entries');
   fs.mkdirSync(outDir, { recursive: true });
-  // Bundles of older source pile up otherwise; a day is far longer than any run.
+  // Bundles of older source pile up otherwise (every run of anyone's makes them): those no run has
+  // used for an hour go, far longer than a whole suite takes.
   for (const f of fs.readdirSync(outDir)) {
     const file = path.join(outDir, f);
     const stat = fs.statSync(file, { throwIfNoEntry: false });
-    if (stat && Date.now() - stat.mtimeMs > 86_400_000) fs.rmSync(file, { force: true });
+    if (stat && Date.now() - stat.mtimeMs > 3_600_000) fs.rmSync(file, { force: true });
   }
   const keepMetaOfSource: esbuild.Plugin = {
     name: 'keep-import-meta-of-source',
@@ -78,7 +79,10 @@ export async function buildEntries(): Promise<Record<string, string>> {
       if (!code) throw new Error(`bundling ${script} produced nothing`);
       const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
       const file = path.join(outDir, `${script.replaceAll('/', '_').replace(/\.ts$/, '')}-${hash}.mjs`);
-      if (!fs.existsSync(file)) {
+      if (fs.existsSync(file)) {
+        const now = new Date();
+        fs.utimesSync(file, now, now); // in use: not pruned by another run for the next hour
+      } else {
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, code);
         fs.renameSync(tmp, file);
