@@ -79,10 +79,11 @@ export async function buildEntries(): Promise<Record<string, string>> {
       if (!code) throw new Error(`bundling ${script} produced nothing`);
       const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
       const file = path.join(outDir, `${script.replaceAll('/', '_').replace(/\.ts$/, '')}-${hash}.mjs`);
-      if (fs.existsSync(file)) {
+      try {
         const now = new Date();
         fs.utimesSync(file, now, now); // in use: not pruned by another run for the next hour
-      } else {
+      } catch {
+        // not there (or just pruned by a run starting at the same time): write it
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, code);
         fs.renameSync(tmp, file);
