@@ -96,12 +96,29 @@ export interface SleepRecorderDeps {
 }
 
 const MAX_PENDING = 10_000;
+/** Readings kept per night while its first bed or sleep event has not come yet, and nights kept. */
+const MAX_EARLY_PER_NIGHT = 200;
+const MAX_EARLY_NIGHTS = 1_000;
 
 export function createSleepRecorder(deps: SleepRecorderDeps) {
   const { db, log } = deps;
   const defaultTimezone = deps.defaultTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   let pending: Array<{ residentId: string; at: string; o: SleepObservation }> = [];
   let chain: Promise<void> = Promise.resolve();
+  /**
+   * Readings (vitals, the score) travel another lane than bed and sleep events, so a night's first
+   * readings may come before the event that begins it: they wait here (bounded, oldest dropped) and
+   * are folded in when the night begins, instead of being lost.
+   */
+  const early = new Map<string, Array<{ at: string; o: SleepObservation }>>();
+  function keepEarly(key: string, at: string, o: SleepObservation) {
+    const list = early.get(key) ?? [];
+    list.push({ at, o });
+    if (list.length > MAX_EARLY_PER_NIGHT) list.shift();
+    early.delete(key);
+    early.set(key, list);
+    if (early.size > MAX_EARLY_NIGHTS) early.delete(early.keys().next().value as string);
+  }
 
   async function record(residentId: string, at: string, o: SleepObservation) {
     const resident = await deps.lookups.getResident(residentId);
@@ -115,9 +132,18 @@ export function createSleepRecorder(deps: SleepRecorderDeps) {
       .where('resident_id', '=', residentId)
       .where('night', '=', night)
       .executeTakeFirst();
-    if (!row && o.kind !== 'bed' && o.kind !== 'state') return;
+    const key = `${residentId}|${night}`;
+    if (!row && o.kind !== 'bed' && o.kind !== 'state') {
+      keepEarly(key, at, o);
+      return;
+    }
     const before: SleepNight = row ? { ...emptyNight(), ...row, state: (row.state as SleepState | null) ?? null } : emptyNight();
-    const after = foldSleep(before, at, o);
+    let after = foldSleep(before, at, o);
+    const waiting = early.get(key);
+    if (waiting) {
+      early.delete(key);
+      for (const w of waiting) after = foldSleep(after, w.at, w.o);
+    }
     if (JSON.stringify(after) === JSON.stringify(before)) return;
     const { resident_id: _r, night: _n, ...values } = { resident_id: residentId, night, ...after };
     await db
