@@ -71,7 +71,7 @@ export interface IngestDeps {
 
 const MAX_BATCH = 500;
 /** The time one event transaction should hold the event loop for (see drain). */
-const BATCH_BUDGET_MS = 4;
+const BATCH_BUDGET_MS = 8;
 const defaultTimezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /**
@@ -85,10 +85,8 @@ export function createIngest(deps: IngestDeps) {
   const maxQueue = deps.maxQueue ?? 50_000;
   const queue: QueuedEvent[] = [];
   let draining: Promise<void> | null = null;
-  /** Running estimate of one event's share of a transaction (ms), which sizes the next. */
-  let msPerEvent = 0.25;
-  /** Time spent in the test-only pause (test-pause.ts) by the batch being timed. */
-  let pausedMs = 0;
+  /** Events the last transaction took (see drain). */
+  let lastTaken = MAX_BATCH;
   let closed = false;
 
   function reject(kind: string, reason: string, topic: string, error: string) {
@@ -137,20 +135,28 @@ export function createIngest(deps: IngestDeps) {
    * batch runs again `isolated`: each event in its own savepoint, so one event's failure (any
    * exception while storing or evaluating it) never takes the others down with it.
    */
-  async function processBatch(batch: QueuedEvent[], attempt = 1, isolated = false): Promise<void> {
+  async function processBatch(offered: QueuedEvent[], attempt = 1, isolated = false): Promise<QueuedEvent[]> {
     const end = metrics.ingestLatency.startTimer();
     const work = newBatchWork();
     const receivedAt = now();
     let contexts: EventContext[] = [];
+    let batch = offered;
+    let left: QueuedEvent[] = [];
     try {
       contexts = await lookUp(batch);
-      if (pauseBeforeCommit) {
-        const paused = performance.now();
-        await pauseBeforeCommit(batch.map((q) => q.event.id));
-        pausedMs += performance.now() - paused; // not the batch's own cost: it must not size the next
-      }
+      if (pauseBeforeCommit) await pauseBeforeCommit(batch.map((q) => q.event.id));
       await db.transaction().execute(async (tx) => {
+        // The transaction ends once it has kept the event loop busy for BATCH_BUDGET_MS (the
+        // SQLite driver answers in microtasks, so nothing else runs meanwhile); what is left goes
+        // back to the head of the queue. Time waiting on a database server does not count.
+        const since = performance.eventLoopUtilization();
         for (const [i, item] of batch.entries()) {
+          if (i > 0 && performance.eventLoopUtilization(since).active >= BATCH_BUDGET_MS) {
+            left = batch.slice(i);
+            batch = batch.slice(0, i);
+            contexts = contexts.slice(0, i);
+            break;
+          }
           const ctx = contexts[i] as EventContext;
           if (!ctx.sender) continue;
           if (isolated) await events.storeIsolated(tx, item, ctx, receivedAt, work);
@@ -158,15 +164,15 @@ export function createIngest(deps: IngestDeps) {
         }
       });
     } catch (err) {
-      if (attempt < 5 && isOpenAlarmRace(err)) return processBatch(batch, attempt + 1, isolated);
-      if (!isolated && batch.length > 0) {
-        log.warn({ err, events: batch.length }, 'event batch failed; committing each event on its own');
-        return processBatch(batch, 1, true);
+      if (attempt < 5 && isOpenAlarmRace(err)) return processBatch(offered, attempt + 1, isolated);
+      if (!isolated && offered.length > 0) {
+        log.warn({ err, events: offered.length }, 'event batch failed; committing each event on its own');
+        return processBatch(offered, 1, true);
       }
       metrics.storeErrors.inc({ store: 'state' });
-      log.error({ err, events: batch.length }, 'event commit failed; gateways will resend');
+      log.error({ err, events: offered.length }, 'event commit failed; gateways will resend');
       deps.onCommit?.(false);
-      return;
+      return [];
     } finally {
       end();
     }
@@ -192,25 +198,24 @@ export function createIngest(deps: IngestDeps) {
       if (seen.length > 0) deps.onActivity(seen);
     }
     await engine.publish(work.changed);
+    return left;
   }
 
   function drain(): Promise<void> {
     // Group commit: start on the next turn of the event loop, so every message that arrived in the
     // same read is queued first and shares one transaction (one fsync). No timer: an event at an
     // idle server still commits at once.
-    // Each transaction is sized to take about BATCH_BUDGET_MS by the cost per event of the ones
-    // before, and the loop yields between them: the SQLite driver answers in microtasks, so a
-    // queue drained without yielding held the event loop for hundreds of milliseconds under load
-    // (no screen write, no MQTT read, no timer in between).
+    // Each transaction holds the event loop for at most about BATCH_BUDGET_MS (processBatch) and
+    // the loop yields between them: a queue drained in 500-event transactions back to back held
+    // it for hundreds of milliseconds under load (no screen write, no MQTT read, no timer between).
+    // A batch offers a little more than the last one took, so events are rarely looked up twice.
     draining ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
         while (queue.length > 0) {
-          const batch = queue.splice(0, Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BUDGET_MS / msPerEvent))));
-          const started = performance.now();
-          pausedMs = 0;
-          await processBatch(batch);
-          const took = performance.now() - started - pausedMs;
-          msPerEvent = Math.min(BATCH_BUDGET_MS, 0.7 * msPerEvent + (0.3 * took) / batch.length);
+          const offered = queue.splice(0, Math.min(MAX_BATCH, 2 * lastTaken + 16));
+          const left = await processBatch(offered);
+          lastTaken = offered.length - left.length;
+          if (left.length > 0) queue.unshift(...left);
           if (queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
       })
