@@ -88,6 +88,15 @@ export async function createEmbeddedBroker(deps: BrokerDeps): Promise<EmbeddedBr
     const conn = (role: string) => {
       const c = new Redis(deps.redisUrl as string, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(200 * n, 5000) });
       c.on('error', (err: Error) => log.warn({ err: err.message, role }, 'broker cluster: Redis connection error'));
+      // mqemitter-redis closes with quit() and drops the promise: with Redis gone (or the
+      // connection between retries) it rejects "Connection is closed", an unhandled rejection that
+      // ends the process. Handled here, and the connection is dropped instead.
+      const quit = c.quit.bind(c);
+      c.quit = ((...args: Parameters<typeof quit>) => {
+        const p = quit(...args);
+        p.catch(() => c.disconnect());
+        return p;
+      }) as typeof c.quit;
       return c;
     };
     const emitter = mqemitterRedis({ subConn: conn('emitter-sub'), pubConn: conn('emitter-pub'), concurrency: 1000 });
