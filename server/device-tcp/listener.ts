@@ -53,6 +53,13 @@ const LOGIN_TIMEOUT_MS = 60_000;
  */
 const FRAME_BURST = 30;
 const FRAMES_PER_SECOND = 2;
+/**
+ * Alarm reports past the frame rate: a device that reports its position too often must not have
+ * its SOS dropped behind its routine reports. Their own budget (a burst, then one every 6 s)
+ * still bounds a device that sends nothing but alarms.
+ */
+const ALARM_BURST = 10;
+const ALARMS_PER_SECOND = 1 / 6;
 /** How often the gateways that hold only watches are marked as heard: the server is their link. */
 const GATEWAY_HEARTBEAT_MS = 20_000;
 /** Real elapsed time for rate limits (the injected clock is for alarm times and may stand still in tests). */
@@ -72,6 +79,8 @@ export interface DeviceSession<F, Bad extends { ok: false; reason: string }> {
   fromBound(frame: F, bound: Bound): boolean;
   /** Handles one frame from the bound device; false when its content was unusable. */
   onFrame(frame: F, bound: Bound): Promise<boolean>;
+  /** Whether a frame reports an alarm (SOS, fall): past the frame rate, it has a budget of its own. */
+  isAlarm?(frame: F): boolean;
 }
 
 export interface DeviceListenerOptions<F, Bad extends { ok: false; reason: string }> {
@@ -127,6 +136,7 @@ export function createDeviceListener<F, Bad extends { ok: false; reason: string 
     let bound: Bound | null = null;
     let badInARow = 0;
     let tokens = FRAME_BURST;
+    let alarmTokens = ALARM_BURST;
     let refilledAt = clockless();
     socket.on('data', (chunk: Buffer) => {
       // One read at a time: the next waits until this one's frames are handled (backpressure).
@@ -153,12 +163,14 @@ export function createDeviceListener<F, Bad extends { ok: false; reason: string 
         const frame = r.frame;
         const t = clockless();
         tokens = Math.min(FRAME_BURST, tokens + ((t - refilledAt) / 1000) * FRAMES_PER_SECOND);
+        alarmTokens = Math.min(ALARM_BURST, alarmTokens + ((t - refilledAt) / 1000) * ALARMS_PER_SECOND);
         refilledAt = t;
-        if (tokens < 1) {
+        if (tokens >= 1) tokens -= 1;
+        else if (bound && alarmTokens >= 1 && session.isAlarm?.(frame)) alarmTokens -= 1;
+        else {
           metrics.frames.inc({ outcome: 'rate_limited' });
           continue;
         }
-        tokens -= 1;
         if (!bound) {
           bound = await session.authenticate(frame);
           if (!bound) return;

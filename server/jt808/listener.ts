@@ -13,6 +13,7 @@ import { type Bound, createReportSink } from '../watch/report.ts';
 import { type BadFrameReason, createFrameReader, encodeFrame, type Jt808Header, type Jt808Message } from './codec.ts';
 import type { Jt808Config } from './config.ts';
 import {
+  alarmFlags,
   decodeBatch,
   decodeLocation,
   decodeRegistration,
@@ -161,6 +162,14 @@ export function createJt808Listener(deps: Jt808ListenerDeps) {
         },
         fromBound: (msg) => msg.header.terminal === terminal,
         onFrame: (msg, b) => onMessage(msg, b),
+        // A location report (or a batch) whose alarm word has the SOS or a fall bit.
+        isAlarm: (msg) => {
+          if (msg.header.messageId === MSG.location) {
+            const f = msg.body.length >= 4 ? alarmFlags(msg.body.readUInt32BE(0)) : null;
+            return Boolean(f && (f.sos || f.fall));
+          }
+          return msg.header.messageId === MSG.batch && (decodeBatch(msg.body)?.positions.some((p) => p.flags.sos || p.flags.fall) ?? false);
+        },
       };
     },
   });

@@ -40,6 +40,7 @@ export function createWatchListener(deps: WatchListenerDeps) {
         },
         fromBound: (frame, b) => frame.id === b.device.id,
         onFrame: (frame, b) => onFrame(socket, frame, b),
+        isAlarm: (frame) => frame.keyword.toUpperCase().startsWith('AL'),
       };
     },
   });
