@@ -118,7 +118,11 @@ export function createTelemetryReader(lookups: ReaderLookups, lowBatteryPercent:
           findings.presence.push({ residentId: device.residentId, deviceId: device.id, room: device.room, at: p.ts, value: p.value });
         }
         if (device.residentId && (p.metric === 'heart_rate' || p.metric === 'resp_rate' || p.metric === 'sleep_score')) {
-          const k = `${device.residentId}\u0000${p.metric}`;
+          // Per ten minutes of the readings' own time: a chunk may hold last night's readings (a
+          // mattress or a replay catching up) with tonight's, and the sleep report places a range
+          // by its time. One range for the whole chunk, at its newest reading, gave last night's
+          // heart rates to tonight.
+          const k = `${device.residentId}\u0000${p.metric}\u0000${p.ts.slice(0, 15)}`;
           const r = sleep.get(k);
           if (!r) sleep.set(k, { residentId: device.residentId, metric: p.metric, min: p.value, max: p.value, at: p.ts });
           else {

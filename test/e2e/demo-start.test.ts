@@ -65,16 +65,18 @@ describe('npm start (scripts/start.ts)', () => {
     // The night start.ts replays: the last one (21:40 to 06:35 Asia/Shanghai) that ended by noon.
     const bedAt = scenarioStart({ hour: 21, minute: 40 }, 'Asia/Shanghai', (14 * 60 + 20) * 60_000);
     const night = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date(bedAt));
+    let last: unknown = null;
     const report = await waitFor(
       async () => {
         const r = await api<SleepReport>(`/api/v1/residents/res-201/sleep?from=${night}&to=${night}`);
         const n = r.body.nights[0];
+        last = r.body;
         return n && n.score !== null && n.heartRate !== null && n.outOfBedAt !== null ? n : undefined;
       },
       "res-201's sleep report for last night",
       90_000,
     ).catch((err: Error) => {
-      throw new Error(`${err.message}; the demo printed:\n${output.slice(-4000)}`);
+      throw new Error(`${err.message}; last report: ${JSON.stringify(last)}; the demo printed:\n${output.slice(-2000)}`);
     });
     expect(report.inBedAt).toBe(new Date(bedAt).toISOString());
     expect(report.minutesAsleep).toBeGreaterThan(7 * 60);

@@ -243,6 +243,20 @@ describe('telemetry reader (runs in the telemetry worker)', () => {
     expect(low.findings.alarms.map((a) => a.request.type)).toEqual(['vitals']);
   });
 
+  it("heart-rate ranges for the sleep report keep their own time: last night's readings are not tonight's", async () => {
+    devices.set('radar-9', { ...device('radar-9', 'gw-a', 'res-1'), kind: 'bed_sensor' });
+    // Last night's readings (a replay or a mattress catching up) in one chunk with tonight's.
+    const lastNight = [p('radar-9', 'heart_rate', 58, -20 * 3600), p('radar-9', 'heart_rate', 62, -20 * 3600 + 60)];
+    const { findings } = await reader.readChunk([
+      message([...lastNight, p('radar-9', 'heart_rate', 75, 0), p('radar-9', 'heart_rate', 71, 5)]),
+    ]);
+    const hr = findings.sleep.filter((x) => x.metric === 'heart_rate').map((x) => [x.at, x.min, x.max]);
+    expect(hr).toEqual([
+      [lastNight[1]?.ts, 58, 62],
+      [p('radar-9', 'x', 0, 5).ts, 71, 75],
+    ]);
+  });
+
   it('a payload that fails its schema is reported, and the other messages of the chunk are kept', async () => {
     const bad = { ...message([]), payload: new TextEncoder().encode('{"v":1,"points":"no"}') };
     const { rows, findings } = await reader.readChunk([bad, message([p('unknown-2', 'spo2', 97)])]);
