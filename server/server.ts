@@ -288,36 +288,32 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   );
   let httpPort = 0;
   // GPS watches reach the server directly; their alarms go through the same ingest as a gateway's.
+  const wearables = {
+    lookups,
+    getGateway: (id: string) => registry.getGateway(id),
+    ingest: (topic: string, payload: Buffer) => ingest.onMessage(topic, payload),
+    supervision,
+    db,
+    engine,
+    securityEvent: (kind: string) => metrics.securityEvents.inc({ kind }),
+    clock,
+  };
   const watches = config.watch
     ? createWatchListener({
+        ...wearables,
         config: config.watch,
-        lookups,
-        getGateway: (id) => registry.getGateway(id),
-        ingest: (topic, payload) => ingest.onMessage(topic, payload),
-        supervision,
-        db,
-        engine,
         metrics: createWatchMetrics(metrics.registry),
-        securityEvent: (kind) => metrics.securityEvents.inc({ kind }),
         log: log.child({ part: 'watch' }),
-        clock,
       })
     : null;
   let watchPort: number | null = null;
   // JT/T 808 terminals: the same watches in another protocol, on their own port.
   const jt808 = config.jt808
     ? createJt808Listener({
+        ...wearables,
         config: config.jt808,
-        lookups,
-        getGateway: (id) => registry.getGateway(id),
-        ingest: (topic, payload) => ingest.onMessage(topic, payload),
-        supervision,
-        db,
-        engine,
         metrics: createJt808Metrics(metrics.registry),
-        securityEvent: (kind) => metrics.securityEvents.inc({ kind }),
         log: log.child({ part: 'jt808' }),
-        clock,
       })
     : null;
   let jt808Port: number | null = null;
