@@ -212,10 +212,12 @@ export function createIngest(deps: IngestDeps) {
     draining ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
         while (queue.length > 0) {
-          const offered = queue.splice(0, Math.min(MAX_BATCH, 2 * lastTaken + 16));
+          // Read from the head and removed once done: what a transaction leaves stays where it is
+          // (no copy of a queue of up to maxQueue events back to its head) and counts toward the bound.
+          const offered = queue.slice(0, Math.min(MAX_BATCH, 2 * lastTaken + 16));
           const left = await processBatch(offered);
           lastTaken = offered.length - left.length;
-          if (left.length > 0) queue.unshift(...left);
+          queue.splice(0, lastTaken);
           if (queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
       })
