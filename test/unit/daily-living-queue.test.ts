@@ -3,19 +3,18 @@
 // the bound, and once the recorder goes on, a later movement is recorded and the no-movement rule
 // still raises its welfare check. Real SQLite (in memory, migrated), the real alarm engine and
 // registry; the only stand-in is the lookup that holds the recorder up (a gate on getResident).
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulidSource } from '../../protocol/index.ts';
 import { type ActivityObservation, createDailyLivingWatch } from '../../server/alarms/daily-living-watch.ts';
 import { createAlarmEngine } from '../../server/alarms/engine.ts';
 import { loadPolicies } from '../../server/alarms/policies.ts';
 import { createAlarmStore } from '../../server/storage/alarms.ts';
-import { migrationProvider } from '../../server/storage/migrations.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { quietLogger } from '../helpers/harness.ts';
+import { migratedMemoryDb } from '../helpers/memory-db.ts';
 
 const BOUND = 10_000;
 const clock = new FakeClock(Date.parse('2026-03-02T08:00:00.000Z'));
@@ -23,9 +22,7 @@ const now = () => clock.iso();
 let db: Kysely<Database>;
 
 beforeAll(async () => {
-  db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
-  const migrated = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (migrated.error) throw migrated.error;
+  db = await migratedMemoryDb();
 });
 afterAll(async () => {
   await db?.destroy();

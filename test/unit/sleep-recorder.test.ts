@@ -2,20 +2,17 @@
 // readings travel another lane than bed and sleep events, so a night's first heart-rate readings
 // and its score may arrive before the event that begins the night. They are kept and counted once
 // the night begins, not lost.
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSleepRecorder } from '../../server/sleep/sleep-nights.ts';
-import { migrationProvider } from '../../server/storage/migrations.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { quietLogger } from '../helpers/harness.ts';
+import { migratedMemoryDb } from '../helpers/memory-db.ts';
 
 let db: Kysely<Database>;
 beforeAll(async () => {
-  db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
-  const migrated = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (migrated.error) throw migrated.error;
+  db = await migratedMemoryDb();
 });
 afterAll(async () => {
   await db?.destroy();

@@ -4,18 +4,18 @@
 // the event loop run while it writes, and still write every device's time. Real SQLite (in memory,
 // migrated), the real alarm engine and registry.
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulidSource } from '../../protocol/index.ts';
 import { createAlarmEngine } from '../../server/alarms/engine.ts';
 import { loadPolicies } from '../../server/alarms/policies.ts';
 import { createSupervision } from '../../server/alarms/supervision.ts';
 import { createAlarmStore } from '../../server/storage/alarms.ts';
-import { migrationProvider } from '../../server/storage/migrations.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { quietLogger } from '../helpers/harness.ts';
+import { migratedMemoryDb } from '../helpers/memory-db.ts';
 
 const DEVICES = 3_000;
 const clock = new FakeClock(Date.parse('2026-03-02T08:00:00.000Z'));
@@ -24,9 +24,7 @@ let db: Kysely<Database>;
 const sqlite = new SQLite(':memory:');
 
 beforeAll(async () => {
-  db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const migrated = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (migrated.error) throw migrated.error;
+  db = await migratedMemoryDb(sqlite);
 });
 afterAll(async () => {
   await db?.destroy();
