@@ -56,11 +56,20 @@ export function chinaDate(iso: string): string {
   return new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10).replaceAll('-', '');
 }
 
-/** Races a read against its budget; a throw or no answer in time is a provider fault. */
-function boundedRead(signal: AbortSignal, call: () => Promise<CloudReportRead>): Promise<CloudReportRead> {
-  if (signal.aborted) return Promise.resolve({ ok: false, error: 'no time left for the query' });
+/**
+ * Races a provider call against a time budget (the SDKs keep their own timers, bounded too): the
+ * call's answer, `late` once the signal aborts (or `late(true)` when no time was left to start),
+ * or what `failed` makes of a thrown error.
+ */
+function raceSignal<T>(
+  signal: AbortSignal,
+  call: () => Promise<T>,
+  late: (beforeStart: boolean) => T,
+  failed: (err: unknown) => T,
+): Promise<T> {
+  if (signal.aborted) return Promise.resolve(late(true));
   return new Promise((resolve) => {
-    const onAbort = () => resolve({ ok: false, error: 'SMS provider did not answer the query in time' });
+    const onAbort = () => resolve(late(false));
     signal.addEventListener('abort', onAbort, { once: true });
     call().then(
       (r) => {
@@ -69,12 +78,22 @@ function boundedRead(signal: AbortSignal, call: () => Promise<CloudReportRead>):
       },
       (err: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        const code = String((err as { code?: string }).code || (err as Error).message || err);
-        resolve({ ok: false, error: `SMS provider: ${code.slice(0, 200)}` });
+        resolve(failed(err));
       },
     );
   });
 }
+
+const boundedRead = (signal: AbortSignal, call: () => Promise<CloudReportRead>) =>
+  raceSignal<CloudReportRead>(
+    signal,
+    call,
+    (before) => ({ ok: false, error: before ? 'no time left for the query' : 'SMS provider did not answer the query in time' }),
+    (err) => {
+      const code = String((err as { code?: string }).code || (err as Error).message || err);
+      return { ok: false, error: `SMS provider: ${code.slice(0, 200)}` };
+    },
+  );
 
 /**
  * Template variables: what, who, where, when, and the link's token, so a template reads e.g.
@@ -85,24 +104,14 @@ export const templateVars = (m: PersonMessage) => ({ ...m.vars, token: m.token }
 /** Tencent's variables are positional: the same, in this order. */
 export const TENCENT_PARAM_ORDER = ['what', 'who', 'where', 'when', 'token'] as const;
 
-/** Races a provider call against the sender's budget (the SDKs keep their own timers, bounded too). */
-function bounded(signal: AbortSignal, call: () => Promise<Receipt>): Promise<Receipt> {
-  if (signal.aborted) return Promise.resolve({ ok: false, error: 'no time left for the attempt', retry: true });
-  return new Promise((resolve) => {
-    const onAbort = () => resolve({ ok: false, error: 'SMS provider did not answer in time', retry: true });
-    signal.addEventListener('abort', onAbort, { once: true });
-    call().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(r);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve({ ok: false, error: `SMS provider: ${(err as Error).message?.slice(0, 200)}`, retry: true });
-      },
-    );
-  });
-}
+/** A send raced against the sender's budget; a late or failed one is worth retrying. */
+const bounded = (signal: AbortSignal, call: () => Promise<Receipt>) =>
+  raceSignal<Receipt>(
+    signal,
+    call,
+    (before) => ({ ok: false, error: before ? 'no time left for the attempt' : 'SMS provider did not answer in time', retry: true }),
+    (err) => ({ ok: false, error: `SMS provider: ${(err as Error).message?.slice(0, 200)}`, retry: true }),
+  );
 
 /** Alibaba Cloud codes (SendSms error codes page) that retrying the same request will not mend. */
 const ALIYUN_PERMANENT =
