@@ -167,7 +167,8 @@ describe('the service worker on a phone', () => {
       const errors: string[] = [];
       sw.addEventListener('unhandledrejection', (e) => errors.push(String(e.reason)));
       sw.dispatchEvent(new PushEvent('push', { data: JSON.stringify(data) }));
-      for (let i = 0; i < 100; i += 1) {
+      // Up to 15 s: in the full suite's one busy process, 5 s once passed with nothing shown yet.
+      for (let i = 0; i < 300; i += 1) {
         const ns = await sw.registration.getNotifications();
         if (ns.length > 0)
           return ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, actions: n.actions.map((a) => [a.action, a.title]) }));
