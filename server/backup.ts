@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import SQLite from 'better-sqlite3';
+import { TELEMETRY_FILE } from './storage/db.ts';
 
 const { values, positionals } = parseArgs({
   options: { restore: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
@@ -12,6 +13,7 @@ const { values, positionals } = parseArgs({
 });
 const dataDir = path.resolve(process.env.CARE_DATA_DIR || './data');
 const live = path.join(dataDir, 'care.db');
+const telemetry = path.join(dataDir, TELEMETRY_FILE);
 const file = positionals[0];
 
 if (values.help || !file) {
@@ -29,7 +31,10 @@ if (values.restore) {
     console.error(`${file} fails SQLite's integrity check; not restored`);
     process.exit(1);
   }
-  for (const suffix of ['-wal', '-shm']) fs.rmSync(`${live}${suffix}`, { force: true });
+  // The backup holds the readings in its own `telemetry` table: the server moves them back into
+  // the telemetry file at its next start, so the current telemetry file goes too.
+  for (const f of [live, telemetry])
+    for (const suffix of ['', '-wal', '-shm']) if (f !== live || suffix) fs.rmSync(`${f}${suffix}`, { force: true });
   fs.mkdirSync(dataDir, { recursive: true });
   fs.copyFileSync(file, live);
   console.log(`restored ${file} to ${live}`);
@@ -37,5 +42,28 @@ if (values.restore) {
   const db = new SQLite(live, { readonly: true, fileMustExist: true });
   await db.backup(file);
   db.close();
-  console.log(`backed up ${live} to ${file} (${fs.statSync(file).size} bytes)`);
+  // Readings live in their own file (telemetry.db); they are copied into the same backup file, in
+  // one read transaction of that file, so one file is one backup.
+  let readings = 0;
+  if (fs.existsSync(telemetry)) {
+    const out = new SQLite(file);
+    out.prepare('ATTACH DATABASE ? AS live_telemetry').run(telemetry);
+    const table = out.prepare("SELECT sql FROM live_telemetry.sqlite_master WHERE type = 'table' AND name = 'telemetry'").get() as
+      | { sql: string }
+      | undefined;
+    if (table) {
+      const indexes = out
+        .prepare("SELECT sql FROM live_telemetry.sqlite_master WHERE type = 'index' AND tbl_name = 'telemetry' AND sql IS NOT NULL")
+        .all() as Array<{ sql: string }>;
+      out.transaction(() => {
+        out.exec('DROP TABLE IF EXISTS main.telemetry');
+        out.exec(table.sql);
+        for (const i of indexes) out.exec(i.sql);
+        readings = out.prepare('INSERT INTO main.telemetry SELECT * FROM live_telemetry.telemetry').run().changes;
+      })();
+    }
+    out.exec('DETACH DATABASE live_telemetry');
+    out.close();
+  }
+  console.log(`backed up ${live} and ${readings} readings to ${file} (${fs.statSync(file).size} bytes)`);
 }

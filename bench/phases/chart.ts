@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
+import { TELEMETRY_FILE } from '../../server/storage/db.ts';
 import { api } from '../lib.ts';
 import { log, login, startServer } from './common.ts';
 
@@ -29,7 +30,7 @@ export async function chartPhase() {
     const token = await login(server);
     const site = await api<{ id: string }>(server.url, 'POST', '/api/v1/sites', { name: 'C', kind: 'nursing_home' }, token);
     const resident = await api<{ id: string }>(server.url, 'POST', '/api/v1/residents', { siteId: site.id, name: 'R', room: '1' }, token);
-    const db = new SQLite(path.join(dataDir, 'care.db'));
+    const db = new SQLite(path.join(dataDir, TELEMETRY_FILE));
     const insert = db.prepare('INSERT INTO telemetry (site_id, device_id, resident_id, metric, value, ts) VALUES (?, ?, ?, ?, ?, ?)');
     const now = Date.now();
     db.transaction(() => {

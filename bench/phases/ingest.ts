@@ -3,13 +3,15 @@
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { gatewayTopic } from '../../protocol/index.ts';
+import { TELEMETRY_FILE } from '../../server/storage/db.ts';
 import { constantRate, type ServerProc, waitUntil } from '../lib.ts';
 import { event, log, type Settings, type Site } from './common.ts';
 
 function counter(dataDir: string) {
   const db = new SQLite(path.join(dataDir, 'care.db'), { readonly: true, fileMustExist: true });
   const events = db.prepare("SELECT count(*) AS n FROM events WHERE device_id LIKE 'i-%'");
-  const points = db.prepare('SELECT count(*) AS n FROM telemetry');
+  db.prepare('ATTACH DATABASE ? AS telemetry_db').run(path.join(dataDir, TELEMETRY_FILE));
+  const points = db.prepare('SELECT count(*) AS n FROM telemetry_db.telemetry');
   return {
     events: () => (events.get() as { n: number }).n,
     points: () => (points.get() as { n: number }).n,

@@ -3,14 +3,12 @@
 // ones, all off the main thread, so none of it can delay an alarm. It has its own database
 // connection (SQLite: the same file, opened again; PostgreSQL: its own small pool) and its own
 // device cache. Started and restarted by telemetry-lane.ts; the messages are typed there.
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import type { ServerConfig } from '../config.ts';
-import { withStatementCache } from '../storage/db.ts';
+import { checkpointEvery, openSideConnection, withStatementCache } from '../storage/db.ts';
 import { createRegistry, type Db } from '../storage/registry.ts';
 import type { Database } from '../storage/tables.ts';
 import { createBatchingTelemetry } from '../storage/telemetry.ts';
@@ -18,6 +16,9 @@ import { telemetryBackend } from '../storage/telemetry-factory.ts';
 import { createLookupCache } from './lookup-cache.ts';
 import type { ToLane, ToWorker, WorkerSettings } from './telemetry-lane.ts';
 import { createTelemetryReader } from './telemetry-reader.ts';
+
+/** How often this thread checkpoints care.db's WAL (off the alarm writer's event loop). */
+const CHECKPOINT_MS = 500;
 
 const port = parentPort;
 if (!port) throw new Error('telemetry-worker.ts runs as a worker thread');
@@ -34,12 +35,11 @@ function openDb(config: Pick<ServerConfig, 'dataDir' | 'databaseUrl'>): Db {
     pg.types.setTypeParser(20, (v) => Number(v));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
-  // The main thread created and migrated the file. Readings may lose their last second in a power
-  // cut (synchronous=NORMAL); alarms, on the main connection, keep FULL.
-  const sqlite = new SQLite(path.join(config.dataDir, 'care.db'), { fileMustExist: true });
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  // The main thread created and migrated both files. Readings go to the telemetry file (attached:
+  // its write lock is not the alarms'), and may lose their last second in a power cut
+  // (synchronous=NORMAL). The registry is read from care.db, whose WAL this thread checkpoints.
+  const sqlite = openSideConnection(config.dataDir);
+  checkpointEvery(sqlite, CHECKPOINT_MS, (err) => log.warn({ err: err.message }, 'state database checkpoint failed; tried again'));
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 

@@ -60,8 +60,14 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // Checkpoints (copying the WAL into the database and fsyncing it) run in the telemetry worker
+  // (`checkpointEvery`), not inside an alarm's COMMIT on the event loop; this connection checkpoints
+  // only if the WAL outgrows CHECKPOINT_FALLBACK_PAGES (the worker down or behind).
+  sqlite.pragma(`wal_autocheckpoint = ${CHECKPOINT_FALLBACK_PAGES}`);
+  attachTelemetry(sqlite, dataDir);
   const db = new Kysely<Database>({ dialect: new CauseKeepingSqliteDialect(sqlite, withStatementCache(sqlite)) });
   await migrate(db);
+  moveTelemetryOut(sqlite);
   const wal = createWalSync(`${path.join(dataDir, 'care.db')}-wal`);
   return {
     db,
@@ -73,6 +79,87 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
       await db.destroy();
     },
   };
+}
+
+/** Telemetry's own SQLite file next to `care.db`, attached to every connection as `telemetry_db`. */
+export const TELEMETRY_FILE = 'telemetry.db';
+const TELEMETRY_SCHEMA = 'telemetry_db';
+/** WAL pages (4 KiB) past which the main connection checkpoints by itself: 16 MiB. */
+export const CHECKPOINT_FALLBACK_PAGES = 4096;
+
+/**
+ * Attaches the telemetry file. Unqualified `telemetry` in any query finds the table there (SQLite
+ * looks in `main`, then in attached schemas), so charts, the privacy export and erasure read and
+ * write it unchanged. A transaction that writes only readings takes that file's write lock, never
+ * the state's: the telemetry worker's 500-row inserts no longer hold an alarm's COMMIT (measured
+ * 80-105 ms waits in SQLite's busy handler, on the event loop; docs/decisions.md).
+ */
+export function attachTelemetry(sqlite: SQLite.Database, dataDir: string): void {
+  sqlite.prepare(`ATTACH DATABASE ? AS ${TELEMETRY_SCHEMA}`).run(path.join(dataDir, TELEMETRY_FILE));
+  sqlite.pragma(`${TELEMETRY_SCHEMA}.journal_mode = WAL`);
+  sqlite.pragma(`${TELEMETRY_SCHEMA}.synchronous = NORMAL`);
+}
+
+/**
+ * Another connection to the same state, for a worker thread: `care.db` (created and migrated by
+ * `openDatabase` on the main thread) with the telemetry file attached.
+ */
+export function openSideConnection(dataDir: string): SQLite.Database {
+  const sqlite = new SQLite(path.join(dataDir, 'care.db'), { fileMustExist: true });
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  attachTelemetry(sqlite, dataDir);
+  return sqlite;
+}
+
+/**
+ * A `telemetry` table in `care.db` (a database from before the split, a restored backup, or the
+ * first migration on a new one) moves into the telemetry file: same definition and indexes, rows
+ * copied with their rowids (pruning goes in rowid order), then dropped from `care.db`. The copy is
+ * `INSERT OR IGNORE` on rowid, so a move cut short by a crash is finished at the next start
+ * without duplicates.
+ */
+export function moveTelemetryOut(sqlite: SQLite.Database): number {
+  const table = sqlite.prepare("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = 'telemetry'").get() as
+    | { sql: string }
+    | undefined;
+  if (!table) return 0;
+  const there = sqlite.prepare(`SELECT 1 FROM ${TELEMETRY_SCHEMA}.sqlite_master WHERE type = 'table' AND name = 'telemetry'`).get();
+  if (!there) {
+    const indexes = sqlite
+      .prepare("SELECT sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = 'telemetry' AND sql IS NOT NULL")
+      .all() as Array<{ sql: string }>;
+    sqlite.transaction(() => {
+      sqlite.exec(table.sql.replace(/^CREATE TABLE\s+/i, `CREATE TABLE ${TELEMETRY_SCHEMA}.`));
+      for (const i of indexes) sqlite.exec(i.sql.replace(/^CREATE (UNIQUE )?INDEX\s+/i, `CREATE $1INDEX ${TELEMETRY_SCHEMA}.`));
+    })();
+  }
+  const columns = (sqlite.prepare('SELECT name FROM pragma_table_info(?, ?)').all('telemetry', 'main') as Array<{ name: string }>)
+    .map((c) => `"${c.name}"`)
+    .join(', ');
+  const moved = sqlite
+    .prepare(`INSERT OR IGNORE INTO ${TELEMETRY_SCHEMA}.telemetry (rowid, ${columns}) SELECT rowid, ${columns} FROM main.telemetry`)
+    .run().changes;
+  sqlite.exec('DROP TABLE main.telemetry');
+  return moved;
+}
+
+/**
+ * Runs a passive checkpoint of `care.db`'s WAL every `ms` on this thread's connection (the
+ * telemetry worker's): it copies committed pages into the database and fsyncs it without taking
+ * the write lock, so the alarm writer on the main thread goes on meanwhile. Returns a stop function.
+ */
+export function checkpointEvery(sqlite: SQLite.Database, ms: number, onError: (err: Error) => void): () => void {
+  const timer = setInterval(() => {
+    try {
+      sqlite.pragma('main.wal_checkpoint(PASSIVE)');
+    } catch (err) {
+      onError(err as Error);
+    }
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

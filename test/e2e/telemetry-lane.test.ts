@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayTopic } from '../../protocol/index.ts';
+import { TELEMETRY_FILE } from '../../server/storage/db.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { connectAsGateway, type DemoSite, registerSite, Screen, startTestServer, type TestServer, waitFor } from '../helpers/harness.ts';
 
@@ -151,7 +152,7 @@ describe('telemetry retention', () => {
     try {
       await waitFor(() => s.telemetry.stats().running, 'telemetry worker running', 30_000);
       // 200,000 readings past the 90-day retention: pruned 2,000 a statement, with pauses between.
-      const db = new SQLite(path.join(s.dataDir, 'care.db'));
+      const db = new SQLite(path.join(s.dataDir, TELEMETRY_FILE));
       const old = new Date(clock.now() - 100 * 86_400_000).toISOString();
       const insert = db.prepare(
         "INSERT INTO telemetry (site_id, device_id, resident_id, metric, value, ts) VALUES ('s', 'd', NULL, 'spo2', 97, ?)",
