@@ -490,6 +490,19 @@ migrations['0024_cloud_sms_receipts'] = {
   },
 };
 
+migrations['0025_sweep_indexes'] = {
+  async up(db: Kysely<unknown>) {
+    // The escalation and upgrade sweeps ask for active alarms due by now. With an index on the due
+    // time alone, SQLite chose `alarms_state` (state, raised_at) for the equality and read every
+    // active alarm: 7-9 ms each second with 16,000 open (bench). Leading with state, the due time
+    // bounds the read to the alarms actually due. Same number of indexes on the alarm insert.
+    await db.schema.dropIndex('alarms_next_escalation').execute();
+    await db.schema.createIndex('alarms_next_escalation').on('alarms').columns(['state', 'next_escalation_at']).execute();
+    await db.schema.dropIndex('alarms_upgrade_at').execute();
+    await db.schema.createIndex('alarms_upgrade_at').on('alarms').columns(['state', 'upgrade_at']).execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;
