@@ -5,6 +5,7 @@
 // never holds up ingest. Writes are throttled per resident (movement in the same room within a
 // minute is not written again), and every map is bounded.
 import type { Logger } from 'pino';
+import { RESOLVED } from '../storage/alarms.ts';
 import type { Db, Resident, Site } from '../storage/registry.ts';
 import { timeSlicer } from '../time-slice.ts';
 import {
@@ -274,7 +275,7 @@ export function createDailyLivingWatch(deps: DailyLivingWatchDeps) {
       .select(['id', 'device_id', 'gateway_id', 'note', 'state'])
       .where('resident_id', '=', row.resident_id)
       .where('type', '=', 'inactivity')
-      .where('state', '<>', 'resolved')
+      .where('state', '<>', RESOLVED)
       .executeTakeFirst();
     const deviceId = open?.device_id ?? row.last_device_id;
     if (!deviceId) return [];

@@ -6,6 +6,7 @@ import type { HealthMonitor } from '../health.ts';
 import type { HealthStatus } from '../http/context.ts';
 import type { TelemetryLane } from '../ingest/telemetry-lane.ts';
 import type { Metrics } from '../metrics.ts';
+import { RESOLVED } from '../storage/alarms.ts';
 import type { Db } from '../storage/registry.ts';
 
 export interface ServerStatusDeps {
@@ -70,7 +71,7 @@ export function createServerStatus(deps: ServerStatusDeps) {
       const rows = await deps.db
         .selectFrom('alarms')
         .select(['state', 'priority', (eb) => eb.fn.countAll<number>().as('n')])
-        .where((eb) => eb.or([eb('state', '<>', 'resolved'), eb('resolved_at', '>=', since)]))
+        .where((eb) => eb.or([eb('state', '<>', RESOLVED), eb('resolved_at', '>=', since)]))
         .groupBy(['state', 'priority'])
         .execute();
       metrics.alarmsByState.reset();

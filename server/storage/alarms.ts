@@ -7,6 +7,14 @@ import { cachedInsert } from './insert-cache.ts';
 import type { Db } from './registry.ts';
 import type { AlarmsTable, Database } from './tables.ts';
 
+/**
+ * `'resolved'` written into the SQL, not bound: the partial indexes on open alarms say
+ * `WHERE state <> 'resolved'`, and SQLite can use one for a bound value only by preparing the
+ * statement again at every call (measured: the open-alarm lookup by cause 39 us bound, 5.7 us
+ * literal, with 22,000 alarms; it ran once per event on the alarm path).
+ */
+export const RESOLVED = sql.lit<'resolved'>('resolved');
+
 type Row = AlarmsTable & { resident_name: string | null; bed: string | null };
 
 export function toAlarm(r: Row): Alarm {
@@ -147,7 +155,7 @@ export function createAlarmStore(db: Db) {
     let q = selectAlarms(db);
     if (scope.kind !== 'all') q = q.where(alarmScopeFilter(scope));
     if (filter.state) q = q.where('alarms.state', '=', filter.state);
-    if (filter.open) q = q.where('alarms.state', '<>', 'resolved');
+    if (filter.open) q = q.where('alarms.state', '<>', RESOLVED);
     if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);
     if (filter.residentId) q = q.where('alarms.resident_id', '=', filter.residentId);
     return q;
@@ -175,7 +183,7 @@ export function createAlarmStore(db: Db) {
         .orderBy('alarms.raised_at', 'desc')
         .limit(filter.limit ?? 500);
       if (filter.state) q = q.where('alarms.state', '=', filter.state);
-      if (filter.open) q = q.where('alarms.state', '<>', 'resolved');
+      if (filter.open) q = q.where('alarms.state', '<>', RESOLVED);
       if (filter.siteId) q = q.where('alarms.site_id', '=', filter.siteId);
       if (filter.residentId) q = q.where('alarms.resident_id', '=', filter.residentId);
       return (await q.execute()).map(toAlarm);
@@ -213,7 +221,7 @@ export function createAlarmStore(db: Db) {
       return { alarms: [...urgent, ...rest].sort(newestFirst), next: more && last ? { raisedAt: last.raisedAt, id: last.id } : null };
     },
     async findOpenByCause(tx: Db, causeKey: string): Promise<AlarmsTable | undefined> {
-      return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', 'resolved').executeTakeFirst();
+      return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', RESOLVED).executeTakeFirst();
     },
     async insert(tx: Db, row: AlarmsTable): Promise<void> {
       await insertAlarm(tx, row);
