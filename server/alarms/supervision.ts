@@ -6,14 +6,33 @@
 // a reading, a status) counts as hearing it.
 import type { Logger } from 'pino';
 import type { DeviceKind } from '../../protocol/index.ts';
+import { compiledOnce } from '../storage/insert-cache.ts';
 import type { Db } from '../storage/registry.ts';
 import { timeSlicer } from '../time-slice.ts';
 import type { AlarmEngine, AlarmSubject } from './engine.ts';
 
+// Last seen, never back in time (another instance may have heard it later): compiled once, these
+// run for every device heard (thousands a sweep).
+const deviceSeen = compiledOnce((db: Db, p: { id: string; seen: string }) =>
+  db
+    .updateTable('devices')
+    .set({ last_seen: p.seen })
+    .where('id', '=', p.id)
+    .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', p.seen)])),
+);
+const gatewaySeen = compiledOnce((db: Db, p: { id: string; seen: string }) =>
+  db
+    .updateTable('gateways')
+    .set({ last_seen: p.seen })
+    .where('id', '=', p.id)
+    .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', p.seen)])),
+);
+
 /** Devices whose last-seen time one sweep transaction writes (see sweep). */
 const HEARD_SLICE = 200;
-/** Devices the sweep reads per query (see keysetPages). */
-const DEVICE_PAGE = 500;
+/** Devices the sweep reads per query (see keysetPages): about 2 ms of the event loop each, measured
+ * under the alarm bench at 16,000 devices (500 took 4-6 ms). */
+const DEVICE_PAGE = 250;
 
 /**
  * The rows of a query read in keyset pages of DEVICE_PAGE (ordered by id, after the last id of the
@@ -159,12 +178,7 @@ export function createSupervision(
       gatewayHeard.clear();
       for (const [id, seen] of heardGateways) {
         // Never back in time: the gateway may have been heard later by another instance.
-        await db
-          .updateTable('gateways')
-          .set({ last_seen: seen })
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', seen)]))
-          .execute();
+        await gatewaySeen(db, { id, seen });
       }
       // A gateway that sends events but no status is up all the same. One marked offline comes
       // back only if heard after that (an event that came in just before its last will does not).
@@ -198,12 +212,7 @@ export function createSupervision(
         const slice = heard.slice(i, i + HEARD_SLICE);
         await db.transaction().execute(async (tx) => {
           for (const [id, seen] of slice) {
-            await tx
-              .updateTable('devices')
-              .set({ last_seen: seen })
-              .where('id', '=', id)
-              .where((eb) => eb.or([eb('last_seen', 'is', null), eb('last_seen', '<', seen)]))
-              .execute();
+            await deviceSeen(tx, { id, seen });
           }
         });
         if (i + HEARD_SLICE < heard.length) await new Promise<void>((resolve) => setImmediate(resolve));

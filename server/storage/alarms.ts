@@ -3,7 +3,7 @@
 
 import { type Expression, type ExpressionBuilder, type Insertable, type SqlBool, sql } from 'kysely';
 import type { Alarm, AlarmState } from '../../protocol/index.ts';
-import { cachedInsert } from './insert-cache.ts';
+import { cachedInsert, compiledOnce } from './insert-cache.ts';
 import type { Db } from './registry.ts';
 import type { AlarmsTable, Database } from './tables.ts';
 
@@ -65,6 +65,10 @@ export interface AuditEntry {
 }
 
 const insertAlarm = cachedInsert((db, row: AlarmsTable) => db.insertInto('alarms').values(row));
+/** The open alarm of a cause (at most one: the partial unique index alarms_open_cause). Once per event. */
+const openByCause = compiledOnce((db: Db, p: { causeKey: string }) =>
+  db.selectFrom('alarms').selectAll().where('cause_key', '=', p.causeKey).where('state', '<>', RESOLVED),
+);
 const insertAudit = cachedInsert((db, row: Insertable<Database['audit']>) => db.insertInto('audit').values(row));
 
 export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
@@ -221,7 +225,7 @@ export function createAlarmStore(db: Db) {
       return { alarms: [...urgent, ...rest].sort(newestFirst), next: more && last ? { raisedAt: last.raisedAt, id: last.id } : null };
     },
     async findOpenByCause(tx: Db, causeKey: string): Promise<AlarmsTable | undefined> {
-      return tx.selectFrom('alarms').selectAll().where('cause_key', '=', causeKey).where('state', '<>', RESOLVED).executeTakeFirst();
+      return (await openByCause(tx, { causeKey })).rows[0];
     },
     async insert(tx: Db, row: AlarmsTable): Promise<void> {
       await insertAlarm(tx, row);

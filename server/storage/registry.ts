@@ -1,5 +1,6 @@
 // Sites, residents, gateways and devices: what an administrator registers.
 import type { Kysely } from 'kysely';
+import { compiledOnce } from './insert-cache.ts';
 import type { Database, DevicesTable, GatewaysTable, ResidentsTable, SitesTable } from './tables.ts';
 
 export type Db = Kysely<Database>;
@@ -89,6 +90,13 @@ const device = (r: DevicesTable): Device => ({
   supervisionSeconds: r.supervision_seconds,
 });
 
+/** Lookups by id, compiled once (the ingest path's cache misses: one per event from a new device). */
+const byId = {
+  sites: compiledOnce((db: Db, p: { id: string }) => db.selectFrom('sites').selectAll().where('id', '=', p.id)),
+  residents: compiledOnce((db: Db, p: { id: string }) => db.selectFrom('residents').selectAll().where('id', '=', p.id)),
+  devices: compiledOnce((db: Db, p: { id: string }) => db.selectFrom('devices').selectAll().where('id', '=', p.id)),
+};
+
 export function createRegistry(db: Db) {
   return {
     async createSite(s: Omit<Site, 'createdAt'>, now: string): Promise<Site> {
@@ -100,7 +108,7 @@ export function createRegistry(db: Db) {
       return (await db.selectFrom('sites').selectAll().orderBy('created_at').execute()).map(site);
     },
     async getSite(id: string): Promise<Site | undefined> {
-      const r = await db.selectFrom('sites').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = (await byId.sites(db, { id })).rows[0];
       return r && site(r);
     },
 
@@ -123,7 +131,7 @@ export function createRegistry(db: Db) {
       return (await q.execute()).map(resident);
     },
     async getResident(id: string): Promise<Resident | undefined> {
-      const r = await db.selectFrom('residents').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = (await byId.residents(db, { id })).rows[0];
       return r && resident(r);
     },
     async updateResidentSettings(id: string, settings: Record<string, unknown>): Promise<void> {
@@ -201,7 +209,7 @@ export function createRegistry(db: Db) {
       return (await q.execute()).map(device);
     },
     async getDevice(id: string): Promise<Device | undefined> {
-      const r = await db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = (await byId.devices(db, { id })).rows[0];
       return r && device(r);
     },
     async touchDevice(id: string, lastSeen: string, battery?: number): Promise<void> {

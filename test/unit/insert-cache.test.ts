@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../../server/storage/alarms.ts';
 import { type OpenedDatabase, openDatabase } from '../../server/storage/db.ts';
 import { insertEventIfNew } from '../../server/storage/events.ts';
-import { cachedInsert } from '../../server/storage/insert-cache.ts';
+import { cachedInsert, compiledOnce } from '../../server/storage/insert-cache.ts';
 import { tempDir } from '../helpers/harness.ts';
 
 let opened: OpenedDatabase;
@@ -60,5 +60,45 @@ describe('compiled-once inserts', () => {
       { actor: 'x1', subject: 'kept' },
       { actor: 'x2', subject: null },
     ]);
+  });
+
+  it('compiledOnce builds a query once and runs later calls with their own values; a shape with other bound values takes Kysely each time', async () => {
+    const db = opened.db;
+    for (const [id, name] of [
+      ['s-1', 'One'],
+      ['s-2', 'Two'],
+    ] as const)
+      await db
+        .insertInto('sites')
+        .values({ id, name, kind: 'nursing_home', timezone: 'UTC', created_at: '2026-12-02T00:00:00.000Z' })
+        .execute();
+    let built = 0;
+    const byId = compiledOnce((d: typeof db, p: { id: string }) => {
+      built += 1;
+      return d.selectFrom('sites').select(['id', 'name']).where('id', '=', p.id);
+    });
+    expect((await byId(db, { id: 's-1' })).rows).toEqual([{ id: 's-1', name: 'One' }]);
+    expect((await byId(db, { id: 's-2' })).rows).toEqual([{ id: 's-2', name: 'Two' }]);
+    expect((await byId(db, { id: 'none' })).rows).toEqual([]);
+    expect(built).toBe(1);
+    // Values in the order the SQL binds them, not the order they were named.
+    const rename = compiledOnce((d: typeof db, p: { name: string; id: string }) =>
+      d.updateTable('sites').set({ name: p.name }).where('id', '=', p.id),
+    );
+    await rename(db, { name: 'Uno', id: 's-1' });
+    await rename(db, { id: 's-2', name: 'Dos' });
+    expect(await db.selectFrom('sites').select(['id', 'name']).where('id', 'in', ['s-1', 's-2']).orderBy('id').execute()).toEqual([
+      { id: 's-1', name: 'Uno' },
+      { id: 's-2', name: 'Dos' },
+    ]);
+    // A limit is bound too, but is not one of the values: never cached, always right.
+    let builtLimited = 0;
+    const firstN = compiledOnce((d: typeof db, p: { kind: 'nursing_home' | 'family_bed' }) => {
+      builtLimited += 1;
+      return d.selectFrom('sites').select('id').where('kind', '=', p.kind).orderBy('id').limit(1);
+    });
+    expect((await firstN(db, { kind: 'nursing_home' })).rows).toEqual([{ id: 's-1' }]);
+    expect((await firstN(db, { kind: 'family_bed' })).rows).toEqual([]);
+    expect(builtLimited).toBe(3);
   });
 });
