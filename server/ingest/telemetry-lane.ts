@@ -30,7 +30,8 @@ export type ToWorker =
   | { type: 'crash' };
 
 export type ToLane =
-  | { type: 'ready' }
+  /** `nice`: the worker thread's scheduling priority after it lowered it (null: could not). */
+  | { type: 'ready'; nice: number | null }
   | { type: 'log'; line: string }
   | { type: 'store_error'; status: TelemetryStatus }
   | { type: 'chunk_done'; seq: number; findings: TelemetryFindings; status: TelemetryStatus }
@@ -80,7 +81,8 @@ export interface TelemetryLane extends TelemetryStore {
   submit(siteId: string, gatewayId: string, topic: string, payload: Uint8Array): void;
   /** The registry changed: the worker reads devices and residents afresh. */
   forgetDevices(): void;
-  stats(): { queued: number; shed: number; restarts: number; running: boolean };
+  /** `workerNice`: the worker thread's OS priority (Linux nice; higher yields the CPU to the alarm lane). */
+  stats(): { queued: number; shed: number; restarts: number; running: boolean; workerNice: number | null };
   /** Tests: ends the worker with an uncaught error, as a bug would. */
   crashWorkerForTest(): void;
 }
@@ -97,6 +99,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
   const queue = createTelemetryQueue({ maxMessages: opts.maxQueued, maxBytes: opts.maxQueuedBytes });
   let worker: Worker | null = null;
   let ready = false;
+  let workerNice: number | null = null;
   let closing = false;
   let seq = 0;
   const inFlight = new Map<number, number>(); // chunk seq -> messages
@@ -124,6 +127,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
     switch (m.type) {
       case 'ready':
         ready = true;
+        workerNice = m.nice;
         if (restarts > 0) log.info({ restarts }, 'telemetry worker restarted');
         pump();
         return;
@@ -300,7 +304,7 @@ export function createTelemetryLane(deps: TelemetryLaneDeps): TelemetryLane {
     forgetDevices() {
       if (worker && ready) worker.postMessage({ type: 'forget' } satisfies ToWorker);
     },
-    stats: () => ({ queued: queue.length, shed, restarts, running: worker !== null && ready }),
+    stats: () => ({ queued: queue.length, shed, restarts, running: worker !== null && ready, workerNice }),
     crashWorkerForTest() {
       worker?.postMessage({ type: 'crash' } satisfies ToWorker);
     },

@@ -3,6 +3,7 @@
 // ones, all off the main thread, so none of it can delay an alarm. It has its own database
 // connection (SQLite: the same file, opened again; PostgreSQL: its own small pool) and its own
 // device cache. Started and restarted by telemetry-lane.ts; the messages are typed there.
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -17,6 +18,8 @@ import { createLookupCache } from './lookup-cache.ts';
 import type { ToLane, ToWorker, WorkerSettings } from './telemetry-lane.ts';
 import { createTelemetryReader } from './telemetry-reader.ts';
 
+/** The telemetry thread's nice value (0 is the main thread's; 19 the lowest priority). */
+const TELEMETRY_NICE = 10;
 /** How often this thread checkpoints care.db's WAL (off the alarm writer's event loop). */
 const CHECKPOINT_MS = 500;
 
@@ -101,4 +104,14 @@ port.on('message', (m: ToWorker) => {
       log.error({ err }, 'telemetry worker: message failed');
     });
 });
-post({ type: 'ready' });
+// This thread gives way to the alarm lane when the cores are busy: readings can wait (their queue is
+// bounded and sheds, counted), an alarm must not. On Linux a thread has its own nice value, so this
+// lowers only this thread (libuv's setpriority with pid 0), never the main thread.
+let nice: number | null = null;
+try {
+  os.setPriority(Math.max(os.getPriority(), TELEMETRY_NICE));
+  nice = os.getPriority();
+} catch (err) {
+  log.warn({ err: (err as Error).message }, 'telemetry worker could not lower its priority; it competes with the alarm lane for the CPU');
+}
+post({ type: 'ready', nice });

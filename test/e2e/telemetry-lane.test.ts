@@ -2,6 +2,7 @@
 // call from another, and a telemetry worker that dies is restarted while alarms go on. A real
 // server, broker and screen on loopback; the server runs in this thread, so the event-loop delay
 // measured here is the server's own.
+import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
@@ -32,7 +33,10 @@ async function chartPoints(): Promise<number> {
   return r.body.points.length;
 }
 
+/** The test process's (main thread's) priority before the server started its worker. */
+let mainNice = 0;
 beforeAll(async () => {
+  mainNice = os.getPriority();
   server = await startTestServer();
   site = await registerSite(server);
   const gw = await server.api<{ id: string; secret: string }>('POST', '/api/v1/gateways', { siteId: site.siteId, name: 'Floor 3' });
@@ -143,6 +147,13 @@ describe('telemetry lane', () => {
     expect(server.telemetry.stats().restarts).toBe(restartsBefore + 1);
     await waitFor(async () => (await chartPoints()) >= 2, 'reading stored after the restart', 30_000);
   }, 120_000);
+
+  it('the worker thread runs at a lower OS priority than the alarm lane, which keeps its own (restarted workers too)', async () => {
+    await waitFor(() => server.telemetry.stats().running, 'worker running', 30_000);
+    // Linux gives each thread its own nice value: the worker lowered only itself.
+    expect(server.telemetry.stats().workerNice).toBe(Math.max(os.getPriority(), 10));
+    expect(os.getPriority()).toBe(mainNice);
+  });
 });
 
 describe('telemetry retention', () => {
