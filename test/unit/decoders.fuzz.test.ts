@@ -3,7 +3,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BoundedLineParser, parseNdjsonLine } from '../../gateway/parsers/ndjson.ts';
-import { createDecoder, DeviceEvent, GatewayCmd, GatewayStatus, parseGatewayTopic, TelemetryBatch } from '../../protocol/index.ts';
+import {
+  createDecoder,
+  DeviceEvent,
+  GatewayCmd,
+  GatewayStatus,
+  parsedTopicsHeld,
+  parseGatewayTopic,
+  TelemetryBatch,
+} from '../../protocol/index.ts';
 import { mayPublish, maySubscribe } from '../../server/broker/policy.ts';
 
 const decoders = {
@@ -100,5 +108,16 @@ describe('topics and ACLs', () => {
     expect(parseGatewayTopic('care/v1/site/constructor/events')).toBeNull();
     expect(parseGatewayTopic('care/v1/site/gw/events/extra')).toBeNull();
     expect(parseGatewayTopic('care/v1/site/gw/+')).toBeNull();
+  });
+
+  it('parsed topics are kept (frozen, shared) within a bound that invented topics cannot grow past', () => {
+    const a = parseGatewayTopic('care/v1/site-m/gw-m/events');
+    expect(a).toEqual({ siteId: 'site-m', gatewayId: 'gw-m', kind: 'events' });
+    expect(parseGatewayTopic('care/v1/site-m/gw-m/events')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    for (let i = 0; i < 50_000; i += 1) parseGatewayTopic(`care/v1/site-${i}/gw-${i}/${i % 2 ? 'events' : 'nope'}`);
+    expect(parsedTopicsHeld()).toBeLessThanOrEqual(20_000);
+    expect(parseGatewayTopic('care/v1/site-m/gw-m/events')).toEqual(a);
+    expect(parseGatewayTopic('care/v1/site-1/gw-1/nope')).toBeNull();
   });
 });
