@@ -42,6 +42,8 @@ export async function alarmPipelinePhase(
 ) {
   log(`alarm latency: ${eventRate} call events/s to ${SCREENS} screens with ${telemetryRate} telemetry points/s behind`);
   const sentAt = new Map<string, number>();
+  /** BENCH_TRACE=file: each alarm's send time and latency on the first screen (to find periodic stalls). */
+  const TRACE: Array<[number, number]> = [];
   const h = histogram();
   const perInstance = screensOn.map(() => histogram());
   const delivered = new Map<string, number>();
@@ -57,6 +59,7 @@ export async function alarmPipelinePhase(
       const t = sentAt.get(m.alarm.deviceId);
       if (t === undefined) return;
       h.record(performance.now() - t);
+      if (s === 0 && process.env.BENCH_TRACE) TRACE.push([Math.round(t), Math.round(performance.now() - t)]);
       ownHistogram.record(performance.now() - t);
       delivered.set(m.alarm.deviceId, (delivered.get(m.alarm.deviceId) ?? 0) + 1);
     });
@@ -82,6 +85,7 @@ export async function alarmPipelinePhase(
   };
   // The server's own event-loop p99 (prom-client's monitor) since the scrape above: this phase only.
   const loopP99 = await metric(server.url, 'nodejs_eventloop_lag_p99_seconds');
+  if (process.env.BENCH_TRACE) fs.writeFileSync(process.env.BENCH_TRACE, JSON.stringify(TRACE));
   const eventLoopP99Ms = loopP99 === null ? null : Math.round(loopP99 * 100_000) / 100;
   const cpu = cpuShares(cpuAtStart, cpuNow(server));
 
