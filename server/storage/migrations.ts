@@ -503,6 +503,16 @@ migrations['0025_sweep_indexes'] = {
   },
 };
 
+migrations['0026_drop_cause_state_index'] = {
+  async up(db: Kysely<unknown>) {
+    // 0003 added (cause_key, state) because the partial unique index alarms_open_cause could not
+    // serve a query with the state bound. The open-alarm lookup now names 'resolved' in its SQL
+    // (storage/alarms.ts RESOLVED) and uses alarms_open_cause; one index fewer on every alarm
+    // insert and state change.
+    await db.schema.dropIndex('alarms_cause_state').execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;
