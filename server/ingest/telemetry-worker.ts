@@ -107,11 +107,15 @@ port.on('message', (m: ToWorker) => {
 // This thread gives way to the alarm lane when the cores are busy: readings can wait (their queue is
 // bounded and sheds, counted), an alarm must not. On Linux a thread has its own nice value, so this
 // lowers only this thread (libuv's setpriority with pid 0), never the main thread.
+// Elsewhere (macOS, Windows) the same call would lower the whole process, alarms included: there
+// the worker keeps the normal priority.
 let nice: number | null = null;
-try {
-  os.setPriority(Math.max(os.getPriority(), TELEMETRY_NICE));
-  nice = os.getPriority();
-} catch (err) {
-  log.warn({ err: (err as Error).message }, 'telemetry worker could not lower its priority; it competes with the alarm lane for the CPU');
+if (process.platform === 'linux') {
+  try {
+    os.setPriority(Math.max(os.getPriority(), TELEMETRY_NICE));
+    nice = os.getPriority();
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'telemetry worker could not lower its priority; it competes with the alarm lane for the CPU');
+  }
 }
 post({ type: 'ready', nice });
