@@ -5,16 +5,12 @@
 // registry; the only stand-in is the lookup that holds the recorder up (a gate on getResident).
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ulidSource } from '../../protocol/index.ts';
 import { type ActivityObservation, createDailyLivingWatch } from '../../server/alarms/daily-living-watch.ts';
-import { createAlarmEngine } from '../../server/alarms/engine.ts';
-import { loadPolicies } from '../../server/alarms/policies.ts';
-import { createAlarmStore } from '../../server/storage/alarms.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { quietLogger } from '../helpers/harness.ts';
-import { migratedMemoryDb } from '../helpers/memory-db.ts';
+import { memoryEngine, migratedMemoryDb } from '../helpers/memory-db.ts';
 
 const BOUND = 10_000;
 const clock = new FakeClock(Date.parse('2026-03-02T08:00:00.000Z'));
@@ -38,15 +34,7 @@ describe('daily-living watch: pending observation queue', () => {
       { id: 'pir-q', gatewayId: 'gw-q', kind: 'presence_sensor', residentId: 'res-q', room: 'living room' },
       now(),
     );
-    const engine = createAlarmEngine({
-      db,
-      alarms: createAlarmStore(db),
-      ids: ulidSource(),
-      now,
-      log: quietLogger(),
-      policies: await loadPolicies(db),
-      onChange: () => {},
-    });
+    const engine = await memoryEngine(db, now);
     // The recorder looks the resident up once per observation: count them, and hold the first.
     let lookups = 0;
     let release: () => void = () => {};

@@ -7,16 +7,12 @@
 import SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ulidSource } from '../../protocol/index.ts';
-import { createAlarmEngine } from '../../server/alarms/engine.ts';
-import { loadPolicies } from '../../server/alarms/policies.ts';
 import { createSupervision } from '../../server/alarms/supervision.ts';
-import { createAlarmStore } from '../../server/storage/alarms.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { quietLogger } from '../helpers/harness.ts';
-import { migratedMemoryDb } from '../helpers/memory-db.ts';
+import { memoryEngine, migratedMemoryDb } from '../helpers/memory-db.ts';
 
 const DEVICES = 3_000;
 const clock = new FakeClock(Date.parse('2026-03-02T08:00:00.000Z'));
@@ -49,15 +45,7 @@ describe('supervision sweep over many devices', () => {
     sqlite.prepare("UPDATE gateways SET state = 'online', last_seen = ?").run(ago(MIN));
     sqlite.prepare('UPDATE devices SET last_seen = ?').run(ago(MIN));
 
-    const engine = createAlarmEngine({
-      db,
-      alarms: createAlarmStore(db),
-      ids: ulidSource(),
-      now,
-      log: quietLogger(),
-      policies: await loadPolicies(db),
-      onChange: () => {},
-    });
+    const engine = await memoryEngine(db, now);
     const supervision = createSupervision({ db, engine, now, log: quietLogger() });
     /** Sweeps; says whether a callback queued for the next turn of the event loop just after the sweep started ran before it ended. */
     const sweepGivesLoopATurn = async (onTurn = () => {}) => {

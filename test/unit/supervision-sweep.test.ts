@@ -6,16 +6,12 @@
 import SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ulidSource } from '../../protocol/index.ts';
-import { createAlarmEngine } from '../../server/alarms/engine.ts';
-import { loadPolicies } from '../../server/alarms/policies.ts';
 import { createSupervision } from '../../server/alarms/supervision.ts';
-import { createAlarmStore } from '../../server/storage/alarms.ts';
 import { createRegistry } from '../../server/storage/registry.ts';
 import type { Database } from '../../server/storage/tables.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
 import { quietLogger } from '../helpers/harness.ts';
-import { migratedMemoryDb } from '../helpers/memory-db.ts';
+import { memoryEngine, migratedMemoryDb } from '../helpers/memory-db.ts';
 
 const DEVICES = 3_000;
 const clock = new FakeClock(Date.parse('2026-03-02T08:00:00.000Z'));
@@ -38,15 +34,7 @@ describe('supervision sweep', () => {
     for (let i = 0; i < DEVICES; i += 1) {
       await registry.createDevice({ id: `d-${i}`, gatewayId: 'gw-s', kind: 'call_button', residentId: null, room: null }, now());
     }
-    const engine = createAlarmEngine({
-      db,
-      alarms: createAlarmStore(db),
-      ids: ulidSource(),
-      now,
-      log: quietLogger(),
-      policies: await loadPolicies(db),
-      onChange: () => {},
-    });
+    const engine = await memoryEngine(db, now);
     const supervision = createSupervision({ db, engine, now, log: quietLogger() });
     const heardAt = '2026-03-02T07:59:00.000Z';
     for (let i = 0; i < DEVICES; i += 1) supervision.heardDevice(`d-${i}`, heardAt);

@@ -6,28 +6,16 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { ulidSource } from '../../protocol/index.ts';
-import { createAlarmEngine } from '../../server/alarms/engine.ts';
-import { loadPolicies } from '../../server/alarms/policies.ts';
 import { createAlarmStore } from '../../server/storage/alarms.ts';
 import type { Database } from '../../server/storage/tables.ts';
-import { quietLogger } from '../helpers/harness.ts';
-import { migratedMemoryDb } from '../helpers/memory-db.ts';
+import { memoryEngine, migratedMemoryDb } from '../helpers/memory-db.ts';
 
 describe('sweep query plans', () => {
   it('escalation and upgrade sweeps search by state and due time, never every open alarm', async () => {
     const seen: string[] = [];
     const sqlite = new SQLite(':memory:', { verbose: (sql) => seen.push(String(sql)) });
     const db = await migratedMemoryDb(sqlite);
-    const engine = createAlarmEngine({
-      db,
-      alarms: createAlarmStore(db),
-      ids: ulidSource(),
-      now: () => '2026-12-02T12:00:00.000Z',
-      log: quietLogger(),
-      policies: await loadPolicies(db),
-      onChange: () => {},
-    });
+    const engine = await memoryEngine(db, () => '2026-12-02T12:00:00.000Z');
     seen.length = 0;
     await engine.escalateDue();
     await engine.upgradeDue();
