@@ -9,8 +9,11 @@ import { createRegistry } from '../storage/registry.ts';
 import { createUserStore, type UserStore } from '../storage/users.ts';
 
 export async function openStorage(config: Pick<ServerConfig, 'dataDir' | 'databaseUrl'>, log: Logger) {
-  const opened = await openDatabase(config.dataDir, config.databaseUrl, (err) =>
-    log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+  const opened = await openDatabase(
+    config.dataDir,
+    config.databaseUrl,
+    (err) => log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+    (message, detail) => log.warn(detail, message),
   );
   const { db } = opened;
   return {

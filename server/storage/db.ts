@@ -35,7 +35,13 @@ async function migrate(db: Kysely<Database>): Promise<void> {
   }
 }
 
-export async function openDatabase(dataDir: string, databaseUrl?: string, onPoolError?: (err: Error) => void): Promise<OpenedDatabase> {
+export async function openDatabase(
+  dataDir: string,
+  databaseUrl?: string,
+  onPoolError?: (err: Error) => void,
+  /** Things worth a line in the log at start (readings moved into their own file, or not). */
+  onNotice?: (message: string, detail: Record<string, unknown>) => void,
+): Promise<OpenedDatabase> {
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     // An idle connection dropped by a database restart must not crash the server; the pool
@@ -67,7 +73,17 @@ export async function openDatabase(dataDir: string, databaseUrl?: string, onPool
   attachTelemetry(sqlite, dataDir);
   const db = new Kysely<Database>({ dialect: new CauseKeepingSqliteDialect(sqlite, withStatementCache(sqlite)) });
   await migrate(db);
-  moveTelemetryOut(sqlite);
+  try {
+    const moved = moveTelemetryOut(sqlite);
+    if (moved > 0) onNotice?.(`readings moved from care.db into ${TELEMETRY_FILE}`, { rows: moved });
+  } catch (err) {
+    // A full disk (the copy needs room for a second copy of the readings), a damaged file: the
+    // readings stay in care.db, where every query still finds them first, and the move is tried
+    // again at the next start (rows already copied are skipped). Never a reason not to start.
+    onNotice?.(`readings could not be moved into ${TELEMETRY_FILE}; they stay in care.db until the next start`, {
+      err: (err as Error).message,
+    });
+  }
   const wal = createWalSync(`${path.join(dataDir, 'care.db')}-wal`);
   return {
     db,

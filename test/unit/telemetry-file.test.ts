@@ -140,4 +140,35 @@ describe('telemetry in its own file', () => {
     await waitFor(() => fs.statSync(dbFile).size > before + 3_000_000, 'care.db checkpointed by the side connection', 10_000);
     stop();
   });
+
+  it('a move that fails (here a readings file holding an odd table) leaves the readings in care.db, says so, and the server starts', async () => {
+    const dir = tempDir();
+    {
+      const { opened } = await state(dir);
+      await opened.close();
+      open.length = 0;
+      const old = new SQLite(path.join(dir, 'care.db'));
+      old.exec(
+        'CREATE TABLE telemetry (site_id text not null, device_id text not null, resident_id text, metric text not null, value real not null, ts text not null)',
+      );
+      old.prepare("INSERT INTO telemetry VALUES ('s', 'd', 'r', 'spo2', 97, '2026-12-01T00:00:00.000Z')").run();
+      old.close();
+      // A readings file whose table lacks a column the copy needs (a damaged or foreign file).
+      const odd = new SQLite(path.join(dir, TELEMETRY_FILE));
+      odd.exec('DROP TABLE telemetry');
+      odd.exec('CREATE TABLE telemetry (site_id text)');
+      odd.close();
+    }
+    const notices: string[] = [];
+    const opened = await openDatabase(dir, undefined, undefined, (message) => notices.push(message));
+    open.push(opened);
+    expect(notices).toEqual([expect.stringMatching(/could not be moved/)]);
+    // Still found, still written: care.db's table comes first.
+    await opened.db
+      .insertInto('telemetry')
+      .values({ site_id: 's', device_id: 'd', resident_id: 'r', metric: 'spo2', value: 96, ts: '2026-12-01T00:01:00.000Z' })
+      .execute();
+    const rows = await opened.db.selectFrom('telemetry').select('value').orderBy('ts').execute();
+    expect(rows.map((r) => r.value)).toEqual([97, 96]);
+  });
 });
