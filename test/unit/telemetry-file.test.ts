@@ -35,6 +35,19 @@ const tables = (db: SQLite.Database, schema: string) =>
     (r) => r.name,
   );
 
+/** care.db as it was before the split: the readings (these values, one a row) in a table of its own. */
+function oldCareDb(dir: string, values: number[]): SQLite.Database {
+  const old = new SQLite(path.join(dir, 'care.db'));
+  old.exec(
+    'CREATE TABLE telemetry (site_id text not null, device_id text not null, resident_id text, metric text not null, value real not null, ts text not null)',
+  );
+  const insert = old.prepare("INSERT INTO telemetry VALUES ('s', 'd', 'r', 'spo2', ?, '2026-12-01T00:00:00.000Z')");
+  old.transaction(() => {
+    for (const v of values) insert.run(v);
+  })();
+  return old;
+}
+
 describe('telemetry in its own file', () => {
   it('a new database keeps no readings table in care.db; queries find it in telemetry.db', async () => {
     const { dir, opened } = await state();
@@ -83,15 +96,11 @@ describe('telemetry in its own file', () => {
       const { opened } = await state(dir);
       await opened.close();
       open.length = 0;
-      const old = new SQLite(path.join(dir, 'care.db'));
-      old.exec(
-        'CREATE TABLE telemetry (site_id text not null, device_id text not null, resident_id text, metric text not null, value real not null, ts text not null)',
+      const old = oldCareDb(
+        dir,
+        Array.from({ length: 1000 }, (_, i) => i),
       );
       old.exec('CREATE INDEX telemetry_resident_metric_ts ON telemetry (resident_id, metric, ts)');
-      const insert = old.prepare("INSERT INTO telemetry VALUES ('s', 'd', 'r', 'heart_rate', ?, '2026-12-01T00:00:00.000Z')");
-      old.transaction(() => {
-        for (let i = 0; i < 1000; i += 1) insert.run(i);
-      })();
       old.close();
       fs.rmSync(path.join(dir, TELEMETRY_FILE));
     }
@@ -147,12 +156,7 @@ describe('telemetry in its own file', () => {
       const { opened } = await state(dir);
       await opened.close();
       open.length = 0;
-      const old = new SQLite(path.join(dir, 'care.db'));
-      old.exec(
-        'CREATE TABLE telemetry (site_id text not null, device_id text not null, resident_id text, metric text not null, value real not null, ts text not null)',
-      );
-      old.prepare("INSERT INTO telemetry VALUES ('s', 'd', 'r', 'spo2', 97, '2026-12-01T00:00:00.000Z')").run();
-      old.close();
+      oldCareDb(dir, [97]).close();
       // A readings file whose table lacks a column the copy needs (a damaged or foreign file).
       const odd = new SQLite(path.join(dir, TELEMETRY_FILE));
       odd.exec('DROP TABLE telemetry');
