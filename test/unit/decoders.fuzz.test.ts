@@ -117,6 +117,10 @@ describe('topics and ACLs', () => {
     expect(Object.isFrozen(a)).toBe(true);
     for (let i = 0; i < 50_000; i += 1) parseGatewayTopic(`care/v1/site-${i}/gw-${i}/${i % 2 ? 'events' : 'nope'}`);
     expect(parsedTopicsHeld()).toBeLessThanOrEqual(20_000);
+    // Topics that do not parse are never held: MQTT allows 64 KiB topics, 20,000 of them would be 1.3 GB.
+    const held = parsedTopicsHeld();
+    for (let i = 0; i < 100; i += 1) expect(parseGatewayTopic(`care/v1/s/${'x'.repeat(60_000)}${i}/events`)).toBeNull();
+    expect(parsedTopicsHeld()).toBe(held);
     expect(parseGatewayTopic('care/v1/site-m/gw-m/events')).toEqual(a);
     expect(parseGatewayTopic('care/v1/site-1/gw-1/nope')).toBeNull();
   });
